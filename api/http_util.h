@@ -1,0 +1,55 @@
+// HTTP plumbing shared by the handlers: query options, JSON replies with
+// Nomad's headers, and the one mapping from a Status to an HTTP code.
+#pragma once
+
+#include <pistache/http.h>
+#include <pistache/router.h>
+
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <string>
+
+#include "common/gotime.h"
+#include "common/status.h"
+
+namespace drover::api {
+
+namespace Http = Pistache::Http;
+namespace Rest = Pistache::Rest;
+
+// Nomad's blocking-query limits: wait defaults to and is capped at 5 min,
+// plus up to wait/16 of random jitter.
+inline constexpr Nanos kMaxQueryTime = 300 * kSecond;
+inline constexpr Nanos kDefaultQueryTime = 300 * kSecond;
+inline constexpr int kJitterFraction = 16;
+
+struct QueryOptions {
+  std::uint64_t min_index = 0;  // `index`: block until the result passes it
+  Nanos wait = 0;               // `wait`, jitter included
+  bool pretty = false;
+  std::string ns = "default";   // `namespace`
+  std::string prefix;
+};
+
+// Parses `index`, `wait`, `pretty`, `namespace`, `prefix`. Errors carry
+// Nomad's texts ("Invalid index", "Invalid wait time").
+Result<QueryOptions> ParseQueryOptions(const Rest::Request& req);
+
+// A query parameter as a bool, Nomad's way: absent -> `fallback`, present
+// with no value -> true, else strconv.ParseBool.
+Result<bool> QueryBool(const Rest::Request& req, const std::string& name, bool fallback);
+
+int HttpCodeFor(StatusCode code);
+
+// Sends `body` as JSON with Content-Type and, when index > 0, the
+// X-Nomad-Index, X-Nomad-KnownLeader and X-Nomad-LastContact headers.
+void SendJson(Http::ResponseWriter& writer, const boost::json::value& body, bool pretty,
+              std::uint64_t index, Http::Code code = Http::Code::Ok);
+
+// Sends a non-OK status as Nomad does: the code, the message as text.
+void SendError(Http::ResponseWriter& writer, const Status& status);
+
+// JSON with four-space indentation, as Nomad's ?pretty.
+std::string PrettyJson(const boost::json::value& v);
+
+}  // namespace drover::api

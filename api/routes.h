@@ -1,0 +1,50 @@
+// The route table and the handler groups. Each group registers its paths;
+// the server installs them all, answering 405 "Invalid method" for a known
+// path with a method it does not take, as Nomad does.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "api/blocking.h"
+#include "api/http_util.h"
+#include "service/agent.h"
+
+namespace drover::api {
+
+// A handler answers through the writer, or moves it out to answer later
+// (blocking queries).
+using Handler = std::function<void(const Rest::Request&, Http::ResponseWriter&)>;
+
+struct ApiContext {
+  Agent& agent;
+  BlockingQueries& blocking;
+};
+
+class RouteTable {
+ public:
+  void Add(const std::string& path, std::vector<Http::Method> methods, Handler handler);
+  // Registers every path for every method on `router`.
+  void Install(Rest::Router& router) const;
+
+ private:
+  struct Entry {
+    std::string path;
+    std::vector<Http::Method> methods;
+    Handler handler;
+  };
+  std::vector<Entry> entries_;
+};
+
+void AddAllocRoutes(RouteTable& routes, ApiContext& ctx);
+void AddJobRoutes(RouteTable& routes, ApiContext& ctx);
+void AddAgentRoutes(RouteTable& routes, ApiContext& ctx);
+
+// Helpers shared by the handler groups.
+boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool resources);
+
+// Reads a `:param` from the path without Pistache's lexical cast.
+std::string PathParam(const Rest::Request& req, const char* name);
+
+}  // namespace drover::api

@@ -1,0 +1,75 @@
+#include "api/server.h"
+
+#include <pistache/endpoint.h>
+#include <pistache/router.h>
+
+#include "api/blocking.h"
+#include "api/routes.h"
+#include "common/log.h"
+
+namespace drover::api {
+
+namespace {
+
+// Nomad accepts job bodies far beyond Pistache's 4 KiB default.
+constexpr size_t kMaxRequestBytes = 4 << 20;
+
+}  // namespace
+
+struct Server::Impl {
+  explicit Impl(Agent& a) : agent(a), blocking(a.store()), ctx{a, blocking} {}
+
+  Agent& agent;
+  BlockingQueries blocking;
+  ApiContext ctx;
+  Rest::Router router;
+  std::unique_ptr<Http::Endpoint> endpoint;
+  bool running = false;
+};
+
+Server::Server(Agent& agent) : impl_(std::make_unique<Impl>(agent)) {}
+
+Server::~Server() { Shutdown(); }
+
+Status Server::Start(const std::string& addr, int threads) {
+  RouteTable routes;
+  AddAllocRoutes(routes, impl_->ctx);
+  AddJobRoutes(routes, impl_->ctx);
+  AddAgentRoutes(routes, impl_->ctx);
+  routes.Install(impl_->router);
+  impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {
+    w.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
+    w.send(Http::Code::Not_Found, "404 page not found\n");
+    return Rest::Route::Result::Ok;
+  });
+
+  try {
+    Pistache::Address address(addr);
+    impl_->endpoint = std::make_unique<Http::Endpoint>(address);
+    auto opts = Http::Endpoint::options()
+                    .threads(threads)
+                    .flags(Pistache::Tcp::Options::ReuseAddr |
+                           Pistache::Tcp::Options::CloseOnExec)
+                    .maxRequestSize(kMaxRequestBytes)
+                    // Parked blocking queries are idle connections: keep them
+                    // past the longest wait (5 min + jitter).
+                    .keepaliveTimeout(std::chrono::seconds(360));
+    impl_->endpoint->init(opts);
+    impl_->endpoint->setHandler(impl_->router.handler());
+    impl_->endpoint->serveThreaded();
+  } catch (const std::exception& ex) {
+    return Unavailable("http: cannot serve on " + addr + ": " + ex.what());
+  }
+  impl_->running = true;
+  log::Info("http: serving on " + addr);
+  return Status::Ok();
+}
+
+void Server::Shutdown() {
+  if (!impl_->running) return;
+  impl_->running = false;
+  impl_->blocking.Shutdown();
+  impl_->endpoint->shutdown();
+}
+
+}  // namespace drover::api

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string>
+
+namespace drover {
+
+// A random version-4 UUID in its canonical 36-character form, the shape of
+// every Nomad ID (allocations, evaluations, nodes).
+std::string NewUUID();
+
+// True if `s` has the canonical 8-4-4-4-12 lower-case hex shape.
+bool IsUUID(const std::string& s);
+
+}  // namespace drover

@@ -1,0 +1,270 @@
+#include "lifecycle/engine.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <future>
+#include <map>
+#include <thread>
+
+#include "common/log.h"
+#include "lifecycle/alloc_runner.h"
+
+namespace drover {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr auto kAdoptedPollInterval = std::chrono::milliseconds(100);
+
+ExitResult FromWaitStatus(int status) {
+  ExitResult r;
+  if (WIFEXITED(status)) {
+    r.ExitCode = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    // Nomad's executor encodes a signal death as the shell does: 128 + signal.
+    r.Signal = WTERMSIG(status);
+    r.ExitCode = 128 + r.Signal;
+  }
+  return r;
+}
+
+}  // namespace
+
+class Engine::Loop : public Scheduler, public ProcessMonitor {
+ public:
+  Loop(StateStore& store, DriverPtr driver, EngineOptions options)
+      : store_(store),
+        driver_(std::move(driver)),
+        options_(std::move(options)),
+        agent_env_(ProcessEnv()),
+        work_(asio::make_work_guard(io_)),
+        sigchld_(io_, SIGCHLD),
+        adopted_timer_(io_) {}
+
+  Status Start() {
+    // Restore before the loop runs, on this thread: nothing else touches the
+    // runners yet. Timers and reaps queue up on the loop meanwhile.
+    ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store_.ListAllocs());
+    size_t restored = 0;
+    for (Allocation& alloc : allocs) {
+      if (!AllocNeedsRunner(alloc)) continue;
+      auto runner = std::make_unique<AllocRunner>(Deps(), std::move(alloc));
+      Status st = runner->Restore();
+      if (!st.ok()) {
+        log::Error("restore alloc " + runner->alloc().ID + ": " + st.ToString());
+        continue;
+      }
+      runners_[runner->alloc().ID] = std::move(runner);
+      ++restored;
+    }
+    runner_count_ = runners_.size();
+    log::Info("engine: restored " + std::to_string(restored) + " allocations");
+    ArmSigchld();
+    ReapChildren();  // children that exited before the handler was armed
+    thread_ = std::thread([this] { io_.run(); });
+    return Status::Ok();
+  }
+
+  void Stop(bool kill_tasks) {
+    if (!thread_.joinable()) return;
+    if (kill_tasks) {
+      std::promise<void> all_dead;
+      auto done = all_dead.get_future();
+      asio::post(io_, [this, p = std::move(all_dead)]() mutable {
+        for (auto& [id, r] : runners_) r->KillAll("agent is shutting down");
+        WaitAllDead(std::move(p));
+      });
+      // Kill timeouts bound this; the cap guards against a task that
+      // ignores even SIGKILL (uninterruptible sleep).
+      done.wait_for(std::chrono::seconds(60));
+    }
+    asio::post(io_, [this] {
+      stopping_ = true;
+      sigchld_.cancel();
+      adopted_timer_.cancel();
+      for (auto& [id, t] : timers_) t->cancel();
+      timers_.clear();
+      runners_.clear();
+      work_.reset();
+    });
+    thread_.join();
+  }
+
+  void AllocsUpdated(std::vector<std::string> ids) {
+    asio::post(io_, [this, ids = std::move(ids)] {
+      for (const auto& id : ids) OnAllocUpdated(id);
+    });
+  }
+
+  std::size_t RunningAllocs() const { return runner_count_.load(); }
+
+  // ---- Scheduler
+  Nanos Now() override { return NowNanos(); }
+
+  TimerId After(Nanos delay, std::function<void()> fn) override {
+    TimerId id = next_timer_++;
+    auto timer = std::make_unique<asio::steady_timer>(io_);
+    timer->expires_after(std::chrono::nanoseconds(delay));
+    timer->async_wait([this, id, fn = std::move(fn)](const boost::system::error_code& ec) {
+      timers_.erase(id);
+      if (!ec && !stopping_) fn();
+    });
+    timers_[id] = std::move(timer);
+    return id;
+  }
+
+  void Cancel(TimerId id) override {
+    auto it = timers_.find(id);
+    if (it != timers_.end()) it->second->cancel();
+  }
+
+  // ---- ProcessMonitor
+  void WatchChild(int pid, std::function<void(ExitResult)> on_exit) override {
+    auto early = early_exits_.find(pid);
+    if (early != early_exits_.end()) {
+      ExitResult r = early->second;
+      early_exits_.erase(early);
+      asio::post(io_, [on_exit = std::move(on_exit), r] { on_exit(r); });
+      return;
+    }
+    children_[pid] = std::move(on_exit);
+  }
+
+  void WatchAdopted(const ProcessHandle& handle,
+                    std::function<void(std::optional<ExitResult>)> on_exit) override {
+    adopted_.push_back({handle, std::move(on_exit)});
+    if (adopted_.size() == 1) ArmAdoptedPoll();
+  }
+
+ private:
+  struct Adopted {
+    ProcessHandle handle;
+    std::function<void(std::optional<ExitResult>)> on_exit;
+  };
+
+  AllocRunnerDeps Deps() {
+    return AllocRunnerDeps{store_, *this, *this, *driver_, options_.node, agent_env_,
+                           options_.data_dir};
+  }
+
+  void OnAllocUpdated(const std::string& id) {
+    auto alloc = store_.GetAlloc(id);
+    if (!alloc.ok()) {
+      log::Error("engine: read alloc " + id + ": " + alloc.status().ToString());
+      return;
+    }
+    auto it = runners_.find(id);
+    if (!alloc->has_value()) {  // purged
+      if (it != runners_.end()) it->second->KillAll("allocation was removed");
+      return;
+    }
+    if (it != runners_.end()) {
+      it->second->Update(**alloc);
+      return;
+    }
+    if ((*alloc)->DesiredStatus != kAllocDesiredRun || !AllocNeedsRunner(**alloc)) return;
+    auto runner = std::make_unique<AllocRunner>(Deps(), std::move(**alloc));
+    AllocRunner* raw = runner.get();
+    runners_[id] = std::move(runner);
+    runner_count_ = runners_.size();
+    raw->Run();
+  }
+
+  void ArmSigchld() {
+    sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec || stopping_) return;
+      ReapChildren();
+      ArmSigchld();
+    });
+  }
+
+  void ReapChildren() {
+    for (;;) {
+      int status = 0;
+      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      if (pid <= 0) return;
+      ExitResult r = FromWaitStatus(status);
+      auto it = children_.find(pid);
+      if (it == children_.end()) {
+        // Reaped before its runner registered (the start and the exit raced).
+        early_exits_[pid] = r;
+        continue;
+      }
+      auto cb = std::move(it->second);
+      children_.erase(it);
+      cb(r);
+    }
+  }
+
+  void ArmAdoptedPoll() {
+    adopted_timer_.expires_after(kAdoptedPollInterval);
+    adopted_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      std::vector<Adopted> gone;
+      for (auto it = adopted_.begin(); it != adopted_.end();) {
+        if (ProcessAlive(it->handle)) {
+          ++it;
+        } else {
+          gone.push_back(std::move(*it));
+          it = adopted_.erase(it);
+        }
+      }
+      for (auto& a : gone) a.on_exit(std::nullopt);
+      if (!adopted_.empty()) ArmAdoptedPoll();
+    });
+  }
+
+  void WaitAllDead(std::promise<void> done) {
+    bool all_dead = true;
+    for (auto& [id, r] : runners_) all_dead = all_dead && r->AllTasksDead();
+    if (all_dead) {
+      done.set_value();
+      return;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(20));
+    timer->async_wait([this, timer, p = std::move(done)](const boost::system::error_code&) mutable {
+      WaitAllDead(std::move(p));
+    });
+  }
+
+  StateStore& store_;
+  DriverPtr driver_;
+  EngineOptions options_;
+  EnvMap agent_env_;
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  asio::signal_set sigchld_;
+  asio::steady_timer adopted_timer_;
+  std::thread thread_;
+  bool stopping_ = false;
+
+  // Everything below is touched on the loop thread only.
+  std::map<std::string, std::unique_ptr<AllocRunner>> runners_;
+  std::atomic<std::size_t> runner_count_{0};
+  std::map<int, std::function<void(ExitResult)>> children_;
+  std::map<int, ExitResult> early_exits_;
+  std::vector<Adopted> adopted_;
+  std::map<TimerId, std::unique_ptr<asio::steady_timer>> timers_;
+  TimerId next_timer_ = 1;
+};
+
+Engine::Engine(StateStore& store, DriverPtr driver, EngineOptions options)
+    : loop_(std::make_unique<Loop>(store, std::move(driver), std::move(options))) {}
+
+Engine::~Engine() { loop_->Stop(/*kill_tasks=*/false); }
+
+Status Engine::Start() { return loop_->Start(); }
+void Engine::Stop(bool kill_tasks) { loop_->Stop(kill_tasks); }
+void Engine::AllocsUpdated(std::vector<std::string> ids) { loop_->AllocsUpdated(std::move(ids)); }
+std::size_t Engine::RunningAllocs() const { return loop_->RunningAllocs(); }
+
+}  // namespace drover

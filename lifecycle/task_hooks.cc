@@ -1,0 +1,41 @@
+#include "lifecycle/task_hooks.h"
+
+#include "lifecycle/task_events.h"
+
+namespace drover {
+namespace {
+
+// Builds the allocation and task directories.
+class TaskDirHook : public TaskPrestartHook {
+ public:
+  const char* Name() const override { return "task_dir"; }
+  Status Prestart(TaskHookContext& ctx) override {
+    ctx.emit(EventTaskSetup(ctx.now, kEventBuildingTaskDir));
+    return BuildTaskDirs(ctx.paths);
+  }
+};
+
+// Computes the process environment (NOMAD_* and the task's Env).
+class EnvHook : public TaskPrestartHook {
+ public:
+  explicit EnvHook(const EnvMap& agent_env) : agent_env_(agent_env) {}
+  const char* Name() const override { return "env"; }
+  Status Prestart(TaskHookContext& ctx) override {
+    ctx.env = BuildTaskEnv(ctx.alloc, ctx.task, ctx.paths, ctx.node, agent_env_);
+    return Status::Ok();
+  }
+
+ private:
+  EnvMap agent_env_;
+};
+
+}  // namespace
+
+std::vector<TaskPrestartHookPtr> DefaultPrestartHooks(const EnvMap& agent_env) {
+  std::vector<TaskPrestartHookPtr> hooks;
+  hooks.push_back(std::make_unique<TaskDirHook>());
+  hooks.push_back(std::make_unique<EnvHook>(agent_env));
+  return hooks;
+}
+
+}  // namespace drover

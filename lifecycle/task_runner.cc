@@ -1,0 +1,258 @@
+#include "lifecycle/task_runner.h"
+
+#include <signal.h>
+
+#include <boost/json.hpp>
+
+#include "lifecycle/task_events.h"
+
+namespace drover {
+namespace {
+
+namespace json = boost::json;
+
+constexpr Nanos kDefaultKillTimeout = 5 * kSecond;
+
+}  // namespace
+
+std::string EncodeTaskLocalState(const TaskLocalState& s) {
+  json::object o;
+  o["Pid"] = s.handle.pid;
+  o["StartTicks"] = s.handle.start_ticks;
+  o["RunComplete"] = s.run_complete;
+  o["RestartCount"] = s.tracker.count;
+  o["RestartIntervalStart"] = s.tracker.interval_start;
+  return json::serialize(o);
+}
+
+Result<TaskLocalState> DecodeTaskLocalState(const std::string& text) {
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Internal("corrupt task local state: " + text);
+  const json::object& o = v.get_object();
+  TaskLocalState s;
+  try {
+    s.handle.pid = static_cast<int>(o.at("Pid").to_number<std::int64_t>());
+    s.handle.start_ticks = o.at("StartTicks").to_number<std::uint64_t>();
+    s.run_complete = o.at("RunComplete").as_bool();
+    s.tracker.count = o.at("RestartCount").to_number<std::int64_t>();
+    s.tracker.interval_start = o.at("RestartIntervalStart").to_number<std::int64_t>();
+  } catch (const std::exception& e) {
+    return Internal(std::string("corrupt task local state: ") + e.what());
+  }
+  return s;
+}
+
+TaskRunner::TaskRunner(TaskRunnerDeps deps, const Allocation& alloc, const Task& task,
+                       const std::string& job_type, const RestartPolicy& policy)
+    : deps_(deps),
+      alloc_(alloc),
+      task_(task),
+      paths_(MakeTaskPaths(deps.data_dir, alloc.ID, task.Name)),
+      tracker_(policy, job_type, task.Lifecycle, deps.scheduler.Now()),
+      hooks_(DefaultPrestartHooks(deps.agent_env)) {
+  state_.State = kTaskStatePending;
+}
+
+TaskRunner::~TaskRunner() {
+  *alive_ = false;
+  deps_.scheduler.Cancel(restart_timer_);
+  deps_.scheduler.Cancel(kill_timer_);
+}
+
+void TaskRunner::Start() {
+  Emit(EventReceived(deps_.scheduler.Now()));
+  Changed();
+  RunOnce();
+}
+
+void TaskRunner::Restore(TaskState state, TaskLocalState local) {
+  state_ = std::move(state);
+  local_ = local;
+  tracker_.Restore(local.tracker);
+  if (local_.run_complete || dead()) return;  // finished for good: never runs again
+
+  if (state_.State == kTaskStateRunning) {
+    if (ProcessAlive(local_.handle)) {
+      Watch(/*adopted=*/true);  // reattached: same process, no new events
+      return;
+    }
+    OnExit(std::nullopt, "task exited while the agent was down; its exit status is unknown");
+    return;
+  }
+  // Pending: either never started or waiting out a restart delay. Without
+  // the timer of the earlier agent, run now.
+  RunOnce();
+}
+
+void TaskRunner::Kill(const std::string& reason) {
+  if (dead() || killing_) return;
+  killing_ = true;
+  Nanos now = deps_.scheduler.Now();
+  if (local_.handle.pid == 0) {
+    // Not running (pending a start or a restart): nothing to signal.
+    deps_.scheduler.Cancel(restart_timer_);
+    tracker_.SetKilled();
+    local_.run_complete = true;
+    SetState(kTaskStateDead, EventKilled(now, ""));
+    return;
+  }
+  Emit(EventKilling(now, KillTimeout(), reason));
+  Changed();
+  int sig = task_.KillSignal.empty() ? SIGINT : SignalFromName(task_.KillSignal);
+  if (sig < 0) sig = SIGINT;
+  (void)deps_.driver.Signal(local_.handle, sig);
+  std::weak_ptr<bool> alive = alive_;
+  kill_timer_ = deps_.scheduler.After(KillTimeout(), [this, alive] {
+    if (alive.expired() || !*alive.lock()) return;
+    if (local_.handle.pid != 0) (void)deps_.driver.Signal(local_.handle, SIGKILL);
+  });
+}
+
+Nanos TaskRunner::KillTimeout() const {
+  return task_.KillTimeout > 0 ? task_.KillTimeout : kDefaultKillTimeout;
+}
+
+void TaskRunner::RunOnce() {
+  restart_timer_ = 0;
+  if (killing_ || dead()) return;
+  Nanos now = deps_.scheduler.Now();
+  EnvMap env;
+  TaskHookContext ctx{alloc_, task_, paths_, deps_.node, env,
+                      [this](TaskEvent e) { Emit(std::move(e)); }, now};
+  for (auto& hook : hooks_) {
+    Status st = hook->Prestart(ctx);
+    if (!st.ok()) {
+      HandleStartFailure(EventSetupFailure(now, st.message(), false), true);
+      return;
+    }
+  }
+
+  // raw_exec's config: {"command": "...", "args": [...]}.
+  TaskLaunch launch;
+  boost::system::error_code ec;
+  json::value config = json::parse(task_.Config.text, ec);
+  if (!ec && config.is_object()) {
+    if (auto* c = config.get_object().if_contains("command"); c && c->is_string())
+      launch.command = Interpolate(std::string(c->get_string()), env);
+    if (auto* a = config.get_object().if_contains("args"); a && a->is_array()) {
+      for (const auto& arg : a->get_array()) {
+        if (arg.is_string()) launch.args.push_back(Interpolate(std::string(arg.get_string()), env));
+      }
+    }
+  }
+  launch.env = std::move(env);
+  launch.working_dir = paths_.task_dir;
+  launch.stdout_path = paths_.stdout_path;
+  launch.stderr_path = paths_.stderr_path;
+
+  auto handle = deps_.driver.Start(launch);
+  if (!handle.ok()) {
+    bool recoverable = handle.status().code() != StatusCode::kInvalidArgument;
+    HandleStartFailure(EventDriverFailure(now, handle.status().message()), recoverable);
+    return;
+  }
+  local_.handle = *handle;
+  SetState(kTaskStateRunning, EventStarted(deps_.scheduler.Now()));
+  Watch(/*adopted=*/false);
+}
+
+void TaskRunner::Watch(bool adopted) {
+  std::weak_ptr<bool> alive = alive_;
+  auto on_exit = [this, alive](std::optional<ExitResult> r) {
+    if (alive.expired() || !*alive.lock()) return;
+    OnExit(r, "task was started by an earlier agent; its exit status is unknown");
+  };
+  if (adopted) {
+    deps_.monitor.WatchAdopted(local_.handle, on_exit);
+  } else {
+    deps_.monitor.WatchChild(local_.handle.pid, [on_exit](ExitResult r) { on_exit(r); });
+  }
+}
+
+void TaskRunner::OnExit(std::optional<ExitResult> result, const char* unknown_why) {
+  local_.handle = {};
+  deps_.scheduler.Cancel(kill_timer_);
+  Nanos now = deps_.scheduler.Now();
+  if (result) {
+    Emit(EventTerminated(now, result->ExitCode, result->Signal, "", result->OOMKilled));
+    tracker_.SetExitResult(*result);
+  } else {
+    Emit(EventTerminated(now, 0, 0, unknown_why ? unknown_why : "exit status unknown"));
+    tracker_.SetStartError(/*recoverable=*/true);  // counts as a failure
+  }
+  if (killing_) {
+    tracker_.SetKilled();
+    (void)tracker_.GetState(now);
+    local_.run_complete = true;
+    SetState(kTaskStateDead, EventKilled(now, ""));
+    return;
+  }
+  ApplyRestartPolicy();
+}
+
+void TaskRunner::HandleStartFailure(TaskEvent event, bool recoverable) {
+  if (!recoverable) event.FailsTask = true;
+  Emit(std::move(event));
+  tracker_.SetStartError(recoverable);
+  ApplyRestartPolicy();
+}
+
+void TaskRunner::ApplyRestartPolicy() {
+  Nanos now = deps_.scheduler.Now();
+  RestartDecision d = tracker_.GetState(now);
+  local_.tracker = tracker_.state();
+  switch (d.verdict) {
+    case RestartVerdict::kRestarting: {
+      TaskEvent e = EventRestarting(now, d.delay, d.reason);
+      state_.Restarts++;
+      state_.LastRestart = GoTime::FromUnixNanos(now);
+      SetState(kTaskStatePending, std::move(e));
+      std::weak_ptr<bool> alive = alive_;
+      restart_timer_ = deps_.scheduler.After(d.delay, [this, alive] {
+        if (alive.expired() || !*alive.lock()) return;
+        RunOnce();
+      });
+      return;
+    }
+    case RestartVerdict::kNotRestarting: {
+      TaskEvent e = EventNotRestarting(now, d.reason);
+      e.FailsTask = true;
+      local_.run_complete = true;
+      state_.Failed = true;
+      SetState(kTaskStateDead, std::move(e));
+      return;
+    }
+    case RestartVerdict::kKilled:
+    case RestartVerdict::kTerminated:
+    case RestartVerdict::kNone:
+      local_.run_complete = true;
+      SetState(kTaskStateDead, std::nullopt);
+      return;
+  }
+}
+
+void TaskRunner::SetState(const char* state, std::optional<TaskEvent> event) {
+  Nanos now = deps_.scheduler.Now();
+  if (event) Emit(std::move(*event));
+  if (std::string(state) == kTaskStateRunning && state_.State != kTaskStateRunning) {
+    state_.StartedAt = GoTime::FromUnixNanos(now);
+  }
+  if (std::string(state) == kTaskStateDead && !state_.FinishedAt) {
+    state_.FinishedAt = GoTime::FromUnixNanos(now);
+  }
+  state_.State = state;
+  Changed();
+}
+
+void TaskRunner::Emit(TaskEvent event) {
+  if (event.FailsTask) state_.Failed = true;
+  AppendTaskEvent(state_, std::move(event));
+}
+
+void TaskRunner::Changed() {
+  local_.tracker = tracker_.state();
+  deps_.listener.TaskStateChanged(task_.Name);
+}
+
+}  // namespace drover

@@ -1,0 +1,105 @@
+// TaskRunner: runs one task of an allocation through its life: prestart
+// hooks, driver start, wait, restart policy, kill. It lives on the engine's
+// loop thread and is never touched from another thread.
+//
+// Every change of the task's state (TaskState and the local state needed
+// to survive an agent restart) is reported to the listener, which persists
+// it in one store write.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lifecycle/driver.h"
+#include "lifecycle/restart_tracker.h"
+#include "lifecycle/scheduler.h"
+#include "lifecycle/task_hooks.h"
+#include "storage/model.h"
+
+namespace drover {
+
+// What the agent keeps about a task beyond its public TaskState.
+struct TaskLocalState {
+  ProcessHandle handle;     // pid 0 when no process runs
+  bool run_complete = false;  // the task will never run again (Nomad's RunComplete)
+  RestartTrackerState tracker;
+  friend bool operator==(const TaskLocalState&, const TaskLocalState&) = default;
+};
+std::string EncodeTaskLocalState(const TaskLocalState& s);
+Result<TaskLocalState> DecodeTaskLocalState(const std::string& json);
+
+class TaskRunnerListener {
+ public:
+  virtual ~TaskRunnerListener() = default;
+  // The task's state or local state changed; persist both.
+  virtual void TaskStateChanged(const std::string& task) = 0;
+};
+
+struct TaskRunnerDeps {
+  Scheduler& scheduler;
+  ProcessMonitor& monitor;
+  Driver& driver;
+  TaskRunnerListener& listener;
+  const NodeInfo& node;
+  const EnvMap& agent_env;
+  std::string data_dir;
+};
+
+class TaskRunner {
+ public:
+  // `alloc` must outlive the runner (the AllocRunner owns it).
+  TaskRunner(TaskRunnerDeps deps, const Allocation& alloc, const Task& task,
+             const std::string& job_type, const RestartPolicy& policy);
+  ~TaskRunner();
+  TaskRunner(const TaskRunner&) = delete;
+  TaskRunner& operator=(const TaskRunner&) = delete;
+
+  // Starts a new task: "Received", then the first run.
+  void Start();
+  // Picks up a task from an earlier agent: reattaches to its process if it
+  // still runs, applies the restart policy if it died meanwhile, resumes a
+  // pending restart, and never runs a task whose run is complete.
+  void Restore(TaskState state, TaskLocalState local);
+  // Kills the task (KillSignal, then SIGKILL after KillTimeout); it will not
+  // run again. `reason` goes into the Killing event.
+  void Kill(const std::string& reason);
+
+  const std::string& name() const { return task_.Name; }
+  const TaskState& state() const { return state_; }
+  const TaskLocalState& local_state() const { return local_; }
+  bool dead() const { return state_.State == kTaskStateDead; }
+
+ private:
+  void RunOnce();
+  // `result` is empty for a process this agent did not start: its exit
+  // status cannot be known; `unknown_why` says why in the event.
+  void OnExit(std::optional<ExitResult> result, const char* unknown_why = nullptr);
+  void HandleStartFailure(TaskEvent event, bool recoverable);
+  void ApplyRestartPolicy();
+  void SetState(const char* state, std::optional<TaskEvent> event);
+  void Emit(TaskEvent event);
+  void Changed();
+  void Watch(bool adopted);
+  Nanos KillTimeout() const;
+
+  TaskRunnerDeps deps_;
+  const Allocation& alloc_;
+  const Task& task_;
+  TaskPaths paths_;
+  RestartTracker tracker_;
+  std::vector<TaskPrestartHookPtr> hooks_;
+
+  TaskState state_;
+  TaskLocalState local_;
+  bool killing_ = false;
+  TimerId restart_timer_ = 0;
+  TimerId kill_timer_ = 0;
+  // Callbacks from the monitor and timers check this token: a runner that
+  // is gone must not be called.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace drover

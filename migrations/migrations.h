@@ -1,0 +1,25 @@
+// Numbered schema migrations of the state store.
+//
+// Each step moves the RocksDB state from one schema version to the next.
+// StateStore::Open runs every pending step inside one WriteBatch, so a step
+// that fails, or a crash part-way, leaves the database as it was; running
+// a step again over the same input gives the same result.
+//
+// To change the schema: add a step here with the next version, describe
+// what it rewrites, and test it against a database written by the previous
+// version's writer (tests/unit/migrations_test.cc).
+#pragma once
+
+#include <vector>
+
+#include "storage/state_store.h"
+
+namespace drover::migrations {
+
+// The schema version this binary writes.
+inline constexpr int kSchemaVersion = 1;
+
+// Every step, in ascending version order.
+std::vector<Migration> All();
+
+}  // namespace drover::migrations

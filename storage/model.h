@@ -1,0 +1,386 @@
+// The model: Nomad's objects as Drover stores and serves them.
+//
+// Member names are Nomad's JSON keys (PascalCase) so that one generic codec
+// (storage/codec.cc) maps every struct to Nomad's JSON shape. Units follow
+// Nomad: durations and event times are int64 nanoseconds (Nanos), task
+// state times are RFC 3339 text (GoTime).
+//
+// Parts of Nomad's objects that Drover carries but does not interpret
+// (constraints, networks, services, update strategies, ...) are RawJson:
+// kept verbatim, so a job comes back exactly as it was submitted.
+//
+// This header is deliberately light (no Boost): the codec's templates live
+// in codec.cc only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/gotime.h"
+
+namespace drover {
+
+// JSON text kept as it came; "null" when absent.
+struct RawJson {
+  std::string text = "null";
+  bool IsNull() const { return text == "null"; }
+  friend bool operator==(const RawJson&, const RawJson&) = default;
+};
+
+using StringMap = std::map<std::string, std::string>;
+
+// ---- Job ------------------------------------------------------------------
+
+struct RestartPolicy {
+  std::int64_t Attempts = 0;
+  Nanos Interval = 0;
+  Nanos Delay = 0;
+  std::string Mode;  // "fail" | "delay"
+  bool RenderTemplates = false;
+  friend bool operator==(const RestartPolicy&, const RestartPolicy&) = default;
+};
+
+struct ReschedulePolicy {
+  std::int64_t Attempts = 0;
+  Nanos Interval = 0;
+  Nanos Delay = 0;
+  std::string DelayFunction;  // "constant" | "exponential" | "fibonacci"
+  Nanos MaxDelay = 0;
+  bool Unlimited = false;
+  friend bool operator==(const ReschedulePolicy&, const ReschedulePolicy&) = default;
+};
+
+struct LogConfig {
+  std::int64_t MaxFiles = 0;
+  std::int64_t MaxFileSizeMB = 0;
+  bool Disabled = false;
+  friend bool operator==(const LogConfig&, const LogConfig&) = default;
+};
+
+struct EphemeralDisk {
+  bool Sticky = false;
+  std::int64_t SizeMB = 0;
+  bool Migrate = false;
+  friend bool operator==(const EphemeralDisk&, const EphemeralDisk&) = default;
+};
+
+struct Resources {
+  std::int64_t CPU = 0;       // MHz
+  std::int64_t Cores = 0;
+  std::int64_t MemoryMB = 0;
+  std::int64_t MemoryMaxMB = 0;
+  std::int64_t DiskMB = 0;
+  std::int64_t IOPS = 0;
+  RawJson Networks;
+  RawJson Devices;
+  friend bool operator==(const Resources&, const Resources&) = default;
+};
+
+struct TaskLifecycle {
+  std::string Hook;  // "prestart" | "poststart" | "poststop"
+  bool Sidecar = false;
+  friend bool operator==(const TaskLifecycle&, const TaskLifecycle&) = default;
+};
+
+struct Task {
+  std::string Name;
+  std::string Driver;
+  std::string User;
+  RawJson Config;  // driver config; raw_exec reads "command" and "args"
+  RawJson Constraints;
+  RawJson Affinities;
+  std::optional<StringMap> Env;
+  RawJson Services;
+  std::optional<::drover::Resources> Resources;
+  std::optional<::drover::RestartPolicy> RestartPolicy;  // overrides the group's
+  RawJson Spreads;
+  RawJson DispatchPayload;
+  std::optional<StringMap> Meta;
+  Nanos KillTimeout = 0;
+  std::optional<::drover::LogConfig> LogConfig;
+  RawJson Artifacts;
+  RawJson Vault;
+  RawJson Templates;
+  RawJson VolumeMounts;
+  bool Leader = false;
+  Nanos ShutdownDelay = 0;
+  std::string KillSignal;
+  std::string Kind;
+  std::optional<TaskLifecycle> Lifecycle;
+  RawJson ScalingPolicies;
+  RawJson Identity;
+  friend bool operator==(const Task&, const Task&) = default;
+};
+
+struct TaskGroup {
+  std::string Name;
+  std::int64_t Count = 0;
+  RawJson Constraints;
+  RawJson Affinities;
+  std::optional<::drover::RestartPolicy> RestartPolicy;
+  std::optional<::drover::ReschedulePolicy> ReschedulePolicy;
+  std::vector<Task> Tasks;
+  RawJson Spreads;
+  std::optional<::drover::EphemeralDisk> EphemeralDisk;
+  RawJson Update;
+  RawJson Migrate;
+  RawJson Networks;
+  RawJson Services;
+  RawJson Volumes;
+  RawJson Scaling;
+  std::optional<StringMap> Meta;
+  std::optional<Nanos> ShutdownDelay;
+  RawJson StopAfterClientDisconnect;
+  RawJson MaxClientDisconnect;
+  friend bool operator==(const TaskGroup&, const TaskGroup&) = default;
+};
+
+struct Job {
+  std::string Region;
+  std::string Namespace;
+  std::string ID;
+  std::string ParentID;
+  std::string Name;
+  std::string Type;  // "service" | "batch" | "sysbatch"
+  std::int64_t Priority = 0;
+  bool AllAtOnce = false;
+  std::vector<std::string> Datacenters;
+  std::string NodePool;
+  RawJson Constraints;
+  RawJson Affinities;
+  std::vector<TaskGroup> TaskGroups;
+  RawJson Update;
+  RawJson Multiregion;
+  RawJson Spreads;
+  RawJson Periodic;
+  RawJson ParameterizedJob;
+  bool Dispatched = false;
+  RawJson Payload;
+  std::optional<StringMap> Meta;
+  std::string ConsulToken;
+  std::string VaultToken;
+  std::string VaultNamespace;
+  std::string NomadTokenID;
+  std::string Status;  // "pending" | "running" | "dead"
+  std::string StatusDescription;
+  bool Stable = false;
+  std::uint64_t Version = 0;
+  Nanos SubmitTime = 0;
+  bool Stop = false;
+  std::uint64_t CreateIndex = 0;
+  std::uint64_t ModifyIndex = 0;
+  std::uint64_t JobModifyIndex = 0;
+  friend bool operator==(const Job&, const Job&) = default;
+};
+
+// ---- Allocation -----------------------------------------------------------
+
+struct TaskEvent {
+  std::string Type;
+  Nanos Time = 0;
+  std::string Message;
+  std::string DisplayMessage;
+  StringMap Details;
+  bool FailsTask = false;
+  std::string RestartReason;
+  std::string SetupError;
+  std::string DriverError;
+  std::int64_t ExitCode = 0;
+  std::int64_t Signal = 0;
+  Nanos KillTimeout = 0;
+  std::string KillError;
+  std::string KillReason;
+  Nanos StartDelay = 0;
+  std::string DownloadError;
+  std::string ValidationError;
+  std::int64_t DiskLimit = 0;
+  std::string FailedSibling;
+  std::string VaultError;
+  std::string TaskSignalReason;
+  std::string TaskSignal;
+  std::string DriverMessage;
+  std::string GenericSource;
+  friend bool operator==(const TaskEvent&, const TaskEvent&) = default;
+};
+
+struct TaskState {
+  std::string State;  // "pending" | "running" | "dead"
+  bool Failed = false;
+  std::uint64_t Restarts = 0;
+  std::optional<GoTime> LastRestart;  // null until set
+  std::optional<GoTime> StartedAt;
+  std::optional<GoTime> FinishedAt;
+  std::vector<TaskEvent> Events;  // the latest kTaskEventLimit
+  RawJson TaskHandle;
+  friend bool operator==(const TaskState&, const TaskState&) = default;
+};
+
+struct RescheduleEvent {
+  Nanos RescheduleTime = 0;
+  std::string PrevAllocID;
+  std::string PrevNodeID;
+  Nanos Delay = 0;
+  friend bool operator==(const RescheduleEvent&, const RescheduleEvent&) = default;
+};
+
+struct RescheduleTracker {
+  std::vector<RescheduleEvent> Events;
+  friend bool operator==(const RescheduleTracker&, const RescheduleTracker&) = default;
+};
+
+struct AllocMetric {
+  std::int64_t NodesEvaluated = 0;
+  std::int64_t NodesFiltered = 0;
+  std::int64_t NodesInPool = 0;
+  std::optional<std::map<std::string, std::int64_t>> NodesAvailable;
+  std::optional<std::map<std::string, std::int64_t>> ClassFiltered;
+  std::optional<std::map<std::string, std::int64_t>> ConstraintFiltered;
+  std::int64_t NodesExhausted = 0;
+  std::optional<std::map<std::string, std::int64_t>> ClassExhausted;
+  std::optional<std::map<std::string, std::int64_t>> DimensionExhausted;
+  RawJson QuotaExhausted;
+  RawJson ResourcesExhausted;
+  std::optional<std::map<std::string, double>> Scores;
+  RawJson ScoreMetaData;
+  Nanos AllocationTime = 0;
+  std::int64_t CoalescedFailures = 0;
+  friend bool operator==(const AllocMetric&, const AllocMetric&) = default;
+};
+
+struct Allocation {
+  std::string ID;
+  std::string Namespace;
+  std::string EvalID;
+  std::string Name;  // "<job>.<group>[<index>]"
+  std::string NodeID;
+  std::string NodeName;
+  std::string JobID;
+  std::optional<::drover::Job> Job;
+  std::string TaskGroup;
+  RawJson Resources;  // pre-0.9 shape, kept when present
+  RawJson SharedResources;
+  RawJson TaskResources;
+  RawJson AllocatedResources;
+  std::optional<AllocMetric> Metrics;
+  std::string DesiredStatus;  // "run" | "stop" | "evict"
+  std::string DesiredDescription;
+  RawJson DesiredTransition;
+  std::string ClientStatus;  // "pending" | "running" | "complete" | "failed" | "lost"
+  std::string ClientDescription;
+  std::optional<std::map<std::string, TaskState>> TaskStates;
+  RawJson AllocStates;
+  std::string DeploymentID;
+  RawJson DeploymentStatus;
+  std::optional<::drover::RescheduleTracker> RescheduleTracker;
+  RawJson NetworkStatus;
+  std::string FollowupEvalID;
+  std::string PreviousAllocation;
+  std::string NextAllocation;
+  RawJson PreemptedAllocations;
+  std::string PreemptedByAllocation;
+  std::uint64_t CreateIndex = 0;
+  std::uint64_t ModifyIndex = 0;
+  std::uint64_t AllocModifyIndex = 0;
+  Nanos CreateTime = 0;
+  Nanos ModifyTime = 0;
+  friend bool operator==(const Allocation&, const Allocation&) = default;
+};
+
+// ---- Evaluation, Node, Event ------------------------------------------------
+
+struct Evaluation {
+  std::string ID;
+  std::string Namespace;
+  std::int64_t Priority = 0;
+  std::string Type;
+  std::string TriggeredBy;  // "job-register" | "job-deregister" | "alloc-stop" | ...
+  std::string JobID;
+  std::uint64_t JobModifyIndex = 0;
+  std::string NodeID;
+  std::uint64_t NodeModifyIndex = 0;
+  std::string DeploymentID;
+  std::string Status;  // "pending" | "complete" | "failed" | "blocked"
+  std::string StatusDescription;
+  Nanos Wait = 0;
+  RawJson WaitUntil;
+  std::string NextEval;
+  std::string PreviousEval;
+  std::string BlockedEval;
+  RawJson FailedTGAllocs;
+  RawJson ClassEligibility;
+  bool EscapedComputedClass = false;
+  bool AnnotatePlan = false;
+  std::optional<std::map<std::string, std::int64_t>> QueuedAllocations;
+  std::uint64_t SnapshotIndex = 0;
+  std::uint64_t CreateIndex = 0;
+  std::uint64_t ModifyIndex = 0;
+  Nanos CreateTime = 0;
+  Nanos ModifyTime = 0;
+  friend bool operator==(const Evaluation&, const Evaluation&) = default;
+};
+
+struct Node {
+  std::string ID;
+  std::string Datacenter;
+  std::string Name;
+  std::string HTTPAddr;
+  bool TLSEnabled = false;
+  StringMap Attributes;
+  RawJson NodeResources;
+  RawJson ReservedResources;
+  StringMap Links;
+  StringMap Meta;
+  std::string NodeClass;
+  std::string NodePool;
+  bool Drain = false;
+  RawJson DrainStrategy;
+  std::string SchedulingEligibility;  // "eligible"
+  std::string Status;                 // "ready" | "down" | "initializing"
+  std::string StatusDescription;
+  std::int64_t StatusUpdatedAt = 0;   // Unix seconds, as Nomad
+  RawJson Events;
+  RawJson Drivers;
+  RawJson HostVolumes;
+  std::uint64_t CreateIndex = 0;
+  std::uint64_t ModifyIndex = 0;
+  friend bool operator==(const Node&, const Node&) = default;
+};
+
+// An entry of the durable event journal, in the shape of Nomad's event
+// stream (`GET /v1/event/stream`).
+struct Event {
+  std::string Topic;  // "Job" | "Evaluation" | "Allocation" | "Node"
+  std::string Type;   // "JobRegistered" | "AllocationUpdated" | ...
+  std::string Key;
+  std::string Namespace;
+  std::vector<std::string> FilterKeys;
+  std::uint64_t Index = 0;
+  RawJson Payload;  // {"Allocation": {...}} etc.
+  friend bool operator==(const Event&, const Event&) = default;
+};
+
+// ---- Constants -------------------------------------------------------------
+
+inline constexpr std::size_t kTaskEventLimit = 10;  // events kept per task
+
+inline constexpr const char* kJobTypeService = "service";
+inline constexpr const char* kJobTypeBatch = "batch";
+inline constexpr const char* kJobTypeSysBatch = "sysbatch";
+
+inline constexpr const char* kTaskStatePending = "pending";
+inline constexpr const char* kTaskStateRunning = "running";
+inline constexpr const char* kTaskStateDead = "dead";
+
+inline constexpr const char* kAllocDesiredRun = "run";
+inline constexpr const char* kAllocDesiredStop = "stop";
+
+inline constexpr const char* kAllocClientPending = "pending";
+inline constexpr const char* kAllocClientRunning = "running";
+inline constexpr const char* kAllocClientComplete = "complete";
+inline constexpr const char* kAllocClientFailed = "failed";
+inline constexpr const char* kAllocClientLost = "lost";
+
+}  // namespace drover

@@ -1,0 +1,522 @@
+#include "storage/state_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+#include <rocksdb/write_batch.h>
+
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "storage/codec.h"
+
+namespace drover {
+namespace {
+
+// Column families, in the order they are opened; kCfNames[i] is handle i.
+enum Cf { kDefault, kMeta, kJobs, kEvals, kAllocs, kAllocCreate, kAllocJob, kNodes, kEvents,
+          kTaskLocal, kCfCount };
+constexpr std::array<const char*, kCfCount> kCfNames = {
+    "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
+    "events", "task_local"};
+
+constexpr char kSep = '\0';
+
+Status FromRocks(const rocksdb::Status& s, const char* what) {
+  if (s.ok()) return Status::Ok();
+  return Internal(std::string(what) + ": " + s.ToString());
+}
+
+std::string Be64(std::uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xFF);
+  return out;
+}
+
+std::string Be32(std::uint32_t v) {
+  std::string out(4, '\0');
+  for (int i = 3; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xFF);
+  return out;
+}
+
+std::string JobKey(const std::string& ns, const std::string& id) {
+  return ns + kSep + id;
+}
+
+std::string AllocJobKey(const Allocation& a) {
+  return a.Namespace + kSep + a.JobID + kSep + a.ID;
+}
+
+std::string TableIndexKey(Table t) { return std::string("index/") + TableName(t); }
+
+Result<std::uint64_t> ParseU64(const std::string& s, const char* what) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size())
+    return Internal(std::string("corrupt ") + what + ": \"" + s + "\"");
+  return v;
+}
+
+}  // namespace
+
+const char* TableName(Table t) {
+  switch (t) {
+    case Table::kJobs: return "jobs";
+    case Table::kEvals: return "evals";
+    case Table::kAllocs: return "allocs";
+    case Table::kNodes: return "nodes";
+  }
+  return "unknown";
+}
+
+struct StateStore::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs;
+  rocksdb::WriteOptions write_options;
+
+  std::mutex write_mu;  // serialises Apply()
+  std::atomic<std::uint64_t> latest{0};
+  std::array<std::atomic<std::uint64_t>, std::size(kAllTables)> table_index{};
+
+  struct Waiter {
+    std::uint32_t tables;  // bit per Table
+    std::uint64_t min_index;
+    std::function<void()> callback;
+  };
+  std::mutex watch_mu;
+  WatchId next_watch = 1;
+  std::map<WatchId, Waiter> waiters;
+
+  ~Impl() {
+    for (auto* h : cfs) {
+      if (h != nullptr) db->DestroyColumnFamilyHandle(h);
+    }
+    cfs.clear();
+    if (db) db->Close();
+  }
+
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[c]; }
+
+  Result<std::optional<std::string>> Get(Cf c, const std::string& key) const {
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf(c), key, &value);
+    if (s.IsNotFound()) return std::optional<std::string>();
+    if (!s.ok()) return FromRocks(s, "read");
+    return std::optional<std::string>(std::move(value));
+  }
+
+  // Visits keys of `c` starting with `prefix`; `fn` returns false to stop.
+  Status Scan(Cf c, const std::string& prefix,
+              const std::function<bool(const rocksdb::Slice&, const rocksdb::Slice&)>& fn) const {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf(c)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (!fn(it->key(), it->value())) break;
+    }
+    return FromRocks(it->status(), "scan");
+  }
+
+  template <typename T>
+  Result<std::optional<T>> GetObject(Cf c, const std::string& key, const char* root) const {
+    ASSIGN_OR_RETURN(std::optional<std::string> raw, Get(c, key));
+    if (!raw) return std::optional<T>();
+    ASSIGN_OR_RETURN(T obj, DecodeJson<T>(*raw, root));
+    return std::optional<T>(std::move(obj));
+  }
+
+  template <typename T>
+  Result<std::vector<T>> ListObjects(Cf c, const std::string& prefix, const char* root) const {
+    std::vector<T> out;
+    Status decode_error;
+    RETURN_IF_ERROR(Scan(c, prefix, [&](const rocksdb::Slice&, const rocksdb::Slice& v) {
+      auto obj = DecodeJson<T>(std::string_view(v.data(), v.size()), root);
+      if (!obj.ok()) {
+        decode_error = obj.status();
+        return false;
+      }
+      out.push_back(std::move(obj).value());
+      return true;
+    }));
+    RETURN_IF_ERROR(decode_error);
+    return out;
+  }
+
+  // Looks up allocations whose IDs are the rest of each index key from
+  // byte `id_offset` on.
+  Result<std::vector<Allocation>> AllocsFromIndex(Cf index, const std::string& prefix,
+                                                  size_t id_offset) const {
+    std::vector<std::string> ids;
+    RETURN_IF_ERROR(Scan(index, prefix, [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
+      if (k.size() > id_offset) ids.emplace_back(k.data() + id_offset, k.size() - id_offset);
+      return true;
+    }));
+    std::vector<Allocation> out;
+    out.reserve(ids.size());
+    for (const auto& id : ids) {
+      ASSIGN_OR_RETURN(std::optional<Allocation> a,
+                       GetObject<Allocation>(kAllocs, id, "Allocation"));
+      if (a) out.push_back(std::move(*a));
+    }
+    return out;
+  }
+};
+
+// ---- WriteTxn ------------------------------------------------------------------
+
+void WriteTxn::PutJob(const Job& job) {
+  batch_->Put(store_->impl_->cf(kJobs), JobKey(job.Namespace, job.ID), EncodeJson(job));
+  Touch(Table::kJobs);
+}
+
+void WriteTxn::DeleteJob(const std::string& ns, const std::string& id) {
+  batch_->Delete(store_->impl_->cf(kJobs), JobKey(ns, id));
+  Touch(Table::kJobs);
+}
+
+void WriteTxn::PutEval(const Evaluation& eval) {
+  batch_->Put(store_->impl_->cf(kEvals), eval.ID, EncodeJson(eval));
+  Touch(Table::kEvals);
+}
+
+void WriteTxn::PutAlloc(const Allocation& alloc) {
+  auto& impl = *store_->impl_;
+  batch_->Put(impl.cf(kAllocs), alloc.ID, EncodeJson(alloc));
+  batch_->Put(impl.cf(kAllocCreate), Be64(alloc.CreateIndex) + alloc.ID, "");
+  batch_->Put(impl.cf(kAllocJob), AllocJobKey(alloc), "");
+  Touch(Table::kAllocs);
+}
+
+void WriteTxn::DeleteAlloc(const Allocation& alloc) {
+  auto& impl = *store_->impl_;
+  batch_->Delete(impl.cf(kAllocs), alloc.ID);
+  batch_->Delete(impl.cf(kAllocCreate), Be64(alloc.CreateIndex) + alloc.ID);
+  batch_->Delete(impl.cf(kAllocJob), AllocJobKey(alloc));
+  Touch(Table::kAllocs);
+}
+
+void WriteTxn::PutNode(const Node& node) {
+  batch_->Put(store_->impl_->cf(kNodes), node.ID, EncodeJson(node));
+  Touch(Table::kNodes);
+}
+
+void WriteTxn::PutTaskLocal(const std::string& alloc_id, const std::string& task,
+                            const std::string& json) {
+  batch_->Put(store_->impl_->cf(kTaskLocal), alloc_id + kSep + task, json);
+}
+
+void WriteTxn::DeleteTaskLocal(const std::string& alloc_id, const std::string& task) {
+  batch_->Delete(store_->impl_->cf(kTaskLocal), alloc_id + kSep + task);
+}
+
+void WriteTxn::AddEvent(Event event) {
+  event.Index = index_;
+  batch_->Put(store_->impl_->cf(kEvents), Be64(index_) + Be32(event_seq_++), EncodeJson(event));
+}
+
+void WriteTxn::Touch(Table t) { touched_ |= 1u << static_cast<unsigned>(t); }
+
+// ---- MigrationTxn over a WriteBatchWithIndex ---------------------------------------
+//
+// Reads go through the batch, so a step sees what earlier steps of the same
+// upgrade (and its own earlier writes) staged; a multi-version upgrade then
+// behaves like running the steps one after another.
+
+namespace {
+
+class BatchMigrationTxn : public MigrationTxn {
+ public:
+  BatchMigrationTxn(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs,
+                    rocksdb::WriteBatchWithIndex* batch)
+      : db_(db), cfs_(cfs), batch_(batch) {}
+
+  void Put(const std::string& cf, const std::string& key, const std::string& value) override {
+    if (auto* h = Find(cf)) batch_->Put(h, key, value);
+  }
+  void Delete(const std::string& cf, const std::string& key) override {
+    if (auto* h = Find(cf)) batch_->Delete(h, key);
+  }
+  Status ForEach(const std::string& cf,
+                 const std::function<Status(const std::string&, const std::string&)>& fn) override {
+    auto* h = Find(cf);
+    if (h == nullptr) return Internal("migration: unknown column family " + cf);
+    // Collect first: `fn` may write to the batch, which would invalidate an
+    // iterator over it.
+    std::vector<std::pair<std::string, std::string>> entries;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          batch_->NewIteratorWithBase(h, db_->NewIterator(rocksdb::ReadOptions(), h)));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        entries.emplace_back(it->key().ToString(), it->value().ToString());
+      }
+      RETURN_IF_ERROR(FromRocks(it->status(), "migration scan"));
+    }
+    for (const auto& [key, value] : entries) RETURN_IF_ERROR(fn(key, value));
+    return Status::Ok();
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Find(const std::string& cf) const {
+    for (size_t i = 0; i < kCfNames.size(); ++i) {
+      if (cf == kCfNames[i]) return cfs_[i];
+    }
+    return nullptr;
+  }
+
+  rocksdb::DB* db_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>& cfs_;
+  rocksdb::WriteBatchWithIndex* batch_;
+};
+
+}  // namespace
+
+// ---- StateStore ------------------------------------------------------------------------
+
+StateStore::StateStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StateStore::~StateStore() = default;
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
+                                                     StoreOptions options) {
+  auto impl = std::make_unique<Impl>();
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kCfNames) {
+    rocksdb::ColumnFamilyOptions cf_options;
+    cf_options.OptimizeForPointLookup(8);
+    descriptors.emplace_back(name, cf_options);
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &impl->cfs, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return Unavailable("state store " + dir + " is in use by another process: " + s.ToString());
+    }
+    return FromRocks(s, ("open state store " + dir).c_str());
+  }
+  impl->db.reset(raw);
+  impl->write_options.sync = options.sync;
+
+  std::unique_ptr<StateStore> store(new StateStore(std::move(impl)));
+  Impl& im = *store->impl_;
+
+  // Schema version: absent means a new, empty database (version 0).
+  ASSIGN_OR_RETURN(std::optional<std::string> version_text, im.Get(kMeta, "schema_version"));
+  int version = 0;
+  if (version_text) {
+    ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*version_text, "schema_version"));
+    version = static_cast<int>(v);
+  }
+  int target = options.migrations.empty() ? 0 : options.migrations.back().to_version;
+  if (version > target) {
+    return FailedPrecondition("state store " + dir + " has schema version " +
+                              std::to_string(version) + ", written by a newer Drover; this "
+                              "binary supports schema version " + std::to_string(target) +
+                              " at most: upgrade Drover to open it");
+  }
+  if (version < target) {
+    // All pending steps go into one batch: a failure or crash part-way
+    // leaves the database exactly as it was.
+    rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0,
+                                       /*overwrite_key=*/true);
+    BatchMigrationTxn txn(im.db.get(), im.cfs, &batch);
+    for (const Migration& m : options.migrations) {
+      if (m.to_version <= version) continue;
+      Status st = m.apply(txn);
+      if (!st.ok()) {
+        return st.Annotate("migration to schema v" + std::to_string(m.to_version) + " (" +
+                           m.description + ") failed; the database is unchanged");
+      }
+    }
+    batch.Put(im.cf(kMeta), "schema_version", std::to_string(target));
+    rocksdb::WriteOptions sync_write;
+    sync_write.sync = true;
+    RETURN_IF_ERROR(FromRocks(im.db->Write(sync_write, batch.GetWriteBatch()), "write migration"));
+    version = target;
+  }
+  store->schema_version_ = version;
+
+  ASSIGN_OR_RETURN(std::optional<std::string> latest, im.Get(kMeta, "index"));
+  if (latest) {
+    ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*latest, "index"));
+    im.latest = v;
+  }
+  for (Table t : kAllTables) {
+    ASSIGN_OR_RETURN(std::optional<std::string> idx, im.Get(kMeta, TableIndexKey(t)));
+    if (idx) {
+      ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*idx, "table index"));
+      im.table_index[static_cast<size_t>(t)] = v;
+    }
+  }
+  return store;
+}
+
+Result<std::uint64_t> StateStore::Apply(const std::function<Status(WriteTxn&)>& fn) {
+  Impl& im = *impl_;
+  std::uint64_t index;
+  std::uint32_t touched;
+  {
+    std::lock_guard<std::mutex> lock(im.write_mu);
+    index = im.latest.load() + 1;
+    rocksdb::WriteBatch batch;
+    WriteTxn txn(this, &batch, index);
+    RETURN_IF_ERROR(fn(txn));
+    touched = txn.touched_;
+    batch.Put(im.cf(kMeta), "index", std::to_string(index));
+    for (Table t : kAllTables) {
+      if (touched & (1u << static_cast<unsigned>(t)))
+        batch.Put(im.cf(kMeta), TableIndexKey(t), std::to_string(index));
+    }
+    RETURN_IF_ERROR(FromRocks(im.db->Write(im.write_options, &batch), "commit"));
+    for (Table t : kAllTables) {
+      if (touched & (1u << static_cast<unsigned>(t)))
+        im.table_index[static_cast<size_t>(t)] = index;
+    }
+    im.latest = index;
+  }
+
+  // Wake the waiters this commit satisfies, outside every lock.
+  std::vector<std::function<void()>> ready;
+  {
+    std::lock_guard<std::mutex> lock(im.watch_mu);
+    for (auto it = im.waiters.begin(); it != im.waiters.end();) {
+      if ((it->second.tables & touched) != 0 && index > it->second.min_index) {
+        ready.push_back(std::move(it->second.callback));
+        it = im.waiters.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& cb : ready) cb();
+  return index;
+}
+
+std::uint64_t StateStore::LatestIndex() const { return impl_->latest.load(); }
+
+std::uint64_t StateStore::TableIndex(Table t) const {
+  return impl_->table_index[static_cast<size_t>(t)].load();
+}
+
+Result<std::optional<Job>> StateStore::GetJob(const std::string& ns, const std::string& id) const {
+  return impl_->GetObject<Job>(kJobs, JobKey(ns, id), "Job");
+}
+
+Result<std::vector<Job>> StateStore::ListJobs() const {
+  return impl_->ListObjects<Job>(kJobs, "", "Job");
+}
+
+Result<std::optional<Evaluation>> StateStore::GetEval(const std::string& id) const {
+  return impl_->GetObject<Evaluation>(kEvals, id, "Evaluation");
+}
+
+Result<std::vector<Evaluation>> StateStore::ListEvals() const {
+  return impl_->ListObjects<Evaluation>(kEvals, "", "Evaluation");
+}
+
+Result<std::optional<Allocation>> StateStore::GetAlloc(const std::string& id) const {
+  return impl_->GetObject<Allocation>(kAllocs, id, "Allocation");
+}
+
+Result<std::vector<Allocation>> StateStore::ListAllocs() const {
+  // Keys of alloc_create are be64(CreateIndex) followed by the allocation ID.
+  return impl_->AllocsFromIndex(kAllocCreate, "", 8);
+}
+
+Result<std::vector<Allocation>> StateStore::ListAllocsByIDPrefix(const std::string& prefix) const {
+  return impl_->ListObjects<Allocation>(kAllocs, prefix, "Allocation");
+}
+
+Result<std::vector<Allocation>> StateStore::ListAllocsByJob(const std::string& ns,
+                                                            const std::string& job_id) const {
+  const std::string prefix = ns + kSep + job_id + kSep;
+  return impl_->AllocsFromIndex(kAllocJob, prefix, prefix.size());
+}
+
+Result<std::optional<Node>> StateStore::GetNode(const std::string& id) const {
+  return impl_->GetObject<Node>(kNodes, id, "Node");
+}
+
+Result<std::vector<Node>> StateStore::ListNodes() const {
+  return impl_->ListObjects<Node>(kNodes, "", "Node");
+}
+
+Result<std::optional<std::string>> StateStore::GetTaskLocal(const std::string& alloc_id,
+                                                            const std::string& task) const {
+  return impl_->Get(kTaskLocal, alloc_id + kSep + task);
+}
+
+Result<std::vector<Event>> StateStore::ListEvents(std::uint64_t from_index,
+                                                  std::size_t limit) const {
+  std::vector<Event> out;
+  Status decode_error;
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kEvents)));
+  for (it->Seek(Be64(from_index)); it->Valid() && out.size() < limit; it->Next()) {
+    auto ev = DecodeJson<Event>(std::string_view(it->value().data(), it->value().size()), "Event");
+    if (!ev.ok()) return ev.status();
+    out.push_back(std::move(ev).value());
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "scan events"));
+  return out;
+}
+
+Result<std::optional<std::string>> StateStore::GetMeta(const std::string& key) const {
+  return impl_->Get(kMeta, key);
+}
+
+Status StateStore::PutMeta(const std::string& key, const std::string& value) {
+  rocksdb::WriteOptions sync_write;
+  sync_write.sync = true;
+  return FromRocks(impl_->db->Put(sync_write, impl_->cf(kMeta), key, value), "write meta");
+}
+
+WatchId StateStore::Watch(const std::vector<Table>& tables, std::uint64_t min_index,
+                          std::function<void()> callback) {
+  std::uint32_t mask = 0;
+  bool already = false;
+  for (Table t : tables) {
+    mask |= 1u << static_cast<unsigned>(t);
+    if (TableIndex(t) > min_index) already = true;
+  }
+  if (already) {
+    callback();
+    return 0;
+  }
+  WatchId id;
+  {
+    std::lock_guard<std::mutex> lock(impl_->watch_mu);
+    id = impl_->next_watch++;
+    impl_->waiters.emplace(id, Impl::Waiter{mask, min_index, std::move(callback)});
+  }
+  // A commit may have landed between the check above and the registration.
+  for (Table t : tables) {
+    if (TableIndex(t) > min_index) {
+      std::function<void()> cb;
+      {
+        std::lock_guard<std::mutex> lock(impl_->watch_mu);
+        auto it = impl_->waiters.find(id);
+        if (it == impl_->waiters.end()) return id;  // the commit already fired it
+        cb = std::move(it->second.callback);
+        impl_->waiters.erase(it);
+      }
+      cb();
+      return id;
+    }
+  }
+  return id;
+}
+
+void StateStore::CancelWatch(WatchId id) {
+  std::lock_guard<std::mutex> lock(impl_->watch_mu);
+  impl_->waiters.erase(id);
+}
+
+}  // namespace drover

@@ -1,0 +1,177 @@
+// StateStore: Drover's durable state on RocksDB, with Nomad-style indexes
+// and watches for blocking queries.
+//
+// Every change is one Apply(): a single synced WriteBatch that writes the
+// objects, the bumped global index, the index entry of every table it
+// touched, and entries in the event journal. A change is either wholly on
+// disk or not at all; once Apply() returns OK it survives a crash.
+//
+// Key layout (one column family per table; `be64` is a big-endian uint64,
+// `\0` a zero byte separating parts):
+//
+//   meta          "schema_version"        -> decimal text
+//                 "index"                 -> decimal text: the global index
+//                 "index/" <table>        -> decimal text: the table index
+//                 "node_id"               -> this node's ID
+//   jobs          <namespace> \0 <job id> -> Job JSON
+//   evals         <eval id>               -> Evaluation JSON
+//   allocs        <alloc id>              -> Allocation JSON (embeds its Job)
+//   alloc_create  be64(CreateIndex) <alloc id> -> "" (chronological listing)
+//   alloc_job     <namespace> \0 <job id> \0 <alloc id> -> ""
+//   nodes         <node id>               -> Node JSON
+//   events        be64(index) be32(seq)   -> Event JSON
+//   task_local    <alloc id> \0 <task>    -> lifecycle's local task state JSON
+//
+// Reads are safe from any thread and see only whole batches. Writes are
+// serialised by the store.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/model.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace drover {
+
+// Tables that carry a Nomad index ("X-Nomad-Index" of list endpoints).
+enum class Table { kJobs, kEvals, kAllocs, kNodes };
+const char* TableName(Table t);
+inline constexpr Table kAllTables[] = {Table::kJobs, Table::kEvals, Table::kAllocs,
+                                       Table::kNodes};
+
+// The write side of one Apply(). Objects are staged in one WriteBatch;
+// nothing is visible until the batch commits.
+class WriteTxn {
+ public:
+  // The index this change commits at (global index + 1).
+  std::uint64_t index() const { return index_; }
+
+  void PutJob(const Job& job);
+  void DeleteJob(const std::string& ns, const std::string& id);
+  void PutEval(const Evaluation& eval);
+  // Writes the allocation and its secondary index entries.
+  void PutAlloc(const Allocation& alloc);
+  void DeleteAlloc(const Allocation& alloc);
+  void PutNode(const Node& node);
+  void PutTaskLocal(const std::string& alloc_id, const std::string& task,
+                    const std::string& json);
+  void DeleteTaskLocal(const std::string& alloc_id, const std::string& task);
+  // Appends to the event journal; the event's Index is set to index().
+  void AddEvent(Event event);
+  // Marks a table as changed without writing an object of it.
+  void Touch(Table t);
+
+ private:
+  friend class StateStore;
+  WriteTxn(class StateStore* store, rocksdb::WriteBatch* batch, std::uint64_t index)
+      : store_(store), batch_(batch), index_(index) {}
+
+  class StateStore* store_;
+  rocksdb::WriteBatch* batch_;
+  std::uint64_t index_;
+  std::uint32_t event_seq_ = 0;
+  std::uint32_t touched_ = 0;  // bit per Table
+};
+
+// Raw access for migrations: the whole migration is one batch.
+class MigrationTxn {
+ public:
+  virtual ~MigrationTxn() = default;
+  // `cf` is a column family name from the key layout above.
+  virtual void Put(const std::string& cf, const std::string& key, const std::string& value) = 0;
+  virtual void Delete(const std::string& cf, const std::string& key) = 0;
+  // Visits every entry of `cf` in key order as it stands with this upgrade's
+  // writes so far (earlier steps' and this step's), taken when ForEach starts.
+  virtual Status ForEach(const std::string& cf,
+                         const std::function<Status(const std::string& key,
+                                                    const std::string& value)>& fn) = 0;
+};
+
+struct Migration {
+  int to_version;  // the schema version after this step
+  std::string description;
+  std::function<Status(MigrationTxn&)> apply;
+};
+
+struct StoreOptions {
+  // Migrations in ascending to_version; the last one's version is the
+  // schema this binary writes.
+  std::vector<Migration> migrations;
+  // Sync every write to the WAL before Apply() returns (off only in benches).
+  bool sync = true;
+};
+
+// A blocking-query waiter: fires once, from the committing thread, when a
+// commit touching one of its tables raises that table's index above
+// `min_index`. Callbacks must be quick (post work elsewhere).
+using WatchId = std::uint64_t;
+
+class StateStore {
+ public:
+  ~StateStore();
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+
+  // Opens (creating if needed) the store in `dir`, runs pending migrations in
+  // one batch, and refuses a database whose schema is newer than the last
+  // migration ("written by a newer Drover").
+  static Result<std::unique_ptr<StateStore>> Open(const std::string& dir,
+                                                  StoreOptions options);
+
+  int schema_version() const { return schema_version_; }
+
+  // Runs `fn` to stage a change and commits it at index() + 1. If `fn`
+  // returns an error nothing is written. Returns the committed index.
+  Result<std::uint64_t> Apply(const std::function<Status(WriteTxn&)>& fn);
+
+  std::uint64_t LatestIndex() const;
+  std::uint64_t TableIndex(Table t) const;
+
+  // ---- Reads: NotFound is an empty optional, errors are I/O or decoding.
+  Result<std::optional<Job>> GetJob(const std::string& ns, const std::string& id) const;
+  Result<std::vector<Job>> ListJobs() const;  // by namespace, then ID
+  Result<std::optional<Evaluation>> GetEval(const std::string& id) const;
+  Result<std::vector<Evaluation>> ListEvals() const;
+  Result<std::optional<Allocation>> GetAlloc(const std::string& id) const;
+  // Chronological (CreateIndex, then ID).
+  Result<std::vector<Allocation>> ListAllocs() const;
+  // By ID, for `prefix` queries.
+  Result<std::vector<Allocation>> ListAllocsByIDPrefix(const std::string& prefix) const;
+  Result<std::vector<Allocation>> ListAllocsByJob(const std::string& ns,
+                                                  const std::string& job_id) const;
+  Result<std::optional<Node>> GetNode(const std::string& id) const;
+  Result<std::vector<Node>> ListNodes() const;
+  Result<std::optional<std::string>> GetTaskLocal(const std::string& alloc_id,
+                                                  const std::string& task) const;
+  // Journal entries with Index >= from_index, in order; at most `limit`.
+  Result<std::vector<Event>> ListEvents(std::uint64_t from_index, std::size_t limit) const;
+
+  Result<std::optional<std::string>> GetMeta(const std::string& key) const;
+  Status PutMeta(const std::string& key, const std::string& value);
+
+  WatchId Watch(const std::vector<Table>& tables, std::uint64_t min_index,
+                std::function<void()> callback);
+  // Drops a waiter that has not fired; a no-op once it has.
+  void CancelWatch(WatchId id);
+
+ private:
+  friend class WriteTxn;
+  struct Impl;
+  explicit StateStore(std::unique_ptr<Impl> impl);
+
+  std::unique_ptr<Impl> impl_;
+  int schema_version_ = 0;
+};
+
+}  // namespace drover
