@@ -11,14 +11,6 @@ namespace {
 
 namespace json = boost::json;
 
-// AllocListStub's fields, in Nomad's api package order.
-constexpr const char* kStubFields[] = {
-    "ID", "EvalID", "Name", "Namespace", "NodeID", "NodeName", "JobID", "TaskGroup",
-    "DesiredStatus", "DesiredDescription", "DesiredTransition", "ClientStatus",
-    "ClientDescription", "DeploymentStatus", "FollowupEvalID", "NextAllocation",
-    "PreviousAllocation", "RescheduleTracker", "PreemptedAllocations", "PreemptedByAllocation",
-    "CreateIndex", "ModifyIndex", "CreateTime", "ModifyTime"};
-
 bool InNamespace(const Allocation& a, const std::string& ns) {
   return ns == "*" || a.Namespace == ns;
 }
@@ -69,17 +61,12 @@ void GetAllocation(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrit
 }  // namespace
 
 json::value AllocStub(const Allocation& alloc, bool task_states, bool resources) {
-  json::value full = ToJson(alloc);
-  json::object& f = full.get_object();
-  json::object stub;
-  for (const char* field : kStubFields) {
-    if (auto* v = f.if_contains(field)) stub[field] = std::move(*v);
-  }
-  stub["JobType"] = alloc.Job ? alloc.Job->Type : "";
-  stub["JobVersion"] = alloc.Job ? alloc.Job->Version : 0;
-  stub["TaskStates"] = task_states ? std::move(f["TaskStates"]) : json::value(nullptr);
-  if (resources) stub["AllocatedResources"] = std::move(f["AllocatedResources"]);
-  return stub;
+  AllocListStub stub = MakeAllocListStub(alloc);
+  if (!task_states) stub.TaskStates.reset();
+  json::value v = ToJson(stub);
+  // Nomad leaves AllocatedResources out unless asked for.
+  if (!resources) v.get_object().erase("AllocatedResources");
+  return v;
 }
 
 void AddAllocRoutes(RouteTable& routes, ApiContext& ctx) {

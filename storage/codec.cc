@@ -60,6 +60,13 @@ BOOST_DESCRIBE_STRUCT(Allocation, (),
                        PreviousAllocation, NextAllocation, PreemptedAllocations,
                        PreemptedByAllocation, CreateIndex, ModifyIndex, AllocModifyIndex,
                        CreateTime, ModifyTime))
+BOOST_DESCRIBE_STRUCT(AllocListStub, (),
+                      (ID, EvalID, Name, Namespace, NodeID, NodeName, JobID, JobType, JobVersion,
+                       TaskGroup, AllocatedResources, DesiredStatus, DesiredDescription,
+                       DesiredTransition, ClientStatus, ClientDescription, TaskStates,
+                       DeploymentStatus, FollowupEvalID, NextAllocation, PreviousAllocation,
+                       RescheduleTracker, PreemptedAllocations, PreemptedByAllocation,
+                       CreateIndex, ModifyIndex, CreateTime, ModifyTime))
 BOOST_DESCRIBE_STRUCT(Evaluation, (),
                       (ID, Namespace, Priority, Type, TriggeredBy, JobID, JobModifyIndex, NodeID,
                        NodeModifyIndex, DeploymentID, Status, StatusDescription, Wait, WaitUntil,
@@ -353,6 +360,7 @@ DROVER_INSTANTIATE_CODEC(Job)
 DROVER_INSTANTIATE_CODEC(TaskGroup)
 DROVER_INSTANTIATE_CODEC(Task)
 DROVER_INSTANTIATE_CODEC(Allocation)
+DROVER_INSTANTIATE_CODEC(AllocListStub)
 DROVER_INSTANTIATE_CODEC(TaskState)
 DROVER_INSTANTIATE_CODEC(TaskEvent)
 DROVER_INSTANTIATE_CODEC(Evaluation)

@@ -289,6 +289,41 @@ struct Allocation {
   friend bool operator==(const Allocation&, const Allocation&) = default;
 };
 
+// What list endpoints return for an allocation (Nomad's AllocListStub).
+struct AllocListStub {
+  std::string ID;
+  std::string EvalID;
+  std::string Name;
+  std::string Namespace;
+  std::string NodeID;
+  std::string NodeName;
+  std::string JobID;
+  std::string JobType;
+  std::uint64_t JobVersion = 0;
+  std::string TaskGroup;
+  RawJson AllocatedResources;  // only with ?resources=true
+  std::string DesiredStatus;
+  std::string DesiredDescription;
+  RawJson DesiredTransition;
+  std::string ClientStatus;
+  std::string ClientDescription;
+  std::optional<std::map<std::string, TaskState>> TaskStates;
+  RawJson DeploymentStatus;
+  std::string FollowupEvalID;
+  std::string NextAllocation;
+  std::string PreviousAllocation;
+  std::optional<::drover::RescheduleTracker> RescheduleTracker;
+  RawJson PreemptedAllocations;
+  std::string PreemptedByAllocation;
+  std::uint64_t CreateIndex = 0;
+  std::uint64_t ModifyIndex = 0;
+  Nanos CreateTime = 0;
+  Nanos ModifyTime = 0;
+  friend bool operator==(const AllocListStub&, const AllocListStub&) = default;
+};
+
+AllocListStub MakeAllocListStub(const Allocation& alloc);
+
 // ---- Evaluation, Node, Event ------------------------------------------------
 
 struct Evaluation {

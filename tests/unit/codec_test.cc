@@ -167,9 +167,10 @@ void CollectLoss(const json::value& orig, const json::value& enc, const std::str
 
 // Checks one allocation sample: it decodes, re-encodes without losing a
 // field, and decode(encode(decode(x))) == decode(x).
+template <typename T = Allocation>
 void CheckAllocationRoundTrip(const json::value& original, const std::string& sample) {
   SCOPED_TRACE(sample);
-  auto decoded = FromJson<Allocation>(original, "Allocation");
+  auto decoded = FromJson<T>(original, "Allocation");
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
 
   json::value reencoded = ToJson(*decoded);
@@ -186,7 +187,7 @@ void CheckAllocationRoundTrip(const json::value& original, const std::string& sa
 
   // Text round trip: decode(encode(decode(x))) == decode(x).
   std::string text = EncodeJson(*decoded);
-  auto again = DecodeJson<Allocation>(text, "Allocation");
+  auto again = DecodeJson<T>(text, "Allocation");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_TRUE(*again == *decoded) << "decode(encode(decode(x))) differs from decode(x) for "
                                   << sample;
@@ -203,8 +204,9 @@ TEST(CodecSeedTest, Seed000AllocationListEntriesDecodeAndReencodeWithoutLosingAF
   json::value list = ParseOrDie(ReadFixture("seed_000_alloc_list.json"));
   ASSERT_TRUE(list.is_array());
   ASSERT_EQ(list.get_array().size(), 1u);
+  // The list endpoint returns Nomad's AllocListStub, not the full allocation.
   for (size_t i = 0; i < list.get_array().size(); ++i) {
-    CheckAllocationRoundTrip(list.get_array()[i],
+    CheckAllocationRoundTrip<AllocListStub>(list.get_array()[i],
                              "seed_000_alloc_list.json[" + std::to_string(i) + "]");
   }
 }

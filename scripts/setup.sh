@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what Drover needs on Debian 12 (only what is missing) and builds
+# it into ./build. Used by run.sh, test.sh and CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  librocksdb-dev libpistache-dev libboost1.81-dev libboost-json1.81-dev
+  libcli11-dev libgtest-dev libgmock-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "==> installing: ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    -o DPkg::Lock::Timeout=300 "${missing[@]}"
+fi
+
+BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
+echo "==> building (${BUILD_TYPE})"
+cmake -S . -B build -DCMAKE_BUILD_TYPE="${BUILD_TYPE}" > /dev/null
+cmake --build build -j"$(nproc)"
