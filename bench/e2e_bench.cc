@@ -75,6 +75,9 @@ std::string JobBody(const std::string& id) {
       {"Name", "t"},
       {"Driver", "raw_exec"},
       {"Config", json::object{{"command", "/bin/sleep"}, {"args", json::array{"600"}}}},
+      // Nomad's default ask (100 MHz) exhausts a small node's CPU well
+      // before kJobs tasks; placement would then block, as in Nomad.
+      {"Resources", json::object{{"CPU", 10}, {"MemoryMB", 10}}},
   };
   const json::object group{{"Name", "g"}, {"Count", 1}, {"Tasks", json::array{task}}};
   return json::serialize(json::object{{"Job", json::object{{"ID", id},

@@ -1,10 +1,13 @@
 // AllocRunner: runs the tasks of one allocation and persists their states.
 //
 // It owns the allocation as the scheduler placed it (job, group, desired
-// status) and one TaskRunner per task. Whenever a task's state changes it
+// status), one TaskRunner per task, and the lifecycle Coordinator that
+// gates when each task may start. Whenever a task's state changes it
 // writes, in one store change, the allocation with every task's state and
 // the derived ClientStatus, the task's local state, and an
-// "AllocationUpdated" journal event.
+// "AllocationUpdated" journal event; then it reconciles: Nomad's rules for
+// killing the other tasks (a failed task, a dead leader, only sidecars
+// left), the coordinator's gates, and the end of the allocation.
 #pragma once
 
 #include <memory>
@@ -12,16 +15,26 @@
 #include <string>
 #include <vector>
 
+#include "lifecycle/coordinator.h"
 #include "lifecycle/task_runner.h"
 #include "storage/state_store.h"
 
 namespace drover {
+
+class AllocListener {
+ public:
+  virtual ~AllocListener() = default;
+  // The allocation's ClientStatus became terminal ("complete" or "failed");
+  // called once, after the change is durable.
+  virtual void AllocTerminal(const std::string& alloc_id, const std::string& client_status) = 0;
+};
 
 struct AllocRunnerDeps {
   StateStore& store;
   Scheduler& scheduler;
   ProcessMonitor& monitor;
   Driver& driver;
+  AllocListener& listener;
   const NodeInfo& node;
   const EnvMap& agent_env;
   std::string data_dir;
@@ -32,27 +45,54 @@ class AllocRunner : public TaskRunnerListener {
   AllocRunner(AllocRunnerDeps deps, Allocation alloc);
   ~AllocRunner() override;
 
-  // A new allocation: every task starts.
+  // A new allocation: every task is received and starts when its gate opens.
   void Run();
   // An allocation of an earlier agent: each task continues from its
   // persisted TaskState and local state.
   Status Restore();
   // The scheduler changed the allocation (e.g. DesiredStatus "stop").
   void Update(const Allocation& alloc);
-  // Kills every task that is not dead.
-  void KillAll(const std::string& reason);
+  // Kills the tasks as Nomad does: the leader first, then the other main
+  // tasks, then sidecars. Poststop tasks run afterwards unless
+  // `include_poststop` (the agent itself is going away).
+  void KillAll(bool include_poststop = false);
+
+  // The alloc restart API (Nomad's RestartTask / RestartRunning / RestartAll).
+  Status RestartTask(const std::string& task, TaskEvent event);
+  Status RestartRunning(TaskEvent event);
+  Status RestartAll(TaskEvent event);
+  // Signals one task, or every running task when `task` is empty.
+  Status Signal(const std::string& task, int signal, const std::string& signal_name);
 
   const Allocation& alloc() const { return alloc_; }
   bool AllTasksDead() const;
+  CoordinatorState coordinator_state() const { return coordinator_.state(); }
 
  private:
+  // TaskRunnerListener
   void TaskStateChanged(const std::string& task) override;
+  bool MayStart(const Task& task) override;
+
+  enum class KillPhase { kNone, kLeader, kMain, kSidecars, kDone };
+
+  void Persist(const std::string& task_name);
+  void ScheduleReconcile();
+  void Reconcile();
+  void KillForFailure();
+  void AdvanceKill();
+  bool ShouldRun() const;
+  TaskStates States() const;
   TaskRunner* FindTask(const std::string& name);
   const TaskGroup* Group() const;
 
   AllocRunnerDeps deps_;
   Allocation alloc_;
   std::vector<std::unique_ptr<TaskRunner>> tasks_;
+  Coordinator coordinator_;
+  KillPhase kill_phase_ = KillPhase::kNone;
+  bool reconcile_scheduled_ = false;
+  bool terminal_reported_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 // True if an allocation needs a runner: the scheduler wants it running, or

@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "lifecycle/alloc_runner.h"
+#include "lifecycle/task_events.h"
 
 namespace drover {
 namespace {
@@ -38,7 +39,7 @@ ExitResult FromWaitStatus(int status) {
 
 }  // namespace
 
-class Engine::Loop : public Scheduler, public ProcessMonitor {
+class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListener {
  public:
   Loop(StateStore& store, DriverPtr driver, EngineOptions options)
       : store_(store),
@@ -79,7 +80,7 @@ class Engine::Loop : public Scheduler, public ProcessMonitor {
       std::promise<void> all_dead;
       auto done = all_dead.get_future();
       asio::post(io_, [this, p = std::move(all_dead)]() mutable {
-        for (auto& [id, r] : runners_) r->KillAll("agent is shutting down");
+        for (auto& [id, r] : runners_) r->KillAll(/*include_poststop=*/true);
         WaitAllDead(std::move(p));
       });
       // Kill timeouts bound this; the cap guards against a task that
@@ -105,6 +106,28 @@ class Engine::Loop : public Scheduler, public ProcessMonitor {
   }
 
   std::size_t RunningAllocs() const { return runner_count_.load(); }
+
+  // Runs `fn` on the loop with the allocation's runner and waits for its
+  // answer: the API's calls are quick and need the result.
+  Status WithRunner(const std::string& alloc_id, std::function<Status(AllocRunner&)> fn) {
+    std::promise<Status> done;
+    auto result = done.get_future();
+    asio::post(io_, [this, &alloc_id, &fn, &done] {
+      auto it = runners_.find(alloc_id);
+      if (it == runners_.end()) {
+        done.set_value(NotFound("Unknown allocation \"" + alloc_id + "\""));
+        return;
+      }
+      done.set_value(fn(*it->second));
+    });
+    return result.get();
+  }
+
+  // ---- AllocListener
+  void AllocTerminal(const std::string& alloc_id, const std::string& status) override {
+    log::Info("alloc " + alloc_id + ": " + status);
+    if (options_.listener != nullptr) options_.listener->AllocTerminal(alloc_id, status);
+  }
 
   // ---- Scheduler
   Nanos Now() override { return NowNanos(); }
@@ -151,8 +174,8 @@ class Engine::Loop : public Scheduler, public ProcessMonitor {
   };
 
   AllocRunnerDeps Deps() {
-    return AllocRunnerDeps{store_, *this, *this, *driver_, options_.node, agent_env_,
-                           options_.data_dir};
+    return AllocRunnerDeps{store_,        *this,      *this,           *driver_, *this,
+                           options_.node, agent_env_, options_.data_dir};
   }
 
   void OnAllocUpdated(const std::string& id) {
@@ -163,7 +186,7 @@ class Engine::Loop : public Scheduler, public ProcessMonitor {
     }
     auto it = runners_.find(id);
     if (!alloc->has_value()) {  // purged
-      if (it != runners_.end()) it->second->KillAll("allocation was removed");
+      if (it != runners_.end()) it->second->KillAll(/*include_poststop=*/true);
       return;
     }
     if (it != runners_.end()) {
@@ -266,5 +289,29 @@ Status Engine::Start() { return loop_->Start(); }
 void Engine::Stop(bool kill_tasks) { loop_->Stop(kill_tasks); }
 void Engine::AllocsUpdated(std::vector<std::string> ids) { loop_->AllocsUpdated(std::move(ids)); }
 std::size_t Engine::RunningAllocs() const { return loop_->RunningAllocs(); }
+
+Status Engine::RestartAlloc(const std::string& alloc_id, const std::string& task,
+                            bool all_tasks) {
+  if (all_tasks && !task.empty()) {
+    return InvalidArgument("task name cannot be set when restarting all tasks");
+  }
+  return loop_->WithRunner(alloc_id, [&](AllocRunner& r) -> Status {
+    Nanos now = NowNanos();
+    if (!task.empty()) {
+      return r.RestartTask(task, EventRestartSignal(now, "User requested task to restart"));
+    }
+    if (all_tasks) {
+      return r.RestartAll(EventRestartSignal(now, "User requested all tasks to restart"));
+    }
+    return r.RestartRunning(EventRestartSignal(now, "User requested running tasks to restart"));
+  });
+}
+
+Status Engine::SignalAlloc(const std::string& alloc_id, const std::string& task,
+                           const std::string& signal) {
+  int sig = SignalFromName(signal);
+  if (sig < 0) return InvalidArgument("invalid signal: \"" + signal + "\"");
+  return loop_->WithRunner(alloc_id, [&](AllocRunner& r) { return r.Signal(task, sig, signal); });
+}
 
 }  // namespace drover

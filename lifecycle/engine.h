@@ -17,9 +17,18 @@
 
 namespace drover {
 
+// What the engine tells the layer above (the scheduler) about allocations.
+class EngineListener {
+ public:
+  virtual ~EngineListener() = default;
+  // Every task of the allocation is dead; its ClientStatus is final.
+  virtual void AllocTerminal(const std::string& alloc_id, const std::string& client_status) = 0;
+};
+
 struct EngineOptions {
   std::string data_dir;
   NodeInfo node;
+  EngineListener* listener = nullptr;  // may be null
 };
 
 class Engine {
@@ -41,6 +50,14 @@ class Engine {
   // The scheduler committed changes to these allocations (new, stopped,
   // purged). Thread-safe; returns at once.
   void AllocsUpdated(std::vector<std::string> alloc_ids);
+
+  // The alloc restart API: one task (must be running), or with `all_tasks`
+  // every task including those that already ran, or else the running ones.
+  // Errors carry Nomad's texts; an unknown allocation is NotFound.
+  Status RestartAlloc(const std::string& alloc_id, const std::string& task, bool all_tasks);
+  // Sends a signal to one task, or to every running task when `task` is "".
+  Status SignalAlloc(const std::string& alloc_id, const std::string& task,
+                     const std::string& signal);
 
   // The number of allocations with a runner (for agent stats).
   std::size_t RunningAllocs() const;

@@ -70,14 +70,17 @@ class RawExecDriver : public Driver {
     // Runs in the child between fork and exec: only async-signal-safe calls.
     auto setup = [o = out.get(), e = err.get()](auto& /*executor*/) {
       ::setsid();
-      // The agent blocks its shutdown signals and Pistache ignores SIGPIPE;
-      // the task starts with neither (both survive exec).
+      // A blocked or ignored signal survives exec: the agent blocks its
+      // shutdown signals, Pistache ignores SIGPIPE, and a shell may have
+      // started the agent ignoring SIGINT. The task starts with defaults.
       sigset_t none;
       sigemptyset(&none);
       ::sigprocmask(SIG_SETMASK, &none, nullptr);
       struct sigaction dfl {};
       dfl.sa_handler = SIG_DFL;
-      ::sigaction(SIGPIPE, &dfl, nullptr);
+      for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) {
+        ::sigaction(s, &dfl, nullptr);
+      }
       int null_fd = ::open("/dev/null", O_RDONLY);
       if (null_fd >= 0) ::dup2(null_fd, 0);
       ::dup2(o, 1);

@@ -1,5 +1,7 @@
 #include "lifecycle/task_hooks.h"
 
+#include <filesystem>
+
 #include "lifecycle/task_events.h"
 
 namespace drover {
@@ -10,7 +12,12 @@ class TaskDirHook : public TaskPrestartHook {
  public:
   const char* Name() const override { return "task_dir"; }
   Status Prestart(TaskHookContext& ctx) override {
-    ctx.emit(EventTaskSetup(ctx.now, kEventBuildingTaskDir));
+    // As Nomad's task_dir hook: announced once, when the directory is built,
+    // not again on every restart.
+    std::error_code ec;
+    if (!std::filesystem::exists(ctx.paths.local_dir, ec)) {
+      ctx.emit(EventTaskSetup(ctx.now, kEventBuildingTaskDir));
+    }
     return BuildTaskDirs(ctx.paths);
   }
 };

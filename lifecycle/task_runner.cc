@@ -70,7 +70,8 @@ void TaskRunner::Restore(TaskState state, TaskLocalState local) {
   state_ = std::move(state);
   local_ = local;
   tracker_.Restore(local.tracker);
-  if (local_.run_complete || dead()) return;  // finished for good: never runs again
+  if (local_.run_complete) return;  // finished for good: never runs again
+  if (dead()) return;               // may run again only on an AllTasks restart
 
   if (state_.State == kTaskStateRunning) {
     if (ProcessAlive(local_.handle)) {
@@ -81,31 +82,43 @@ void TaskRunner::Restore(TaskState state, TaskLocalState local) {
     return;
   }
   // Pending: either never started or waiting out a restart delay. Without
-  // the timer of the earlier agent, run now.
+  // the timer of the earlier agent, run now (once the gate allows).
   RunOnce();
 }
 
 void TaskRunner::Kill(const std::string& reason) {
-  if (dead() || killing_) return;
+  if (killing_ || local_.run_complete) return;
   killing_ = true;
   Nanos now = deps_.scheduler.Now();
-  if (local_.handle.pid == 0) {
-    // Not running (pending a start or a restart): nothing to signal.
+  if (!running()) {
+    // Pending (waiting for its gate or a restart) or dead in a live
+    // allocation: nothing to signal, but its run is over.
     deps_.scheduler.Cancel(restart_timer_);
+    waiting_for_gate_ = false;
     tracker_.SetKilled();
     local_.run_complete = true;
-    SetState(kTaskStateDead, EventKilled(now, ""));
+    if (dead()) {
+      Changed();
+    } else {
+      SetState(kTaskStateDead, EventKilled(now, ""));
+    }
     return;
   }
   Emit(EventKilling(now, KillTimeout(), reason));
   Changed();
+  StopProcess();
+}
+
+// Sends the task's KillSignal now and SIGKILL after its KillTimeout.
+void TaskRunner::StopProcess() {
   int sig = task_.KillSignal.empty() ? SIGINT : SignalFromName(task_.KillSignal);
   if (sig < 0) sig = SIGINT;
   (void)deps_.driver.Signal(local_.handle, sig);
   std::weak_ptr<bool> alive = alive_;
+  deps_.scheduler.Cancel(kill_timer_);
   kill_timer_ = deps_.scheduler.After(KillTimeout(), [this, alive] {
     if (alive.expired() || !*alive.lock()) return;
-    if (local_.handle.pid != 0) (void)deps_.driver.Signal(local_.handle, SIGKILL);
+    if (running()) (void)deps_.driver.Signal(local_.handle, SIGKILL);
   });
 }
 
@@ -113,9 +126,66 @@ Nanos TaskRunner::KillTimeout() const {
   return task_.KillTimeout > 0 ? task_.KillTimeout : kDefaultKillTimeout;
 }
 
+void TaskRunner::GateOpened() {
+  if (waiting_for_gate_) RunOnce();
+}
+
+Status TaskRunner::Restart(TaskEvent event, bool failure) {
+  if (!running() || killing_) return FailedPrecondition(kErrTaskNotRunning);
+  return RestartImpl(std::move(event), failure);
+}
+
+Status TaskRunner::ForceRestart(TaskEvent event, bool failure) {
+  if (killing_ || local_.run_complete) return FailedPrecondition(kErrTaskNotRunning);
+  if (state_.State == kTaskStatePending) return FailedPrecondition(kErrTaskNotRunning);
+  return RestartImpl(std::move(event), failure);
+}
+
+Status TaskRunner::RestartImpl(TaskEvent event, bool failure) {
+  Emit(std::move(event));
+  tracker_.SetRestartTriggered(failure);
+  if (running()) {
+    Changed();
+    StopProcess();  // the exit runs the restart policy, which restarts
+    return Status::Ok();
+  }
+  // Dead but its run loop is alive: run again through the policy.
+  ApplyRestartPolicy();
+  return Status::Ok();
+}
+
+Status TaskRunner::Signal(int signal, const std::string& name) {
+  if (!running()) return FailedPrecondition(kErrTaskNotRunning);
+  // As Nomad's alloc runner: the signal goes into Details only.
+  TaskEvent e = EventSignaling(deps_.scheduler.Now(), "", "");
+  e.Details["signal"] = name;
+  Emit(std::move(e));
+  Changed();
+  return deps_.driver.Signal(local_.handle, signal);
+}
+
+void TaskRunner::EmitEvent(TaskEvent event) {
+  Emit(std::move(event));
+  Changed();
+}
+
+void TaskRunner::MarkRunComplete() {
+  if (local_.run_complete) return;
+  deps_.scheduler.Cancel(restart_timer_);
+  waiting_for_gate_ = false;
+  local_.run_complete = true;
+  Changed();
+}
+
 void TaskRunner::RunOnce() {
   restart_timer_ = 0;
-  if (killing_ || dead()) return;
+  if (killing_ || local_.run_complete) return;
+  if (!deps_.listener.MayStart(task_)) {
+    waiting_for_gate_ = true;
+    if (state_.State != kTaskStatePending) SetState(kTaskStatePending, std::nullopt);
+    return;
+  }
+  waiting_for_gate_ = false;
   Nanos now = deps_.scheduler.Now();
   EnvMap env;
   TaskHookContext ctx{alloc_, task_, paths_, deps_.node, env,
@@ -184,7 +254,7 @@ void TaskRunner::OnExit(std::optional<ExitResult> result, const char* unknown_wh
   if (killing_) {
     tracker_.SetKilled();
     (void)tracker_.GetState(now);
-    local_.run_complete = true;
+    local_.run_complete = true;  // a killed task's run loop ends
     SetState(kTaskStateDead, EventKilled(now, ""));
     return;
   }
@@ -218,7 +288,6 @@ void TaskRunner::ApplyRestartPolicy() {
     case RestartVerdict::kNotRestarting: {
       TaskEvent e = EventNotRestarting(now, d.reason);
       e.FailsTask = true;
-      local_.run_complete = true;
       state_.Failed = true;
       SetState(kTaskStateDead, std::move(e));
       return;
@@ -226,7 +295,8 @@ void TaskRunner::ApplyRestartPolicy() {
     case RestartVerdict::kKilled:
     case RestartVerdict::kTerminated:
     case RestartVerdict::kNone:
-      local_.run_complete = true;
+      // Dead, but the run loop lives on: an AllTasks restart may run the
+      // task again until the allocation is done (MarkRunComplete).
       SetState(kTaskStateDead, std::nullopt);
       return;
   }

@@ -36,7 +36,13 @@ class TaskRunnerListener {
   virtual ~TaskRunnerListener() = default;
   // The task's state or local state changed; persist both.
   virtual void TaskStateChanged(const std::string& task) = 0;
+  // Whether the lifecycle coordinator lets the task start now. A task that
+  // may not waits, pending, until TaskRunner::GateOpened().
+  virtual bool MayStart(const Task& task) = 0;
 };
+
+// Nomad's taskrunner.ErrTaskNotRunning text.
+inline constexpr const char* kErrTaskNotRunning = "Task not running";
 
 struct TaskRunnerDeps {
   Scheduler& scheduler;
@@ -63,14 +69,34 @@ class TaskRunner {
   // still runs, applies the restart policy if it died meanwhile, resumes a
   // pending restart, and never runs a task whose run is complete.
   void Restore(TaskState state, TaskLocalState local);
-  // Kills the task (KillSignal, then SIGKILL after KillTimeout); it will not
-  // run again. `reason` goes into the Killing event.
+  // Kills the task (KillSignal, then SIGKILL after KillTimeout); its run is
+  // complete and it will not run again. `reason` goes into the Killing event.
   void Kill(const std::string& reason);
+
+  // The coordinator now lets this task's stage start.
+  void GateOpened();
+
+  // Nomad's Restart: restarts the task if it is running (kill, then run
+  // again at once). FailedPrecondition kErrTaskNotRunning otherwise.
+  Status Restart(TaskEvent event, bool failure);
+  // Nomad's ForceRestart: also runs a dead task again, unless its run is
+  // complete. The caller restarts the coordinator first.
+  Status ForceRestart(TaskEvent event, bool failure);
+  // Sends `signal` to the running task, with a "Signaling" event.
+  Status Signal(int signal, const std::string& name);
+  // Adds an event that explains what happens next (e.g. "Sibling Task
+  // Failed" before the task is killed).
+  void EmitEvent(TaskEvent event);
+  // The allocation is done: the task will never run again.
+  void MarkRunComplete();
 
   const std::string& name() const { return task_.Name; }
   const TaskState& state() const { return state_; }
   const TaskLocalState& local_state() const { return local_; }
   bool dead() const { return state_.State == kTaskStateDead; }
+  bool running() const { return local_.handle.pid != 0; }
+  bool run_complete() const { return local_.run_complete; }
+  const Task& task() const { return task_; }
 
  private:
   void RunOnce();
@@ -78,6 +104,8 @@ class TaskRunner {
   // status cannot be known; `unknown_why` says why in the event.
   void OnExit(std::optional<ExitResult> result, const char* unknown_why = nullptr);
   void HandleStartFailure(TaskEvent event, bool recoverable);
+  Status RestartImpl(TaskEvent event, bool failure);
+  void StopProcess();
   void ApplyRestartPolicy();
   void SetState(const char* state, std::optional<TaskEvent> event);
   void Emit(TaskEvent event);
@@ -95,6 +123,7 @@ class TaskRunner {
   TaskState state_;
   TaskLocalState local_;
   bool killing_ = false;
+  bool waiting_for_gate_ = false;
   TimerId restart_timer_ = 0;
   TimerId kill_timer_ = 0;
   // Callbacks from the monitor and timers check this token: a runner that

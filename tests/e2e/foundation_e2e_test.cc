@@ -183,15 +183,13 @@ class E2ETest : public ::testing::Test {
     }
   }
 
-  // `method path` must answer `want`; the body must be JSON.
+  // `method path` must answer 200 with a JSON body.
   Result<json::value> Call(std::string_view method, std::string_view path,
-                           std::string_view body = {}, int want = 200) {
+                           std::string_view body = {}) {
     HttpClient client = agent_->Client();
     ASSIGN_OR_RETURN(HttpResponse r, client.Request(method, path, body));
     last_index_ = IndexHeader(r);
-    if (r.status != want) {
-      return Internal("want " + std::to_string(want) + ": " + Describe(method, path, r));
-    }
+    if (r.status != 200) return Internal(Describe(method, path, r));
     auto parsed = ParseJson(r.body);
     if (!parsed.ok()) return Internal(Describe(method, path, r) + ": " + parsed.status().message());
     return parsed;
@@ -203,26 +201,30 @@ class E2ETest : public ::testing::Test {
     return Call("PUT", "/v1/jobs", json::serialize(request));
   }
 
-  // Polls GET `path` until `done` holds for its JSON; returns the last JSON
-  // seen (or the last error) either way, and says in `met` which it was.
-  json::value PollUntil(const std::string& path, const std::function<bool(const json::value&)>& done,
-                        bool& met, std::chrono::milliseconds timeout = 20s) {
-    json::value last;
-    met = WaitFor(
+  struct Polled {
+    bool met = false;
+    json::value last;  // the last JSON seen, or the last error as a string
+  };
+
+  // Polls GET `path` until `done` holds for its JSON.
+  Polled PollUntil(const std::string& path, const std::function<bool(const json::value&)>& done,
+                   std::chrono::milliseconds timeout = 20s) {
+    Polled polled;
+    json::value& last = polled.last;
+    polled.met = WaitFor(
         [&] {
           auto v = Get(path);
           last = v.ok() ? *v : json::value(v.status().ToString());
           return v.ok() && done(*v);
         },
         timeout, 50ms);
-    return last;
+    return polled;
   }
 
   // The id of job `job`'s one allocation once its ClientStatus is `status`.
   std::string AllocIdOnce(std::string_view job, std::string_view status) {
     std::string id;
-    bool met = false;
-    const json::value list = PollUntil(
+    const Polled list = PollUntil(
         "/v1/allocations",
         [&](const json::value& l) {
           if (!l.is_array()) return false;
@@ -233,10 +235,9 @@ class E2ETest : public ::testing::Test {
             }
           }
           return false;
-        },
-        met);
-    EXPECT_TRUE(met) << "no allocation of job " << job << " became " << status
-                     << "; last GET /v1/allocations: " << json::serialize(list);
+        });
+    EXPECT_TRUE(list.met) << "no allocation of job " << job << " became " << status
+                          << "; last GET /v1/allocations: " << json::serialize(list.last);
     return id;
   }
 
@@ -262,7 +263,7 @@ class E2ETest : public ::testing::Test {
   }
 
   std::unique_ptr<AgentProcess> agent_;
-  std::uint64_t last_index_ = 0;
+  std::uint64_t last_index_ = 0;  // X-Nomad-Index of the last Call
 };
 
 using FoundationE2ETest = E2ETest;
@@ -320,14 +321,13 @@ TEST_F(FoundationE2ETest, JobRunsRestartsStopsAndSurvivesAgentKill) {
   EXPECT_LT(woke_at - killed_at, 5s) << "woke only when the wait ran out";
 
   // The restart policy restarts the task.
-  bool met = false;
-  alloc = PollUntil(
+  const Polled restarted = PollUntil(
       alloc_path,
       [](const json::value& a) {
         return Int(a, "/TaskStates/t/Restarts") == 1 && Str(a, "/TaskStates/t/State") == "running";
-      },
-      met);
-  ASSERT_TRUE(met) << "not restarted: " << json::serialize(alloc);
+      });
+  ASSERT_TRUE(restarted.met) << "not restarted: " << json::serialize(restarted.last);
+  alloc = restarted.last;
   EXPECT_TRUE(InOrder(EventTypes(alloc), {"Started", "Terminated", "Restarting", "Started"}))
       << Join(EventTypes(alloc));
   const json::value& terminated = Event(alloc, "Terminated");
@@ -344,13 +344,13 @@ TEST_F(FoundationE2ETest, JobRunsRestartsStopsAndSurvivesAgentKill) {
   // Stopping the job kills the task.
   ASSERT_OK_AND_ASSIGN(const json::value stop, Call("DELETE", "/v1/job/web"));
   EXPECT_EQ(Str(stop, "/EvalID").size(), 36u) << json::serialize(stop);
-  alloc = PollUntil(
+  const Polled stopped = PollUntil(
       alloc_path,
       [](const json::value& a) {
         return Str(a, "/DesiredStatus") == "stop" && Str(a, "/TaskStates/t/State") == "dead";
-      },
-      met);
-  ASSERT_TRUE(met) << "not stopped: " << json::serialize(alloc);
+      });
+  ASSERT_TRUE(stopped.met) << "not stopped: " << json::serialize(stopped.last);
+  alloc = stopped.last;
   EXPECT_EQ(Str(alloc, "/ClientStatus"), "complete");
   EXPECT_TRUE(InOrder(EventTypes(alloc), {"Restarting", "Started", "Killing", "Killed"}))
       << Join(EventTypes(alloc));
@@ -392,7 +392,7 @@ TEST_F(FoundationE2ETest, JobRunsRestartsStopsAndSurvivesAgentKill) {
   EXPECT_EQ(Str(nodes.get_array()[0], "/ID"), Str(alloc, "/NodeID")) << "node identity changed";
 }
 
-TEST_F(FoundationE2ETest, RunningTaskSurvivesAgentKillAndIsStillManaged) {
+TEST_F(FoundationE2ETest, RunningTaskSurvivesAgentStopAndKill) {
   ASSERT_OK(Register(JobRequest("keep", "service", kLongRunningScript)).status());
   const std::string alloc_id = AllocIdOnce("keep", "running");
   ASSERT_FALSE(alloc_id.empty());
@@ -400,25 +400,25 @@ TEST_F(FoundationE2ETest, RunningTaskSurvivesAgentKillAndIsStillManaged) {
   ASSERT_GT(pid, 0);
   ASSERT_OK_AND_ASSIGN(const json::value before, Get("/v1/allocation/" + alloc_id));
 
-  ASSERT_OK(agent_->Kill());
-  EXPECT_TRUE(ProcessAlive(pid)) << "the task died with the agent";
-  ASSERT_OK(agent_->Restart());
-  ASSERT_OK_AND_ASSIGN(const json::value after, Get("/v1/allocation/" + alloc_id));
-  EXPECT_EQ(At(after, "/TaskStates"), At(before, "/TaskStates"));
-  EXPECT_EQ(Str(after, "/ClientStatus"), "running");
-  std::this_thread::sleep_for(500ms);
-  EXPECT_TRUE(ProcessAlive(pid)) << "the restored agent stopped or replaced the task";
+  for (const bool crash : {false, true}) {
+    SCOPED_TRACE(crash ? "after SIGKILL" : "after SIGTERM");
+    if (crash) ASSERT_OK(agent_->Kill());
+    ASSERT_OK(agent_->Restart());  // SIGTERM first when still running
+    ASSERT_OK_AND_ASSIGN(const json::value after, Get("/v1/allocation/" + alloc_id));
+    EXPECT_EQ(At(after, "/TaskStates"), At(before, "/TaskStates"));
+    EXPECT_EQ(Str(after, "/ClientStatus"), "running");
+    std::this_thread::sleep_for(300ms);
+    EXPECT_TRUE(ProcessAlive(pid)) << "the agent restart stopped or replaced the task";
+  }
 
   // The restored agent still watches the task: its death restarts it.
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  bool met = false;
-  const json::value restarted = PollUntil(
+  const Polled restarted = PollUntil(
       "/v1/allocation/" + alloc_id,
       [](const json::value& a) {
         return Int(a, "/TaskStates/t/Restarts") == 1 && Str(a, "/TaskStates/t/State") == "running";
-      },
-      met);
-  EXPECT_TRUE(met) << "no restart after the restore: " << json::serialize(restarted);
+      });
+  EXPECT_TRUE(restarted.met) << "no restart after the restore: " << json::serialize(restarted.last);
   EXPECT_GT(TaskPid(alloc_id, pid), 0);
 }
 
@@ -437,6 +437,13 @@ TEST_F(FoundationE2ETest, BatchJobCompletesWithoutRestart) {
   const auto types = EventTypes(alloc);
   EXPECT_EQ(std::count(types.begin(), types.end(), "Restarting"), 0) << Join(types);
   EXPECT_EQ(ReadStdout(alloc_id), "done\n");
+
+  // Purging removes the job; its finished allocation stays readable.
+  ASSERT_OK(Call("DELETE", "/v1/job/once?purge=true").status());
+  HttpClient client = agent_->Client();
+  ASSERT_OK_AND_ASSIGN(const HttpResponse gone, client.Get("/v1/job/once"));
+  EXPECT_EQ(gone.status, 404) << Describe("GET", "/v1/job/once", gone);
+  ASSERT_OK(Get("/v1/allocation/" + alloc_id).status());
 }
 
 TEST_F(FoundationE2ETest, FailingBatchTaskRestartsOnceThenFails) {

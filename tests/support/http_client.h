@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -82,7 +83,7 @@ class HttpClient {
   using Clock = std::chrono::steady_clock;
 
   Result<HttpResponse> RoundTrip(const std::string& request, bool head,
-                                 Clock::time_point deadline, bool& sent_nothing);
+                                 Clock::time_point deadline, bool& response_started);
   void CloseConnection();
 
   std::uint16_t port_;
