@@ -58,6 +58,60 @@ void GetAllocation(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrit
   ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(writer));
 }
 
+// Decodes an optional JSON object body; an empty body is {}.
+Result<json::object> BodyObject(const Rest::Request& req) {
+  if (req.body().find_first_not_of(" \t\r\n") == std::string::npos) return json::object{};
+  auto body = ParseJson(req.body());
+  if (!body.ok()) return body.status().Annotate("Failed to decode request");
+  if (!body->is_object()) return InvalidArgument("Failed to decode request: expected a JSON object");
+  return std::move(body->get_object());
+}
+
+// Reads an optional string field; a value of another type is an error.
+Status StringField(const json::object& o, const char* key, std::string& out) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || v->is_null()) return Status::Ok();
+  if (!v->is_string()) return InvalidArgument(std::string(key) + ": expected a string");
+  out = std::string(v->get_string());
+  return Status::Ok();
+}
+
+void StopAllocation(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
+  auto result = ctx.agent.StopAlloc(PathParam(req, ":alloc_id"));
+  if (!result.ok()) return SendError(writer, result.status());
+  SendJson(writer, json::object{{"EvalID", result->EvalID}, {"Index", result->Index}}, false,
+           result->Index);
+}
+
+void RestartAllocation(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
+  auto body = BodyObject(req);
+  if (!body.ok()) return SendError(writer, body.status());
+  std::string task;
+  Status st = StringField(*body, "TaskName", task);
+  if (!st.ok()) return SendError(writer, st);
+  bool all_tasks = false;
+  if (const json::value* v = body->if_contains("AllTasks"); v && !v->is_null()) {
+    if (!v->is_bool()) return SendError(writer, InvalidArgument("AllTasks: expected a bool"));
+    all_tasks = v->get_bool();
+  }
+  st = ctx.agent.RestartAlloc(PathParam(req, ":alloc_id"), task, all_tasks);
+  if (!st.ok()) return SendError(writer, st);
+  SendJson(writer, json::object{}, false, 0);
+}
+
+void SignalAllocation(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
+  auto body = BodyObject(req);
+  if (!body.ok()) return SendError(writer, body.status());
+  std::string signal, task;
+  Status st = StringField(*body, "Signal", signal);
+  if (st.ok()) st = StringField(*body, "Task", task);
+  if (!st.ok()) return SendError(writer, st);
+  if (signal.empty()) return SendError(writer, InvalidArgument("Signal must be specified"));
+  st = ctx.agent.SignalAlloc(PathParam(req, ":alloc_id"), task, signal);
+  if (!st.ok()) return SendError(writer, st);
+  SendJson(writer, json::object{}, false, 0);
+}
+
 }  // namespace
 
 json::value AllocStub(const Allocation& alloc, bool task_states, bool resources) {
@@ -77,6 +131,19 @@ void AddAllocRoutes(RouteTable& routes, ApiContext& ctx) {
   routes.Add("/v1/allocation/:alloc_id", {Http::Method::Get},
              [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
                GetAllocation(ctx, req, w);
+             });
+  const std::vector<Http::Method> kWrite = {Http::Method::Post, Http::Method::Put};
+  routes.Add("/v1/allocation/:alloc_id/stop", kWrite,
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
+               StopAllocation(ctx, req, w);
+             });
+  routes.Add("/v1/client/allocation/:alloc_id/restart", kWrite,
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
+               RestartAllocation(ctx, req, w);
+             });
+  routes.Add("/v1/client/allocation/:alloc_id/signal", kWrite,
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
+               SignalAllocation(ctx, req, w);
              });
 }
 

@@ -4,9 +4,11 @@
 
 #include "common/log.h"
 #include "common/uuid.h"
+#include "lifecycle/task_env.h"
 #include "migrations/migrations.h"
 #include "service/job_spec.h"
 #include "service/planner.h"
+#include "service/reschedule.h"
 #include "storage/codec.h"
 
 namespace drover {
@@ -14,6 +16,12 @@ namespace {
 
 constexpr const char* kAllocUpdating = "alloc is being updated due to job update";
 constexpr const char* kAllocNotNeeded = "alloc not needed due to job update";
+constexpr const char* kAllocMigrating = "alloc is being migrated";
+constexpr const char* kAllocRescheduled = "alloc was rescheduled because it failed";
+
+std::string UnknownAllocation(const std::string& id) {
+  return "Unknown allocation \"" + id + "\"";
+}
 
 bool Live(const Allocation& a) {
   return a.DesiredStatus == kAllocDesiredRun && a.ClientStatus != kAllocClientComplete &&
@@ -99,12 +107,13 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   RETURN_IF_ERROR(written.status());
 
   std::unique_ptr<Agent> agent(new Agent(std::move(config), std::move(store), node, cap));
-  EngineOptions engine_options{agent->config_.data_dir,
-                               NodeInfo{node.ID, node.Name, agent->config_.region,
-                                        node.Datacenter}};
+  EngineOptions engine_options{
+      agent->config_.data_dir,
+      NodeInfo{node.ID, node.Name, agent->config_.region, node.Datacenter}, agent.get()};
   agent->engine_ =
       std::make_unique<Engine>(*agent->store_, NewRawExecDriver(), std::move(engine_options));
   RETURN_IF_ERROR(agent->engine_->Start());
+  RETURN_IF_ERROR(agent->RearmFollowups());
   log::Info("agent: node " + node.ID + " (" + node.Name + ") ready: " +
             std::to_string(cap.cores) + " cores, " + std::to_string(cap.cpu_mhz) + " MHz, " +
             std::to_string(cap.memory_mb) + " MB");
@@ -112,6 +121,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
 }
 
 void Agent::Shutdown() {
+  timers_.Stop();
   if (!engine_) return;
   engine_->Stop(/*kill_tasks=*/config_.dev);
   engine_.reset();
@@ -161,7 +171,7 @@ Result<JobRegisterResult> Agent::RegisterJob(Job job) {
         touched.push_back(a.ID);
       } else {
         auto& used = used_index[a.TaskGroup];
-        int i = a.Name.empty() ? 0 : std::atoi(a.Name.c_str() + a.Name.rfind('[') + 1);
+        int i = AllocIndex(a.Name);
         if (static_cast<int>(used.size()) <= i) used.resize(i + 1);
         used[i] = true;
       }
@@ -269,6 +279,200 @@ Result<JobDeregisterResult> Agent::DeregisterJob(const std::string& ns, const st
   if (!touched.empty()) engine_->AllocsUpdated(std::move(touched));
   log::Info("jobs: deregistered " + id + (purge ? " (purged)" : ""));
   return out;
+}
+
+Status Agent::RestartAlloc(const std::string& alloc_id, const std::string& task,
+                           bool all_tasks) {
+  return engine_->RestartAlloc(alloc_id, task, all_tasks);
+}
+
+Status Agent::SignalAlloc(const std::string& alloc_id, const std::string& task,
+                          const std::string& signal) {
+  return engine_->SignalAlloc(alloc_id, task, signal);
+}
+
+// Places one allocation that takes the place of `old` (same name), linking
+// the two. Returns the new allocation, or nothing when the node is full.
+static std::optional<Allocation> PlaceReplacement(StateStore& store, WriteTxn& txn,
+                                                  Allocation& old, const Node& node,
+                                                  const NodeCapacity& cap,
+                                                  const std::string& eval_id, Nanos now,
+                                                  std::vector<std::string>& touched) {
+  auto all = store.ListAllocs();
+  if (!all.ok()) return std::nullopt;
+  std::vector<Allocation> live;
+  for (Allocation& a : *all) {
+    if (Live(a) && a.ID != old.ID) live.push_back(std::move(a));
+  }
+  int index = AllocIndex(old.Name);
+  PlanResult plan = Plan(PlanRequest{*old.Job, live, {{old.TaskGroup, {index}}}, node, cap,
+                                     eval_id, txn.index(), now});
+  if (plan.placed.empty()) return std::nullopt;
+  Allocation next = std::move(plan.placed.front());
+  next.PreviousAllocation = old.ID;
+  old.NextAllocation = next.ID;
+  touched.push_back(next.ID);
+  return next;
+}
+
+Result<AllocStopResult> Agent::StopAlloc(const std::string& alloc_id) {
+  AllocStopResult out;
+  std::vector<std::string> touched;
+  auto index = store_->Apply([&](WriteTxn& txn) -> Status {
+    const Nanos now = NowNanos();
+    ASSIGN_OR_RETURN(std::optional<Allocation> alloc, store_->GetAlloc(alloc_id));
+    if (!alloc) return NotFound(UnknownAllocation(alloc_id));
+    Job job = alloc->Job ? *alloc->Job : Job{};
+    ASSIGN_OR_RETURN(std::optional<Job> current_job, store_->GetJob(alloc->Namespace, alloc->JobID));
+    Evaluation eval = NewEval(current_job ? *current_job : job, "alloc-stop", txn.index(), now,
+                              node_.ID);
+    out.EvalID = eval.ID;
+    if (alloc->DesiredStatus == kAllocDesiredRun) {
+      alloc->DesiredStatus = kAllocDesiredStop;
+      alloc->DesiredDescription = kAllocMigrating;
+      alloc->DesiredTransition.text = R"({"Migrate":true,"Reschedule":null,"ForceReschedule":null})";
+      alloc->ModifyIndex = alloc->AllocModifyIndex = txn.index();
+      alloc->ModifyTime = now;
+      touched.push_back(alloc->ID);
+      // Migrate: the job still wants this allocation, so it runs anew.
+      bool job_wants_it = current_job && !current_job->Stop &&
+                          current_job->Type != kJobTypeSysBatch &&
+                          alloc->ClientStatus != kAllocClientComplete;
+      if (job_wants_it) {
+        alloc->Job = *current_job;
+        std::optional<Allocation> next = PlaceReplacement(*store_, txn, *alloc, node_, capacity_,
+                                                          eval.ID, now, touched);
+        if (next) PutAllocWithEvent(txn, *next);
+        alloc->Job = job;  // the stopped allocation keeps the job it ran
+      }
+      PutAllocWithEvent(txn, *alloc);
+    }
+    txn.PutEval(eval);
+    txn.AddEvent(MakeEvent("Evaluation", "EvaluationUpdated", eval.ID, eval.Namespace,
+                           "Evaluation", EncodeJson(eval), {eval.JobID}));
+    return Status::Ok();
+  });
+  if (!index.ok()) return index.status();
+  out.Index = *index;
+  if (!touched.empty()) engine_->AllocsUpdated(std::move(touched));
+  log::Info("allocs: stopped " + alloc_id);
+  return out;
+}
+
+void Agent::AllocTerminal(const std::string& alloc_id, const std::string& client_status) {
+  if (client_status != kAllocClientFailed) return;
+  Status st = ScheduleReschedule(alloc_id);
+  if (!st.ok()) log::Error("reschedule " + alloc_id + ": " + st.ToString());
+}
+
+Status Agent::ScheduleReschedule(const std::string& alloc_id) {
+  std::string eval_id;
+  Nanos delay = 0;
+  auto index = store_->Apply([&](WriteTxn& txn) -> Status {
+    const Nanos now = NowNanos();
+    ASSIGN_OR_RETURN(std::optional<Allocation> alloc, store_->GetAlloc(alloc_id));
+    if (!alloc || alloc->DesiredStatus != kAllocDesiredRun || !alloc->FollowupEvalID.empty() ||
+        !alloc->NextAllocation.empty()) {
+      return FailedPrecondition("not reschedulable");
+    }
+    ASSIGN_OR_RETURN(std::optional<Job> job, store_->GetJob(alloc->Namespace, alloc->JobID));
+    if (!job || job->Stop) return FailedPrecondition("job stopped");
+    std::optional<ReschedulePolicy> policy = ReschedulePolicyOf(*alloc);
+    if (!policy || !RescheduleEligible(*alloc, *policy, now)) {
+      return FailedPrecondition("reschedule policy exhausted");
+    }
+    delay = NextRescheduleDelay(*alloc, *policy, now);
+    // As Nomad: a pending follow-up evaluation waits out the delay.
+    Evaluation eval = NewEval(*job, "alloc-failure", txn.index(), now, "");
+    eval.Status = "pending";
+    eval.PreviousEval = alloc->EvalID;
+    eval.Wait = delay;
+    eval.WaitUntil.text = "\"" + FormatRFC3339Nano(GoTime::FromUnixNanos(now + delay)) + "\"";
+    eval.StatusDescription = "created for delayed rescheduling";
+    txn.PutEval(eval);
+    txn.AddEvent(MakeEvent("Evaluation", "EvaluationUpdated", eval.ID, eval.Namespace,
+                           "Evaluation", EncodeJson(eval), {eval.JobID}));
+    alloc->FollowupEvalID = eval.ID;
+    alloc->ModifyIndex = txn.index();
+    alloc->ModifyTime = now;
+    PutAllocWithEvent(txn, *alloc);
+    eval_id = eval.ID;
+    return Status::Ok();
+  });
+  if (!index.ok()) {
+    return index.status().code() == StatusCode::kFailedPrecondition ? Status::Ok()
+                                                                    : index.status();
+  }
+  log::Info("allocs: " + alloc_id + " failed; rescheduling in " + FormatGoDuration(delay));
+  timers_.After(delay, [this, alloc_id, eval_id] { Reschedule(alloc_id, eval_id); });
+  return Status::Ok();
+}
+
+void Agent::Reschedule(const std::string& alloc_id, const std::string& eval_id) {
+  std::vector<std::string> touched;
+  auto index = store_->Apply([&](WriteTxn& txn) -> Status {
+    const Nanos now = NowNanos();
+    ASSIGN_OR_RETURN(std::optional<Evaluation> eval, store_->GetEval(eval_id));
+    ASSIGN_OR_RETURN(std::optional<Allocation> alloc, store_->GetAlloc(alloc_id));
+    if (!eval || eval->Status != "pending" || !alloc) return FailedPrecondition("gone");
+    eval->Status = "complete";
+    eval->ModifyIndex = txn.index();
+    eval->ModifyTime = now;
+    ASSIGN_OR_RETURN(std::optional<Job> job, store_->GetJob(alloc->Namespace, alloc->JobID));
+    if (job && !job->Stop && alloc->DesiredStatus == kAllocDesiredRun) {
+      std::optional<ReschedulePolicy> policy = ReschedulePolicyOf(*alloc);
+      Allocation old = *alloc;
+      old.Job = *job;
+      std::optional<Allocation> next =
+          PlaceReplacement(*store_, txn, old, node_, capacity_, eval->ID, now, touched);
+      if (next) {
+        next->RescheduleTracker =
+            NextRescheduleTracker(*alloc, policy.value_or(ReschedulePolicy{}), now, eval->Wait);
+        PutAllocWithEvent(txn, *next);
+        alloc->NextAllocation = next->ID;
+        alloc->DesiredStatus = kAllocDesiredStop;
+        alloc->DesiredDescription = kAllocRescheduled;
+        alloc->ModifyIndex = alloc->AllocModifyIndex = txn.index();
+        alloc->ModifyTime = now;
+        PutAllocWithEvent(txn, *alloc);
+        touched.push_back(alloc->ID);
+      } else {
+        eval->Status = "failed";
+        eval->StatusDescription = "no capacity to reschedule";
+      }
+    }
+    txn.PutEval(*eval);
+    txn.AddEvent(MakeEvent("Evaluation", "EvaluationUpdated", eval->ID, eval->Namespace,
+                           "Evaluation", EncodeJson(*eval), {eval->JobID}));
+    return Status::Ok();
+  });
+  if (!index.ok()) {
+    if (index.status().code() != StatusCode::kFailedPrecondition)
+      log::Error("reschedule " + alloc_id + ": " + index.status().ToString());
+    return;
+  }
+  if (!touched.empty()) engine_->AllocsUpdated(std::move(touched));
+}
+
+Status Agent::RearmFollowups() {
+  ASSIGN_OR_RETURN(std::vector<Evaluation> evals, store_->ListEvals());
+  ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store_->ListAllocs());
+  const Nanos now = NowNanos();
+  for (const Evaluation& e : evals) {
+    if (e.Status != "pending" || e.TriggeredBy != "alloc-failure") continue;
+    for (const Allocation& a : allocs) {
+      if (a.FollowupEvalID != e.ID) continue;
+      Nanos wait_until = now;
+      std::string text = e.WaitUntil.text;
+      if (text.size() > 2) {
+        auto t = ParseRFC3339(std::string_view(text).substr(1, text.size() - 2));
+        if (t.ok()) wait_until = t->unix_nanos;
+      }
+      std::string alloc_id = a.ID, eval_id = e.ID;
+      timers_.After(wait_until - now, [this, alloc_id, eval_id] { Reschedule(alloc_id, eval_id); });
+    }
+  }
+  return Status::Ok();
 }
 
 Result<std::string> Agent::JobStatus(const Job& job) const {

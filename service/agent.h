@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "lifecycle/engine.h"
 #include "service/node.h"
+#include "service/timers.h"
 #include "storage/model.h"
 #include "storage/state_store.h"
 
@@ -43,7 +44,12 @@ struct JobDeregisterResult {
   std::uint64_t Index = 0;
 };
 
-class Agent {
+struct AllocStopResult {
+  std::string EvalID;
+  std::uint64_t Index = 0;
+};
+
+class Agent : private EngineListener {
  public:
   static Result<std::unique_ptr<Agent>> Create(AgentConfig config);
   ~Agent();
@@ -63,6 +69,15 @@ class Agent {
   Result<JobDeregisterResult> DeregisterJob(const std::string& ns, const std::string& id,
                                             bool purge);
 
+  // POST /v1/allocation/:id/stop: the allocation stops and, unless its job
+  // is stopped, a replacement is placed (Nomad migrates it), linked by
+  // PreviousAllocation / NextAllocation.
+  Result<AllocStopResult> StopAlloc(const std::string& alloc_id);
+  // The client alloc restart and signal endpoints (see Engine).
+  Status RestartAlloc(const std::string& alloc_id, const std::string& task, bool all_tasks);
+  Status SignalAlloc(const std::string& alloc_id, const std::string& task,
+                     const std::string& signal);
+
   // The job's Status as Nomad derives it from its allocations: "running"
   // while one is live, "dead" once stopped or all done, else "pending".
   Result<std::string> JobStatus(const Job& job) const;
@@ -70,10 +85,19 @@ class Agent {
  private:
   Agent(AgentConfig config, std::unique_ptr<StateStore> store, Node node, NodeCapacity cap);
 
+  // EngineListener: a failed allocation is rescheduled by its group's
+  // ReschedulePolicy through a delayed follow-up evaluation.
+  void AllocTerminal(const std::string& alloc_id, const std::string& client_status) override;
+  Status ScheduleReschedule(const std::string& alloc_id);
+  void Reschedule(const std::string& alloc_id, const std::string& eval_id);
+  // Re-arms follow-up evaluations that an earlier agent left pending.
+  Status RearmFollowups();
+
   AgentConfig config_;
   std::unique_ptr<StateStore> store_;
   Node node_;
   NodeCapacity capacity_;
+  Timers timers_;
   std::unique_ptr<Engine> engine_;
 };
 
