@@ -17,8 +17,10 @@ TaskPaths MakeTaskPaths(const std::string& data_dir, const std::string& alloc_id
   p.local_dir = p.task_dir + "/local";
   p.secrets_dir = p.task_dir + "/secrets";
   p.tmp_dir = p.task_dir + "/tmp";
-  p.stdout_path = p.logs_dir + "/" + task + ".stdout.0";
-  p.stderr_path = p.logs_dir + "/" + task + ".stderr.0";
+  p.stdout_base = p.logs_dir + "/" + task + ".stdout";
+  p.stderr_base = p.logs_dir + "/" + task + ".stderr";
+  // Outside the allocation directory: nothing of it is served by the API.
+  p.executor_dir = data_dir + "/executor/" + alloc_id + "/" + task;
   return p;
 }
 
@@ -42,6 +44,7 @@ Status BuildTaskDirs(const TaskPaths& p) {
 
 Status DestroyAllocDir(const std::string& data_dir, const std::string& alloc_id) {
   std::error_code ec;
+  fs::remove_all(data_dir + "/executor/" + alloc_id, ec);
   fs::remove_all(data_dir + "/alloc/" + alloc_id, ec);
   if (ec) return Internal("remove alloc dir " + alloc_id + ": " + ec.message());
   return Status::Ok();

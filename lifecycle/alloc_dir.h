@@ -25,8 +25,9 @@ struct TaskPaths {
   std::string local_dir;
   std::string secrets_dir;
   std::string tmp_dir;
-  std::string stdout_path;  // <logs_dir>/<task>.stdout.0
-  std::string stderr_path;
+  std::string stdout_base;  // <logs_dir>/<task>.stdout; files are <base>.<n>
+  std::string stderr_base;
+  std::string executor_dir;  // <data>/executor/<alloc id>/<task>
 };
 
 TaskPaths MakeTaskPaths(const std::string& data_dir, const std::string& alloc_id,

@@ -1,57 +1,82 @@
-// The task driver: starts a task's process and signals it.
+// The task driver: starts a task and talks to it while it runs.
 //
-// Drover has one driver, raw_exec: the task runs as a plain child process
-// of the agent, in its own session (so its whole process tree can be
-// signalled as a group and survives the agent's process group being
-// killed), with stdout and stderr appended to its log files and no file
-// descriptor of the agent's inherited.
+// Drover has one driver, raw_exec. Each task is held by its own executor
+// process (drover-executor, see lifecycle/executor/protocol.h): the
+// executor starts the task in a process group of its own, captures its
+// output into rotated logs, forwards signals, kills it on request and
+// records its exit durably. The executor runs in its own session, so an
+// agent that is killed, crashes or is upgraded leaves tasks and logs
+// running, and finds the exit status of a task that ended meanwhile.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/gotime.h"
 #include "common/status.h"
+#include "lifecycle/restart_tracker.h"
 
 namespace drover {
 
 struct TaskLaunch {
-  std::string command;
+  std::string command;  // resolved against PATH by the driver
   std::vector<std::string> args;
   std::map<std::string, std::string> env;  // the complete environment
   std::string working_dir;
-  std::string stdout_path;  // appended to
-  std::string stderr_path;
+  std::string stdout_base;  // "<logs>/<task>.stdout"; ".<n>" is appended
+  std::string stderr_base;
+  int max_files = 10;
+  std::uint64_t max_file_bytes = 10ull << 20;
+  int kill_signal = 2;  // SIGINT, Nomad's default
+  Nanos kill_timeout = 5 * kSecond;
+  std::string state_dir;  // the executor's directory; created by the driver
 };
 
-// Identifies a running task process across agent restarts: a pid plus the
-// process's start time (clock ticks since boot, /proc/<pid>/stat field 22)
-// so that a reused pid is never mistaken for the task.
+// Identifies a running task across agent restarts. The executor is named
+// by its pid plus its start time (clock ticks since boot, /proc/<pid>/stat
+// field 22), so that a reused pid is never mistaken for it.
 struct ProcessHandle {
-  int pid = 0;
+  int pid = 0;  // the executor
   std::uint64_t start_ticks = 0;
+  int task_pid = 0;  // the task (leader of its process group)
+  std::string state_dir;
   friend bool operator==(const ProcessHandle&, const ProcessHandle&) = default;
 };
 
 class Driver {
  public:
   virtual ~Driver() = default;
-  // Starts the process. Errors: InvalidArgument for a bad command (no such
-  // file, not executable): not worth retrying; Internal otherwise.
+  // Starts the task and returns once it runs (or failed to start).
+  // InvalidArgument for a command that cannot run (not found, not
+  // executable): not worth retrying; Internal otherwise.
   virtual Result<ProcessHandle> Start(const TaskLaunch& launch) = 0;
-  // Sends `signal` to the task's whole process group.
+  // Sends `signal` to the task's process group.
   virtual Status Signal(const ProcessHandle& handle, int signal) = 0;
+  // Stops the task: its kill signal now, SIGKILL after its kill timeout.
+  virtual Status Kill(const ProcessHandle& handle) = 0;
+  // The exit the executor recorded, once the executor has exited; nullopt
+  // if it left none (it was killed itself).
+  virtual std::optional<ExitResult> ExitStatus(const ProcessHandle& handle) = 0;
+  // Removes what the executor left once its exit has been collected.
+  virtual void Cleanup(const ProcessHandle& handle) = 0;
 };
 using DriverPtr = std::unique_ptr<Driver>;
 
-DriverPtr NewRawExecDriver();
+// `executor_path`: the drover-executor binary.
+DriverPtr NewRawExecDriver(std::string executor_path);
+
+// drover-executor next to the running binary.
+std::string DefaultExecutorPath();
 
 // The process's start time, or 0 if it does not exist.
 std::uint64_t ProcessStartTicks(int pid);
 
-// True if the handle still names a live process (same pid, same start time).
+// True if the handle still names a live executor (same pid, same start
+// time, not a zombie).
 bool ProcessAlive(const ProcessHandle& handle);
 
 // Signal names as Nomad accepts them ("SIGTERM", "SIGUSR1", ...); -1 if unknown.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "common/log.h"
@@ -24,18 +25,6 @@ namespace {
 namespace asio = boost::asio;
 
 constexpr auto kAdoptedPollInterval = std::chrono::milliseconds(100);
-
-ExitResult FromWaitStatus(int status) {
-  ExitResult r;
-  if (WIFEXITED(status)) {
-    r.ExitCode = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    // Nomad's executor encodes a signal death as the shell does: 128 + signal.
-    r.Signal = WTERMSIG(status);
-    r.ExitCode = 128 + r.Signal;
-  }
-  return r;
-}
 
 }  // namespace
 
@@ -150,19 +139,15 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
   }
 
   // ---- ProcessMonitor
-  void WatchChild(int pid, std::function<void(ExitResult)> on_exit) override {
-    auto early = early_exits_.find(pid);
-    if (early != early_exits_.end()) {
-      ExitResult r = early->second;
-      early_exits_.erase(early);
-      asio::post(io_, [on_exit = std::move(on_exit), r] { on_exit(r); });
+  void WatchChild(int pid, std::function<void()> on_exit) override {
+    if (early_exits_.erase(pid) > 0) {
+      asio::post(io_, std::move(on_exit));
       return;
     }
     children_[pid] = std::move(on_exit);
   }
 
-  void WatchAdopted(const ProcessHandle& handle,
-                    std::function<void(std::optional<ExitResult>)> on_exit) override {
+  void WatchAdopted(const ProcessHandle& handle, std::function<void()> on_exit) override {
     adopted_.push_back({handle, std::move(on_exit)});
     if (adopted_.size() == 1) ArmAdoptedPoll();
   }
@@ -170,7 +155,7 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
  private:
   struct Adopted {
     ProcessHandle handle;
-    std::function<void(std::optional<ExitResult>)> on_exit;
+    std::function<void()> on_exit;
   };
 
   AllocRunnerDeps Deps() {
@@ -211,19 +196,17 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
 
   void ReapChildren() {
     for (;;) {
-      int status = 0;
-      pid_t pid = ::waitpid(-1, &status, WNOHANG);
+      pid_t pid = ::waitpid(-1, nullptr, WNOHANG);
       if (pid <= 0) return;
-      ExitResult r = FromWaitStatus(status);
       auto it = children_.find(pid);
       if (it == children_.end()) {
         // Reaped before its runner registered (the start and the exit raced).
-        early_exits_[pid] = r;
+        early_exits_.insert(pid);
         continue;
       }
       auto cb = std::move(it->second);
       children_.erase(it);
-      cb(r);
+      cb();
     }
   }
 
@@ -240,7 +223,7 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
           it = adopted_.erase(it);
         }
       }
-      for (auto& a : gone) a.on_exit(std::nullopt);
+      for (auto& a : gone) a.on_exit();
       if (!adopted_.empty()) ArmAdoptedPoll();
     });
   }
@@ -273,8 +256,8 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
   // Everything below is touched on the loop thread only.
   std::map<std::string, std::unique_ptr<AllocRunner>> runners_;
   std::atomic<std::size_t> runner_count_{0};
-  std::map<int, std::function<void(ExitResult)>> children_;
-  std::map<int, ExitResult> early_exits_;
+  std::map<int, std::function<void()>> children_;  // executors we started
+  std::set<int> early_exits_;
   std::vector<Adopted> adopted_;
   std::map<TimerId, std::unique_ptr<asio::steady_timer>> timers_;
   TimerId next_timer_ = 1;

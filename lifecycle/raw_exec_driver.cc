@@ -1,78 +1,98 @@
-// raw_exec on Boost.Process v1. BOOST_PROCESS_USE_STD_FS keeps it free of
-// libboost_filesystem (STACK.md); define it only where v1 is used.
+// raw_exec through drover-executor, started with Boost.Process v1.
+// BOOST_PROCESS_USE_STD_FS keeps it free of libboost_filesystem (STACK.md);
+// define it only where v1 is used.
 #define BOOST_PROCESS_USE_STD_FS
 #include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
-#include <boost/process/env.hpp>
-#include <boost/process/environment.hpp>
 #include <boost/process/exe.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/search_path.hpp>
-#include <boost/process/start_dir.hpp>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "lifecycle/driver.h"
+#include "lifecycle/executor/protocol.h"
 
 namespace drover {
 namespace {
 
 namespace bp = boost::process;
+namespace fs = std::filesystem;
 
-// Owns a file descriptor for the duration of a launch.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
+constexpr int kCommandTimeoutMs = 2000;
+constexpr int kStartTimeoutMs = 10000;
+
+// Reads the executor's one announcement line from `fd`.
+Result<std::string> ReadAnnouncement(int fd) {
+  std::string line;
+  char buf[512];
+  while (line.find('\n') == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, kStartTimeoutMs);
+    if (ready == 0) return Internal("executor did not report within 10s");
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return Internal(std::string("poll: ") + std::strerror(errno));
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Internal("executor exited without reporting");
+    line.append(buf, static_cast<size_t>(n));
   }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-Result<int> OpenLog(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return Internal("open " + path + ": " + std::strerror(errno));
-  return fd;
+  line.resize(line.find('\n'));
+  return line;
 }
 
 class RawExecDriver : public Driver {
  public:
+  explicit RawExecDriver(std::string executor_path) : executor_(std::move(executor_path)) {}
+
   Result<ProcessHandle> Start(const TaskLaunch& launch) override {
     std::string exe = launch.command;
     if (exe.find('/') == std::string::npos) {
       auto found = bp::search_path(exe);
       if (found.empty()) return InvalidArgument("executable \"" + exe + "\" not found in $PATH");
       exe = found.string();
-    } else if (::access(exe.c_str(), X_OK) != 0) {
+    }
+    if (::access(exe.c_str(), X_OK) != 0) {
       return InvalidArgument("cannot execute \"" + exe + "\": " + std::strerror(errno));
     }
-    ASSIGN_OR_RETURN(int out_fd, OpenLog(launch.stdout_path));
-    Fd out(out_fd);
-    ASSIGN_OR_RETURN(int err_fd, OpenLog(launch.stderr_path));
-    Fd err(err_fd);
 
-    bp::environment env;
-    for (const auto& [k, v] : launch.env) env[k] = v;
+    std::error_code ec;
+    fs::create_directories(launch.state_dir, ec);
+    if (ec) return Internal("create " + launch.state_dir + ": " + ec.message());
+    fs::remove(launch.state_dir + "/exit", ec);  // from an earlier run of the task
+    executor::Spec spec;
+    spec.command = exe;
+    spec.args = launch.args;
+    for (const auto& [k, v] : launch.env) spec.env.push_back(k + "=" + v);
+    spec.cwd = launch.working_dir;
+    spec.stdout_base = launch.stdout_base;
+    spec.stderr_base = launch.stderr_base;
+    spec.max_files = launch.max_files;
+    spec.max_file_bytes = launch.max_file_bytes;
+    spec.kill_signal = launch.kill_signal;
+    spec.kill_timeout_ms = launch.kill_timeout / kMillisecond;
+    if (!executor::WriteFileDurably(launch.state_dir + "/spec", executor::EncodeSpec(spec))) {
+      return Internal("write executor spec: " + std::string(std::strerror(errno)));
+    }
 
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) return Internal(std::string("pipe: ") + std::strerror(errno));
     // Runs in the child between fork and exec: only async-signal-safe calls.
-    auto setup = [o = out.get(), e = err.get()](auto& /*executor*/) {
-      ::setsid();
+    auto setup = [w = report[1]](auto& /*executor*/) {
       // A blocked or ignored signal survives exec: the agent blocks its
-      // shutdown signals, Pistache ignores SIGPIPE, and a shell may have
-      // started the agent ignoring SIGINT. The task starts with defaults.
+      // shutdown signals and Pistache ignores SIGPIPE. The executor and
+      // its task start from defaults.
       sigset_t none;
       sigemptyset(&none);
       ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -81,41 +101,101 @@ class RawExecDriver : public Driver {
       for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) {
         ::sigaction(s, &dfl, nullptr);
       }
-      int null_fd = ::open("/dev/null", O_RDONLY);
-      if (null_fd >= 0) ::dup2(null_fd, 0);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
+      int null_fd = ::open("/dev/null", O_RDWR);
+      if (null_fd >= 0) {
+        ::dup2(null_fd, 0);
+        ::dup2(null_fd, 2);
+      }
+      ::dup2(w, 1);
       // Boost.Process v1 passes every inherited descriptor on; close them
       // all at exec instead (RocksDB files, sockets, the epoll set).
       ::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
     };
+    int pid = 0;
     try {
-      std::error_code ec;
-      bp::child child(bp::exe = exe, bp::args = launch.args, env,
-                      bp::start_dir = launch.working_dir,
-                      bp::extend::on_exec_setup = setup, ec);
-      if (ec) return Internal("start \"" + exe + "\": " + ec.message());
-      int pid = child.id();
+      std::error_code spawn_ec;
+      bp::child child(bp::exe = executor_, bp::args = {launch.state_dir},
+                      bp::extend::on_exec_setup = setup, spawn_ec);
+      if (spawn_ec) {
+        ::close(report[0]);
+        ::close(report[1]);
+        return Internal("start executor " + executor_ + ": " + spawn_ec.message());
+      }
+      pid = child.id();
       child.detach();  // the engine reaps it; the child object must not kill it
-      return ProcessHandle{pid, ProcessStartTicks(pid)};
     } catch (const std::exception& ex) {
-      return Internal(std::string("start \"") + exe + "\": " + ex.what());
+      ::close(report[0]);
+      ::close(report[1]);
+      return Internal("start executor " + executor_ + ": " + ex.what());
     }
+    ::close(report[1]);
+    auto line = ReadAnnouncement(report[0]);
+    ::close(report[0]);
+    if (!line.ok()) return line.status();
+    if (line->rfind("started ", 0) != 0) {
+      // The executor exits at once after an error; collect it here (the
+      // engine's reaper runs on this same thread, so it cannot race us).
+      ::waitpid(pid, nullptr, 0);
+      std::string why = line->rfind("error ", 0) == 0 ? line->substr(6) : *line;
+      bool bad_command = why.rfind("exec ", 0) == 0;
+      return Status(bad_command ? StatusCode::kInvalidArgument : StatusCode::kInternal, why);
+    }
+    ProcessHandle h;
+    h.pid = pid;
+    h.start_ticks = ProcessStartTicks(pid);
+    h.task_pid = std::atoi(line->c_str() + 8);
+    h.state_dir = launch.state_dir;
+    return h;
   }
 
   Status Signal(const ProcessHandle& handle, int signal) override {
-    if (handle.pid <= 0) return FailedPrecondition("task has no process");
-    if (::kill(-handle.pid, signal) != 0 && ::kill(handle.pid, signal) != 0) {
-      if (errno == ESRCH) return Status::Ok();  // already gone
-      return Internal("signal " + std::to_string(handle.pid) + ": " + std::strerror(errno));
-    }
-    return Status::Ok();
+    return Command(handle, "signal " + std::to_string(signal), signal);
   }
+
+  Status Kill(const ProcessHandle& handle) override { return Command(handle, "kill", SIGKILL); }
+
+  std::optional<ExitResult> ExitStatus(const ProcessHandle& handle) override {
+    auto text = executor::ReadWholeFile(handle.state_dir + "/exit");
+    if (!text) return std::nullopt;
+    auto record = executor::DecodeExit(*text);
+    if (!record) return std::nullopt;
+    ExitResult r;
+    r.ExitCode = record->exit_code;
+    r.Signal = record->signal;
+    return r;
+  }
+
+  void Cleanup(const ProcessHandle& handle) override {
+    std::error_code ec;
+    if (!handle.state_dir.empty()) fs::remove_all(handle.state_dir, ec);
+  }
+
+ private:
+  // Asks the executor; if it cannot be reached (it is gone or hung) and the
+  // task still runs, signals the task's group directly with `fallback`.
+  Status Command(const ProcessHandle& handle, const std::string& command, int fallback) {
+    auto reply = executor::SendCommand(handle.state_dir, command, kCommandTimeoutMs);
+    if (reply && *reply == "ok") return Status::Ok();
+    if (reply) return Internal("executor: " + *reply);
+    if (handle.task_pid > 0 && ::kill(-handle.task_pid, fallback) == 0) return Status::Ok();
+    if (errno == ESRCH) return Status::Ok();  // nothing left to signal
+    return Internal("signal task " + std::to_string(handle.task_pid) + ": " + std::strerror(errno));
+  }
+
+  std::string executor_;
 };
 
 }  // namespace
 
-DriverPtr NewRawExecDriver() { return std::make_unique<RawExecDriver>(); }
+DriverPtr NewRawExecDriver(std::string executor_path) {
+  return std::make_unique<RawExecDriver>(std::move(executor_path));
+}
+
+std::string DefaultExecutorPath() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return (ec ? fs::path(".") : self.parent_path()).string() + "/drover-executor";
+}
 
 std::uint64_t ProcessStartTicks(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -135,14 +215,13 @@ std::uint64_t ProcessStartTicks(int pid) {
 
 bool ProcessAlive(const ProcessHandle& handle) {
   if (handle.pid <= 0) return false;
-  std::uint64_t ticks = ProcessStartTicks(handle.pid);
-  if (ticks == 0 || ticks != handle.start_ticks) return false;
-  // A zombie has exited; it only waits to be reaped.
   std::ifstream in("/proc/" + std::to_string(handle.pid) + "/stat");
   std::string line;
-  std::getline(in, line);
+  if (!std::getline(in, line)) return false;
   auto close = line.rfind(')');
-  return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+  if (close == std::string::npos || close + 2 >= line.size()) return false;
+  if (line[close + 2] == 'Z') return false;  // exited, waiting to be reaped
+  return ProcessStartTicks(handle.pid) == handle.start_ticks;
 }
 
 int SignalFromName(const std::string& name) {

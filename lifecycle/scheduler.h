@@ -8,7 +8,6 @@
 
 #include "common/gotime.h"
 #include "lifecycle/driver.h"
-#include "lifecycle/restart_tracker.h"
 
 namespace drover {
 
@@ -28,11 +27,10 @@ class ProcessMonitor {
  public:
   virtual ~ProcessMonitor() = default;
   // `on_exit` runs on the loop when `pid` (a child of this process) exits.
-  virtual void WatchChild(int pid, std::function<void(ExitResult)> on_exit) = 0;
-  // For a process started by an earlier agent: `on_exit` runs when it is
-  // gone; its exit status cannot be known (nullopt).
-  virtual void WatchAdopted(const ProcessHandle& handle,
-                            std::function<void(std::optional<ExitResult>)> on_exit) = 0;
+  virtual void WatchChild(int pid, std::function<void()> on_exit) = 0;
+  // For an executor started by an earlier agent (not our child): `on_exit`
+  // runs on the loop once it is gone.
+  virtual void WatchAdopted(const ProcessHandle& handle, std::function<void()> on_exit) = 0;
 };
 
 }  // namespace drover

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/log.h"
 #include "lifecycle/task_events.h"
 
 namespace drover {
@@ -12,13 +13,17 @@ namespace {
 namespace json = boost::json;
 
 constexpr Nanos kDefaultKillTimeout = 5 * kSecond;
+// How long past the KillTimeout the agent waits for the executor's SIGKILL.
+constexpr Nanos kKillGrace = 2 * kSecond;
 
 }  // namespace
 
 std::string EncodeTaskLocalState(const TaskLocalState& s) {
   json::object o;
-  o["Pid"] = s.handle.pid;
-  o["StartTicks"] = s.handle.start_ticks;
+  o["ExecutorPid"] = s.handle.pid;
+  o["ExecutorStartTicks"] = s.handle.start_ticks;
+  o["TaskPid"] = s.handle.task_pid;
+  o["ExecutorDir"] = s.handle.state_dir;
   o["RunComplete"] = s.run_complete;
   o["RestartCount"] = s.tracker.count;
   o["RestartIntervalStart"] = s.tracker.interval_start;
@@ -32,8 +37,10 @@ Result<TaskLocalState> DecodeTaskLocalState(const std::string& text) {
   const json::object& o = v.get_object();
   TaskLocalState s;
   try {
-    s.handle.pid = static_cast<int>(o.at("Pid").to_number<std::int64_t>());
-    s.handle.start_ticks = o.at("StartTicks").to_number<std::uint64_t>();
+    s.handle.pid = static_cast<int>(o.at("ExecutorPid").to_number<std::int64_t>());
+    s.handle.start_ticks = o.at("ExecutorStartTicks").to_number<std::uint64_t>();
+    s.handle.task_pid = static_cast<int>(o.at("TaskPid").to_number<std::int64_t>());
+    s.handle.state_dir = std::string(o.at("ExecutorDir").as_string());
     s.run_complete = o.at("RunComplete").as_bool();
     s.tracker.count = o.at("RestartCount").to_number<std::int64_t>();
     s.tracker.interval_start = o.at("RestartIntervalStart").to_number<std::int64_t>();
@@ -78,7 +85,8 @@ void TaskRunner::Restore(TaskState state, TaskLocalState local) {
       Watch(/*adopted=*/true);  // reattached: same process, no new events
       return;
     }
-    OnExit(std::nullopt, "task exited while the agent was down; its exit status is unknown");
+    // The task ended while no agent watched: its executor recorded how.
+    OnExit(std::nullopt);
     return;
   }
   // Pending: either never started or waiting out a restart delay. Without
@@ -109,14 +117,15 @@ void TaskRunner::Kill(const std::string& reason) {
   StopProcess();
 }
 
-// Sends the task's KillSignal now and SIGKILL after its KillTimeout.
+// The executor sends the KillSignal now and SIGKILL after the KillTimeout.
+// Should it not manage (it hangs, or is gone), the agent sends SIGKILL
+// itself a little later.
 void TaskRunner::StopProcess() {
-  int sig = task_.KillSignal.empty() ? SIGINT : SignalFromName(task_.KillSignal);
-  if (sig < 0) sig = SIGINT;
-  (void)deps_.driver.Signal(local_.handle, sig);
+  Status st = deps_.driver.Kill(local_.handle);
+  if (!st.ok()) log::Warn("kill task " + task_.Name + " of alloc " + alloc_.ID + ": " + st.message());
   std::weak_ptr<bool> alive = alive_;
   deps_.scheduler.Cancel(kill_timer_);
-  kill_timer_ = deps_.scheduler.After(KillTimeout(), [this, alive] {
+  kill_timer_ = deps_.scheduler.After(KillTimeout() + kKillGrace, [this, alive] {
     if (alive.expired() || !*alive.lock()) return;
     if (running()) (void)deps_.driver.Signal(local_.handle, SIGKILL);
   });
@@ -213,8 +222,16 @@ void TaskRunner::RunOnce() {
   }
   launch.env = std::move(env);
   launch.working_dir = paths_.task_dir;
-  launch.stdout_path = paths_.stdout_path;
-  launch.stderr_path = paths_.stderr_path;
+  launch.stdout_base = paths_.stdout_base;
+  launch.stderr_base = paths_.stderr_base;
+  if (task_.LogConfig) {
+    launch.max_files = static_cast<int>(task_.LogConfig->MaxFiles);
+    launch.max_file_bytes = static_cast<std::uint64_t>(task_.LogConfig->MaxFileSizeMB) << 20;
+  }
+  int kill_signal = task_.KillSignal.empty() ? SIGINT : SignalFromName(task_.KillSignal);
+  launch.kill_signal = kill_signal < 0 ? SIGINT : kill_signal;
+  launch.kill_timeout = KillTimeout();
+  launch.state_dir = paths_.executor_dir;
 
   auto handle = deps_.driver.Start(launch);
   if (!handle.ok()) {
@@ -229,18 +246,22 @@ void TaskRunner::RunOnce() {
 
 void TaskRunner::Watch(bool adopted) {
   std::weak_ptr<bool> alive = alive_;
-  auto on_exit = [this, alive](std::optional<ExitResult> r) {
+  // Either way the executor is gone once this fires: its exit file says
+  // how the task ended.
+  auto on_exit = [this, alive] {
     if (alive.expired() || !*alive.lock()) return;
-    OnExit(r, "task was started by an earlier agent; its exit status is unknown");
+    OnExit(std::nullopt);
   };
   if (adopted) {
     deps_.monitor.WatchAdopted(local_.handle, on_exit);
   } else {
-    deps_.monitor.WatchChild(local_.handle.pid, [on_exit](ExitResult r) { on_exit(r); });
+    deps_.monitor.WatchChild(local_.handle.pid, on_exit);
   }
 }
 
-void TaskRunner::OnExit(std::optional<ExitResult> result, const char* unknown_why) {
+void TaskRunner::OnExit(std::optional<ExitResult> result) {
+  if (!result) result = deps_.driver.ExitStatus(local_.handle);
+  deps_.driver.Cleanup(local_.handle);
   local_.handle = {};
   deps_.scheduler.Cancel(kill_timer_);
   Nanos now = deps_.scheduler.Now();
@@ -248,7 +269,8 @@ void TaskRunner::OnExit(std::optional<ExitResult> result, const char* unknown_wh
     Emit(EventTerminated(now, result->ExitCode, result->Signal, "", result->OOMKilled));
     tracker_.SetExitResult(*result);
   } else {
-    Emit(EventTerminated(now, 0, 0, unknown_why ? unknown_why : "exit status unknown"));
+    // The executor itself was killed before it could record the exit.
+    Emit(EventTerminated(now, 0, 0, "executor exited without recording the task's exit status"));
     tracker_.SetStartError(/*recoverable=*/true);  // counts as a failure
   }
   if (killing_) {

@@ -100,9 +100,8 @@ class TaskRunner {
 
  private:
   void RunOnce();
-  // `result` is empty for a process this agent did not start: its exit
-  // status cannot be known; `unknown_why` says why in the event.
-  void OnExit(std::optional<ExitResult> result, const char* unknown_why = nullptr);
+  // The executor is gone; `result`, when empty, is read from what it recorded.
+  void OnExit(std::optional<ExitResult> result);
   void HandleStartFailure(TaskEvent event, bool recoverable);
   Status RestartImpl(TaskEvent event, bool failure);
   void StopProcess();

@@ -111,7 +111,8 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       agent->config_.data_dir,
       NodeInfo{node.ID, node.Name, agent->config_.region, node.Datacenter}, agent.get()};
   agent->engine_ =
-      std::make_unique<Engine>(*agent->store_, NewRawExecDriver(), std::move(engine_options));
+      std::make_unique<Engine>(*agent->store_, NewRawExecDriver(DefaultExecutorPath()),
+                               std::move(engine_options));
   RETURN_IF_ERROR(agent->engine_->Start());
   RETURN_IF_ERROR(agent->RearmFollowups());
   log::Info("agent: node " + node.ID + " (" + node.Name + ") ready: " +

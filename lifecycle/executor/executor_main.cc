@@ -1,0 +1,330 @@
+// drover-executor: holds one task for the agent.
+//
+//   drover-executor <state dir>
+//
+// It runs in its own session, starts the task (in a process group of its
+// own) from <state dir>/spec, captures the task's stdout and stderr into
+// rotated log files, forwards the signals it receives to the task's group,
+// answers the agent on <state dir>/sock, and when the task exits records
+// the exit durably in <state dir>/exit and exits. It does not depend on the
+// agent: an agent that is killed or upgraded finds it again, and the logs
+// keep flowing meanwhile. See protocol.h for the files and commands.
+//
+// Kept free of anything but libc and the C++ standard library so that it
+// stays small (one per task).
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lifecycle/executor/log_rotator.h"
+#include "lifecycle/executor/protocol.h"
+
+namespace drover::executor {
+namespace {
+
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+// How long output of the task's leftovers is drained after it exits.
+constexpr int kDrainMillis = 200;
+
+std::int64_t NowNanos(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The one line the agent waits for; stdout is closed after it.
+void Announce(const std::string& line) {
+  std::string out = line + "\n";
+  (void)!::write(1, out.data(), out.size());
+  int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (null_fd >= 0) {
+    ::dup2(null_fd, 1);
+    ::close(null_fd);
+  }
+}
+
+int Listen(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ::unlink(path.c_str());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(fd, 8) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+class Executor {
+ public:
+  Executor(std::string state_dir, Spec spec)
+      : state_dir_(std::move(state_dir)),
+        spec_(std::move(spec)),
+        out_log_(spec_.stdout_base, spec_.max_files, spec_.max_file_bytes),
+        err_log_(spec_.stderr_base, spec_.max_files, spec_.max_file_bytes) {}
+
+  int Run() {
+    std::string error = Setup();
+    if (!error.empty()) {
+      Announce("error " + error);
+      return 1;
+    }
+    Announce("started " + std::to_string(task_pid_));
+    Loop();
+    return Finish();
+  }
+
+ private:
+  std::string Setup() {
+    if (!out_log_.Open() || !err_log_.Open()) return std::string("open logs: ") + std::strerror(errno);
+    // Bound by a relative name from inside the directory: the full path may
+    // be longer than a socket address can hold.
+    if (::chdir(state_dir_.c_str()) != 0) return std::string("chdir: ") + std::strerror(errno);
+    listen_fd_ = Listen("sock");
+    if (listen_fd_ < 0) return std::string("listen: ") + std::strerror(errno);
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    for (int s : kForwarded) sigaddset(&mask, s);
+    ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+    signal_fd_ = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (signal_fd_ < 0) return std::string("signalfd: ") + std::strerror(errno);
+    ::signal(SIGPIPE, SIG_IGN);
+    return Spawn();
+  }
+
+  std::string Spawn() {
+    int out[2], err[2], status[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0 ||
+        ::pipe2(status, O_CLOEXEC) != 0) {
+      return std::string("pipe: ") + std::strerror(errno);
+    }
+    std::vector<char*> argv, envp;
+    argv.push_back(spec_.command.data());
+    for (auto& a : spec_.args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    for (auto& e : spec_.env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    pid_t pid = ::fork();
+    if (pid < 0) return std::string("fork: ") + std::strerror(errno);
+    if (pid == 0) {
+      // The child: only async-signal-safe calls until exec.
+      ::setpgid(0, 0);
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      ::signal(SIGPIPE, SIG_DFL);
+      int null_fd = ::open("/dev/null", O_RDONLY);
+      if (null_fd >= 0) ::dup2(null_fd, 0);
+      ::dup2(out[1], 1);
+      ::dup2(err[1], 2);
+      ::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+      if (!spec_.cwd.empty() && ::chdir(spec_.cwd.c_str()) != 0) {
+        int e = errno;
+        (void)!::write(status[1], &e, sizeof(e));
+        ::_exit(127);
+      }
+      ::execve(spec_.command.c_str(), argv.data(), envp.data());
+      int e = errno;
+      (void)!::write(status[1], &e, sizeof(e));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    ::close(status[1]);
+    ::setpgid(pid, pid);  // also from here: no race with the child's own call
+    int child_errno = 0;
+    ssize_t n;
+    do {
+      n = ::read(status[0], &child_errno, sizeof(child_errno));
+    } while (n < 0 && errno == EINTR);
+    ::close(status[0]);
+    if (n == sizeof(child_errno)) {
+      ::waitpid(pid, nullptr, 0);
+      return "exec \"" + spec_.command + "\": " + std::strerror(child_errno);
+    }
+    task_pid_ = pid;
+    out_fd_ = out[0];
+    err_fd_ = err[0];
+    ::fcntl(out_fd_, F_SETFL, O_NONBLOCK);
+    ::fcntl(err_fd_, F_SETFL, O_NONBLOCK);
+    return "";
+  }
+
+  void Loop() {
+    while (!exited_) {
+      std::vector<pollfd> fds = {{listen_fd_, POLLIN, 0}, {signal_fd_, POLLIN, 0}};
+      if (out_fd_ >= 0) fds.push_back({out_fd_, POLLIN, 0});
+      if (err_fd_ >= 0) fds.push_back({err_fd_, POLLIN, 0});
+      int timeout = -1;
+      if (kill_deadline_ns_ > 0) {
+        std::int64_t left = kill_deadline_ns_ - NowNanos(CLOCK_MONOTONIC);
+        timeout = left <= 0 ? 0 : static_cast<int>(left / 1'000'000 + 1);
+      }
+      int ready = ::poll(fds.data(), fds.size(), timeout);
+      if (ready < 0 && errno != EINTR) break;
+      if (kill_deadline_ns_ > 0 && NowNanos(CLOCK_MONOTONIC) >= kill_deadline_ns_) {
+        ::kill(-task_pid_, SIGKILL);
+        kill_deadline_ns_ = 0;
+      }
+      for (const pollfd& p : fds) {
+        if (p.revents == 0) continue;
+        if (p.fd == listen_fd_) Accept();
+        else if (p.fd == signal_fd_) HandleSignals();
+        else Pump(p.fd == out_fd_ ? out_fd_ : err_fd_, p.fd == out_fd_ ? out_log_ : err_log_);
+      }
+    }
+  }
+
+  // Copies what is available from a pipe into its log; closes it at EOF.
+  void Pump(int& fd, LogRotator& log) {
+    char buf[64 * 1024];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof(buf));
+      if (n > 0) {
+        log.Write(buf, static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      ::close(fd);  // EOF or error
+      fd = -1;
+      return;
+    }
+  }
+
+  void HandleSignals() {
+    signalfd_siginfo info{};
+    while (::read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+      int sig = static_cast<int>(info.ssi_signo);
+      if (sig == SIGCHLD) {
+        Reap();
+      } else {
+        ::kill(-task_pid_, sig);
+      }
+    }
+  }
+
+  void Reap() {
+    int status = 0;
+    pid_t pid = ::waitpid(task_pid_, &status, WNOHANG);
+    if (pid != task_pid_) return;
+    exited_ = true;
+    exit_.time_ns = NowNanos(CLOCK_REALTIME);
+    if (WIFEXITED(status)) {
+      exit_.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+      // As Nomad's executor: a signal death reads as the shell reports it.
+      exit_.signal = WTERMSIG(status);
+      exit_.exit_code = 128 + exit_.signal;
+    }
+  }
+
+  void Accept() {
+    for (;;) {
+      int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) return;
+      std::string line;
+      char buf[128];
+      pollfd p{c, POLLIN, 0};
+      while (line.find('\n') == std::string::npos && line.size() < 256 && ::poll(&p, 1, 1000) > 0) {
+        ssize_t n = ::read(c, buf, sizeof(buf));
+        if (n <= 0) break;
+        line.append(buf, static_cast<std::size_t>(n));
+      }
+      std::string reply = Command(line.substr(0, line.find('\n'))) + "\n";
+      (void)!::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  }
+
+  std::string Command(const std::string& cmd) {
+    if (cmd == "status") return "running " + std::to_string(task_pid_);
+    if (cmd == "kill") {
+      ::kill(-task_pid_, spec_.kill_signal);
+      if (kill_deadline_ns_ == 0)
+        kill_deadline_ns_ = NowNanos(CLOCK_MONOTONIC) + spec_.kill_timeout_ms * 1'000'000;
+      return "ok";
+    }
+    if (cmd.rfind("signal ", 0) == 0) {
+      int sig = std::atoi(cmd.c_str() + 7);
+      if (sig <= 0 || sig >= NSIG) return "error invalid signal";
+      return ::kill(-task_pid_, sig) == 0 ? "ok" : std::string("error ") + std::strerror(errno);
+    }
+    return "error unknown command";
+  }
+
+  int Finish() {
+    // Whatever the task left behind in its group goes with it, as when
+    // Nomad's executor shuts down.
+    ::kill(-task_pid_, SIGKILL);
+    std::int64_t deadline = NowNanos(CLOCK_MONOTONIC) + kDrainMillis * 1'000'000LL;
+    while ((out_fd_ >= 0 || err_fd_ >= 0) && NowNanos(CLOCK_MONOTONIC) < deadline) {
+      std::vector<pollfd> fds;
+      if (out_fd_ >= 0) fds.push_back({out_fd_, POLLIN, 0});
+      if (err_fd_ >= 0) fds.push_back({err_fd_, POLLIN, 0});
+      if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+      if (out_fd_ >= 0) Pump(out_fd_, out_log_);
+      if (err_fd_ >= 0) Pump(err_fd_, err_log_);
+    }
+    ::unlink((state_dir_ + "/sock").c_str());
+    if (!WriteFileDurably(state_dir_ + "/exit", EncodeExit(exit_))) return 2;
+    return 0;
+  }
+
+  std::string state_dir_;
+  Spec spec_;
+  LogRotator out_log_;
+  LogRotator err_log_;
+  int listen_fd_ = -1;
+  int signal_fd_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  pid_t task_pid_ = -1;
+  bool exited_ = false;
+  ExitRecord exit_;
+  std::int64_t kill_deadline_ns_ = 0;
+};
+
+}  // namespace
+}  // namespace drover::executor
+
+int main(int argc, char** argv) {
+  using namespace drover::executor;
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: drover-executor <state dir>\n");
+    return 64;
+  }
+  ::setsid();  // its own session: it outlives the agent and the agent's group
+  std::string dir = argv[1];
+  auto text = ReadWholeFile(dir + "/spec");
+  Spec spec;
+  if (!text || !DecodeSpec(*text, &spec)) {
+    Announce("error cannot read the launch spec in " + dir);
+    return 1;
+  }
+  Executor executor(dir, std::move(spec));
+  return executor.Run();
+}
