@@ -4,6 +4,7 @@
 #include <pistache/router.h>
 
 #include "api/blocking.h"
+#include "api/event_stream.h"
 #include "api/routes.h"
 #include "common/log.h"
 
@@ -17,10 +18,11 @@ constexpr size_t kMaxRequestBytes = 4 << 20;
 }  // namespace
 
 struct Server::Impl {
-  explicit Impl(Agent& a) : agent(a), blocking(a.store()), ctx{a, blocking} {}
+  explicit Impl(Agent& a) : agent(a), blocking(a.store()), streams(a.store()), ctx{a, blocking} {}
 
   Agent& agent;
   BlockingQueries blocking;
+  EventStreams streams;
   ApiContext ctx;
   Rest::Router router;
   std::unique_ptr<Http::Endpoint> endpoint;
@@ -36,6 +38,7 @@ Status Server::Start(const std::string& addr, int threads) {
   AddAllocRoutes(routes, impl_->ctx);
   AddJobRoutes(routes, impl_->ctx);
   AddAgentRoutes(routes, impl_->ctx);
+  AddEventStreamRoutes(routes, impl_->ctx, impl_->streams);
   routes.Install(impl_->router);
   impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {
     w.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
@@ -69,6 +72,7 @@ void Server::Shutdown() {
   if (!impl_->running) return;
   impl_->running = false;
   impl_->blocking.Shutdown();
+  impl_->streams.Shutdown();
   impl_->endpoint->shutdown();
 }
 

@@ -13,6 +13,7 @@
 #include "api/server.h"
 #include "common/log.h"
 #include "service/agent.h"
+#include "service/state_tool.h"
 
 #ifndef DROVER_VERSION
 #define DROVER_VERSION "0.0.0"
@@ -148,6 +149,8 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--region", config.region, "Region")->capture_default_str();
   agent_cmd->add_option("--dc", config.datacenter, "Datacenter")->capture_default_str();
   agent_cmd->add_option("--node", config.node_name, "Node name (default: host name)");
+
+  AddStateCommands(app);
 
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "Drover v" << DROVER_VERSION << "\n";

@@ -5,9 +5,13 @@
 #include <rocksdb/utilities/write_batch_with_index.h>
 #include <rocksdb/write_batch.h>
 
+#include <stdlib.h>
+
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -53,6 +57,23 @@ std::string AllocJobKey(const Allocation& a) {
 
 std::string TableIndexKey(Table t) { return std::string("index/") + TableName(t); }
 
+constexpr const char* kJournalBaseKey = "journal/base";
+constexpr const char* kJournalSnapshotKey = "journal/snapshot";
+
+Status ReadOnlyError(const char* what) {
+  return FailedPrecondition(std::string(what) + ": the state store is open read-only");
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors() {
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const char* name : kCfNames) {
+    rocksdb::ColumnFamilyOptions cf_options;
+    cf_options.OptimizeForPointLookup(8);
+    descriptors.emplace_back(name, cf_options);
+  }
+  return descriptors;
+}
+
 Result<std::uint64_t> ParseU64(const std::string& s, const char* what) {
   std::uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -77,6 +98,8 @@ struct StateStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs;
   rocksdb::WriteOptions write_options;
+  bool read_only = false;
+  std::string secondary_dir;  // a read-only instance's private directory
 
   std::mutex write_mu;  // serialises Apply()
   std::atomic<std::uint64_t> latest{0};
@@ -97,6 +120,28 @@ struct StateStore::Impl {
     }
     cfs.clear();
     if (db) db->Close();
+    db.reset();
+    if (!secondary_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(secondary_dir, ec);
+    }
+  }
+
+  // Loads the global and table indexes from `meta`.
+  Status LoadIndexes() {
+    ASSIGN_OR_RETURN(std::optional<std::string> text, Get(kMeta, "index"));
+    if (text) {
+      ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*text, "index"));
+      latest = v;
+    }
+    for (Table t : kAllTables) {
+      ASSIGN_OR_RETURN(std::optional<std::string> idx, Get(kMeta, TableIndexKey(t)));
+      if (idx) {
+        ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*idx, "table index"));
+        table_index[static_cast<size_t>(t)] = v;
+      }
+    }
+    return Status::Ok();
   }
 
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs[c]; }
@@ -287,14 +332,8 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
   db_options.keep_log_file_num = 4;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kCfNames) {
-    rocksdb::ColumnFamilyOptions cf_options;
-    cf_options.OptimizeForPointLookup(8);
-    descriptors.emplace_back(name, cf_options);
-  }
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, descriptors, &impl->cfs, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, Descriptors(), &impl->cfs, &raw);
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       return Unavailable("state store " + dir + " is in use by another process: " + s.ToString());
@@ -342,24 +381,65 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
     version = target;
   }
   store->schema_version_ = version;
-
-  ASSIGN_OR_RETURN(std::optional<std::string> latest, im.Get(kMeta, "index"));
-  if (latest) {
-    ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*latest, "index"));
-    im.latest = v;
-  }
-  for (Table t : kAllTables) {
-    ASSIGN_OR_RETURN(std::optional<std::string> idx, im.Get(kMeta, TableIndexKey(t)));
-    if (idx) {
-      ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*idx, "table index"));
-      im.table_index[static_cast<size_t>(t)] = v;
-    }
-  }
+  RETURN_IF_ERROR(im.LoadIndexes());
   return store;
 }
 
+Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& dir) {
+  // The manifest alone tells a Drover store from anything else, without
+  // opening (or creating) a database.
+  std::vector<std::string> families;
+  rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &families);
+  if (!listed.ok()) {
+    return NotFound(dir + " is not a Drover state store (" + listed.ToString() + ")");
+  }
+  for (const char* name : kCfNames) {
+    if (std::find(families.begin(), families.end(), name) == families.end()) {
+      return FailedPrecondition(dir + " is a RocksDB database but not a Drover state store "
+                                "(no \"" + name + "\" column family)");
+    }
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->read_only = true;
+  // A secondary instance keeps its own info log and WAL-tail state; it gets
+  // a private directory that the store removes when it closes.
+  std::string tmpl = (std::filesystem::temp_directory_path() / "drover-ro-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    return Internal("create a temporary directory for a read-only view of " + dir);
+  }
+  impl->secondary_dir = tmpl;
+
+  rocksdb::DBOptions db_options;
+  db_options.max_open_files = -1;  // required of secondary instances
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(db_options, dir, impl->secondary_dir,
+                                                   Descriptors(), &impl->cfs, &raw);
+  RETURN_IF_ERROR(FromRocks(s, ("open state store " + dir + " read-only").c_str()));
+  impl->db.reset(raw);
+  // Replays what the primary (a running agent) has written since its last
+  // flush, so the view is as recent as the primary's WAL.
+  RETURN_IF_ERROR(FromRocks(impl->db->TryCatchUpWithPrimary(), "catch up with the agent"));
+
+  std::unique_ptr<StateStore> store(new StateStore(std::move(impl)));
+  Impl& im = *store->impl_;
+  ASSIGN_OR_RETURN(std::optional<std::string> version_text, im.Get(kMeta, "schema_version"));
+  if (!version_text) {
+    return FailedPrecondition(dir + " has no schema version: not an initialised Drover state "
+                              "store");
+  }
+  ASSIGN_OR_RETURN(std::uint64_t version, ParseU64(*version_text, "schema_version"));
+  store->schema_version_ = static_cast<int>(version);
+  RETURN_IF_ERROR(im.LoadIndexes());
+  return store;
+}
+
+bool StateStore::read_only() const { return impl_->read_only; }
+
 Result<std::uint64_t> StateStore::Apply(const std::function<Status(WriteTxn&)>& fn) {
   Impl& im = *impl_;
+  if (im.read_only) return ReadOnlyError("apply");
   std::uint64_t index;
   std::uint32_t touched;
   {
@@ -472,7 +552,50 @@ Result<std::optional<std::string>> StateStore::GetMeta(const std::string& key) c
   return impl_->Get(kMeta, key);
 }
 
+Result<std::vector<StateStore::TaskLocalEntry>> StateStore::ListTaskLocal() const {
+  std::vector<TaskLocalEntry> out;
+  RETURN_IF_ERROR(impl_->Scan(kTaskLocal, "", [&](const rocksdb::Slice& k,
+                                                  const rocksdb::Slice& v) {
+    std::string key = k.ToString();
+    auto sep = key.find(kSep);
+    TaskLocalEntry e;
+    e.alloc_id = key.substr(0, sep);
+    e.task = sep == std::string::npos ? "" : key.substr(sep + 1);
+    e.json = v.ToString();
+    out.push_back(std::move(e));
+    return true;
+  }));
+  return out;
+}
+
+Status StateStore::FoldJournal(std::uint64_t expected_base, std::uint64_t through_index,
+                               const std::string& snapshot) {
+  Impl& im = *impl_;
+  if (im.read_only) return ReadOnlyError("fold journal");
+  // Under the write lock: no commit interleaves, so the base check and the
+  // batch are one step.
+  std::lock_guard<std::mutex> lock(im.write_mu);
+  ASSIGN_OR_RETURN(std::optional<std::string> base_text, im.Get(kMeta, kJournalBaseKey));
+  std::uint64_t base = 0;
+  if (base_text) {
+    ASSIGN_OR_RETURN(base, ParseU64(*base_text, "journal base"));
+  }
+  if (base != expected_base) {
+    return Unavailable("journal compacted concurrently (base " + std::to_string(base) +
+                       ", expected " + std::to_string(expected_base) + ")");
+  }
+  if (through_index <= base) return Status::Ok();
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(im.cf(kEvents), Be64(0), Be64(through_index + 1));
+  batch.Put(im.cf(kMeta), kJournalBaseKey, std::to_string(through_index));
+  batch.Put(im.cf(kMeta), kJournalSnapshotKey, snapshot);
+  rocksdb::WriteOptions sync_write;
+  sync_write.sync = true;
+  return FromRocks(im.db->Write(sync_write, &batch), "fold journal");
+}
+
 Status StateStore::PutMeta(const std::string& key, const std::string& value) {
+  if (impl_->read_only) return ReadOnlyError("put meta");
   rocksdb::WriteOptions sync_write;
   sync_write.sync = true;
   return FromRocks(impl_->db->Put(sync_write, impl_->cf(kMeta), key, value), "write meta");

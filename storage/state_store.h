@@ -21,6 +21,10 @@
 //   nodes         <node id>               -> Node JSON
 //   events        be64(index) be32(seq)   -> Event JSON
 //   task_local    <alloc id> \0 <task>    -> lifecycle's local task state JSON
+//   meta          "journal/base"          -> decimal text: the index the journal
+//                                            snapshot covers (absent: none)
+//                 "journal/snapshot"      -> the folded state at that index
+//                                            (storage/journal.h)
 //
 // Reads are safe from any thread and see only whole batches. Writes are
 // serialised by the store.
@@ -129,7 +133,17 @@ class StateStore {
   static Result<std::unique_ptr<StateStore>> Open(const std::string& dir,
                                                   StoreOptions options);
 
+  // Opens the store in `dir` for reading only, as a RocksDB secondary
+  // instance in a private temporary directory: safe while an agent writes
+  // the same store, and never a second writer. Reads see the state as of
+  // the open (one consistent view). Apply(), PutMeta() and FoldJournal()
+  // fail with FailedPrecondition. No migration runs: the caller decides
+  // whether it understands schema_version(). A directory that is not a
+  // Drover state store is NotFound / FailedPrecondition with a clear text.
+  static Result<std::unique_ptr<StateStore>> OpenReadOnly(const std::string& dir);
+
   int schema_version() const { return schema_version_; }
+  bool read_only() const;
 
   // Runs `fn` to stage a change and commits it at index() + 1. If `fn`
   // returns an error nothing is written. Returns the committed index.
@@ -156,6 +170,22 @@ class StateStore {
                                                   const std::string& task) const;
   // Journal entries with Index >= from_index, in order; at most `limit`.
   Result<std::vector<Event>> ListEvents(std::uint64_t from_index, std::size_t limit) const;
+
+  struct TaskLocalEntry {
+    std::string alloc_id;
+    std::string task;
+    std::string json;
+  };
+  // Every task_local entry, by allocation ID then task name.
+  Result<std::vector<TaskLocalEntry>> ListTaskLocal() const;
+
+  // Journal compaction (storage/journal.h): in one synced batch, deletes
+  // every journal entry with Index <= `through_index` and records
+  // `snapshot` as the state at that index ("journal/base",
+  // "journal/snapshot"). Fails with Unavailable, changing nothing, unless
+  // the current base is still `expected_base` (a concurrent compaction won).
+  Status FoldJournal(std::uint64_t expected_base, std::uint64_t through_index,
+                     const std::string& snapshot);
 
   Result<std::optional<std::string>> GetMeta(const std::string& key) const;
   Status PutMeta(const std::string& key, const std::string& value);

@@ -1,0 +1,556 @@
+#include "service/state_tool.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <sstream>
+
+#include "migrations/migrations.h"
+#include "service/state_check.h"
+#include "storage/codec.h"
+#include "storage/journal.h"
+#include "storage/state_store.h"
+
+namespace drover {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+constexpr std::uint64_t kNoIndex = std::numeric_limits<std::uint64_t>::max();
+constexpr const char* kTables[] = {"jobs", "evals", "allocs", "nodes", "task_local"};
+
+// The agent's default (service/main.cc), so both find the same data dir.
+std::string DefaultDataDir() {
+  if (::geteuid() == 0) return "/var/lib/drover";
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.drover";
+}
+
+// ---- Opening ------------------------------------------------------------------
+
+Result<std::unique_ptr<StateStore>> OpenDataDir(const std::string& data_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(data_dir, ec)) return NotFound(data_dir + ": no such directory");
+  const fs::path state = fs::path(data_dir) / "state";
+  if (!fs::exists(state / "CURRENT", ec)) {
+    return FailedPrecondition(data_dir + " is not a Drover data dir: it has no state store at " +
+                              state.string());
+  }
+  auto store = StateStore::OpenReadOnly(state.string());
+  if (!store.ok()) {
+    return store.status().Annotate(data_dir + " is not a usable Drover data dir");
+  }
+  const int version = (*store)->schema_version();
+  if (version != migrations::kSchemaVersion) {
+    return FailedPrecondition(
+        data_dir + " has schema version " + std::to_string(version) + "; this drover reads " +
+        std::to_string(migrations::kSchemaVersion) +
+        (version < migrations::kSchemaVersion ? " (start the agent on it once to migrate it)"
+                                              : " (written by a newer Drover: upgrade)"));
+  }
+  return store;
+}
+
+// ---- Objects: the four tables (+ task_local), live or rebuilt --------------------
+
+struct Objects {
+  std::vector<Job> jobs;
+  std::vector<Evaluation> evals;
+  std::vector<Allocation> allocs;
+  std::vector<Node> nodes;
+  std::vector<StateStore::TaskLocalEntry> task_local;
+  bool has_task_local = false;  // not rebuilt from the journal
+};
+
+Result<Objects> LiveObjects(const StateStore& store) {
+  Objects o;
+  ASSIGN_OR_RETURN(o.jobs, store.ListJobs());
+  ASSIGN_OR_RETURN(o.evals, store.ListEvals());
+  ASSIGN_OR_RETURN(o.allocs, store.ListAllocsByIDPrefix(""));
+  ASSIGN_OR_RETURN(o.nodes, store.ListNodes());
+  ASSIGN_OR_RETURN(o.task_local, store.ListTaskLocal());
+  o.has_task_local = true;
+  return o;
+}
+
+Objects RebuiltObjects(const JournalState& s) {
+  Objects o;
+  for (const auto& [k, v] : s.jobs) o.jobs.push_back(v);
+  for (const auto& [k, v] : s.evals) o.evals.push_back(v);
+  for (const auto& [k, v] : s.allocs) o.allocs.push_back(v);
+  for (const auto& [k, v] : s.nodes) o.nodes.push_back(v);
+  return o;
+}
+
+template <typename T>
+void KeepPrefix(std::vector<T>& objs, const std::string& prefix) {
+  std::erase_if(objs, [&](const T& o) { return !o.ID.starts_with(prefix); });
+}
+
+void Filter(Objects& o, const std::string& prefix) {
+  KeepPrefix(o.jobs, prefix);
+  KeepPrefix(o.evals, prefix);
+  KeepPrefix(o.allocs, prefix);
+  KeepPrefix(o.nodes, prefix);
+  std::erase_if(o.task_local, [&](const auto& e) { return !e.alloc_id.starts_with(prefix); });
+}
+
+Status ValidateTable(const std::string& table) {
+  if (table.empty()) return Status::Ok();
+  for (const char* t : kTables) {
+    if (table == t) return Status::Ok();
+  }
+  return InvalidArgument("unknown table \"" + table +
+                         "\": use jobs, evals, allocs, nodes or task_local");
+}
+
+bool Wanted(const std::string& table, const char* name) { return table.empty() || table == name; }
+
+json::value TaskLocalJson(const StateStore::TaskLocalEntry& e) {
+  auto state = ParseJson(e.json);
+  return json::object{{"AllocID", e.alloc_id},
+                      {"Task", e.task},
+                      {"State", state.ok() ? *state : json::value(e.json)}};
+}
+
+template <typename T>
+json::array JsonList(const std::vector<T>& objs) {
+  json::array out;
+  for (const T& o : objs) out.push_back(ToJson(o));
+  return out;
+}
+
+void AddObjectsJson(json::object& doc, const Objects& o, const std::string& table) {
+  if (Wanted(table, "jobs")) doc["Jobs"] = JsonList(o.jobs);
+  if (Wanted(table, "evals")) doc["Evaluations"] = JsonList(o.evals);
+  if (Wanted(table, "allocs")) doc["Allocations"] = JsonList(o.allocs);
+  if (Wanted(table, "nodes")) doc["Nodes"] = JsonList(o.nodes);
+  if (o.has_task_local && Wanted(table, "task_local")) {
+    json::array locals;
+    for (const auto& e : o.task_local) locals.push_back(TaskLocalJson(e));
+    doc["TaskLocal"] = std::move(locals);
+  }
+}
+
+json::object TableIndexesJson(const std::array<std::uint64_t, std::size(kAllTables)>& idx) {
+  json::object out;
+  for (Table t : kAllTables) out[TableName(t)] = idx[static_cast<std::size_t>(t)];
+  return out;
+}
+
+// ---- Human tables ----------------------------------------------------------------
+
+void PrintColumns(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+std::string Short(const std::string& id) { return id.size() == 36 ? id.substr(0, 8) : id; }
+
+std::string TaskStatesText(const Allocation& a) {
+  if (!a.TaskStates || a.TaskStates->empty()) return "-";
+  std::string out;
+  for (const auto& [name, ts] : *a.TaskStates) {
+    if (!out.empty()) out += " ";
+    out += name + "=" + ts.State + (ts.Failed ? "(failed)" : "");
+    if (ts.Restarts > 0) {
+      out += "(" + std::to_string(ts.Restarts) + (ts.Restarts == 1 ? " restart)" : " restarts)");
+    }
+  }
+  return out;
+}
+
+void PrintObjectsTable(std::ostream& out, const Objects& o, const std::string& table) {
+  auto section = [&](const char* title, std::vector<std::vector<std::string>> rows) {
+    out << "\n" << title << "\n";
+    if (rows.size() == 1) {
+      out << "(none)\n";
+      return;
+    }
+    PrintColumns(out, rows);
+  };
+  if (Wanted(table, "jobs")) {
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "Namespace", "Type", "Version", "Status", "Stop", "Modify Index"}};
+    for (const Job& j : o.jobs) {
+      rows.push_back({j.ID, j.Namespace, j.Type, std::to_string(j.Version), j.Status,
+                      j.Stop ? "true" : "false", std::to_string(j.ModifyIndex)});
+    }
+    section("Jobs", std::move(rows));
+  }
+  if (Wanted(table, "evals")) {
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "Job", "Triggered By", "Status", "Modify Index"}};
+    for (const Evaluation& e : o.evals) {
+      rows.push_back({Short(e.ID), e.JobID, e.TriggeredBy, e.Status, std::to_string(e.ModifyIndex)});
+    }
+    section("Evaluations", std::move(rows));
+  }
+  if (Wanted(table, "allocs")) {
+    std::vector<std::vector<std::string>> rows{
+        {"ID", "Job", "Group", "Desired", "Status", "Task States", "Modify Index"}};
+    for (const Allocation& a : o.allocs) {
+      rows.push_back({Short(a.ID), a.JobID, a.TaskGroup, a.DesiredStatus, a.ClientStatus,
+                      TaskStatesText(a), std::to_string(a.ModifyIndex)});
+    }
+    section("Allocations", std::move(rows));
+  }
+  if (Wanted(table, "nodes")) {
+    std::vector<std::vector<std::string>> rows{{"ID", "Name", "Datacenter", "Status", "Modify Index"}};
+    for (const Node& n : o.nodes) {
+      rows.push_back({Short(n.ID), n.Name, n.Datacenter, n.Status, std::to_string(n.ModifyIndex)});
+    }
+    section("Nodes", std::move(rows));
+  }
+  if (o.has_task_local && Wanted(table, "task_local")) {
+    std::vector<std::vector<std::string>> rows{{"Alloc ID", "Task", "Local State"}};
+    for (const auto& e : o.task_local) rows.push_back({Short(e.alloc_id), e.task, e.json});
+    section("Task local state", std::move(rows));
+  }
+}
+
+// ---- Journal summary ----------------------------------------------------------------
+
+struct JournalInfo {
+  std::size_t entries = 0;
+  std::uint64_t first = 0, last = 0, snapshot = 0;
+};
+
+Result<JournalInfo> ReadJournalInfo(const StateStore& store) {
+  JournalInfo info;
+  ASSIGN_OR_RETURN(JournalState snap, LoadJournalSnapshot(store));
+  info.snapshot = snap.index;
+  RETURN_IF_ERROR(ScanJournal(store, 0, [&](const Event& e) -> Result<bool> {
+    if (info.entries++ == 0) info.first = e.Index;
+    info.last = e.Index;
+    return true;
+  }));
+  return info;
+}
+
+// ---- state dump -------------------------------------------------------------------------
+
+struct DumpOptions {
+  std::string data_dir;
+  std::string table;
+  std::string id;
+  std::string format = "json";
+};
+
+Status RunDump(const DumpOptions& opts) {
+  RETURN_IF_ERROR(ValidateTable(opts.table));
+  ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store, OpenDataDir(opts.data_dir));
+  ASSIGN_OR_RETURN(Objects objects, LiveObjects(*store));
+  Filter(objects, opts.id);
+  ASSIGN_OR_RETURN(JournalInfo journal, ReadJournalInfo(*store));
+  std::array<std::uint64_t, std::size(kAllTables)> table_index{};
+  for (Table t : kAllTables) table_index[static_cast<std::size_t>(t)] = store->TableIndex(t);
+
+  if (opts.format == "table") {
+    std::cout << "Data dir        " << opts.data_dir << "\n"
+              << "Schema version  " << store->schema_version() << "\n"
+              << "Index           " << store->LatestIndex() << "\n"
+              << "Table indexes  ";
+    for (Table t : kAllTables) std::cout << " " << TableName(t) << "=" << store->TableIndex(t);
+    std::cout << "\nJournal         " << journal.entries << " entries";
+    if (journal.entries > 0) std::cout << ", indexes " << journal.first << ".." << journal.last;
+    if (journal.snapshot > 0) std::cout << ", snapshot at " << journal.snapshot;
+    std::cout << "\n";
+    PrintObjectsTable(std::cout, objects, opts.table);
+    return Status::Ok();
+  }
+  json::object doc;
+  doc["SchemaVersion"] = store->schema_version();
+  doc["Index"] = store->LatestIndex();
+  doc["TableIndexes"] = TableIndexesJson(table_index);
+  doc["Journal"] = json::object{{"Entries", journal.entries},
+                                {"FirstIndex", journal.first},
+                                {"LastIndex", journal.last},
+                                {"SnapshotIndex", journal.snapshot}};
+  AddObjectsJson(doc, objects, opts.table);
+  std::cout << json::serialize(doc) << "\n";
+  return Status::Ok();
+}
+
+// ---- state check ------------------------------------------------------------------------
+
+Result<bool> RunCheck(const std::string& data_dir) {
+  ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store, OpenDataDir(data_dir));
+  ASSIGN_OR_RETURN(CheckReport report, CheckState(*store));
+  std::cout << "Checking " << data_dir << " at index " << store->LatestIndex() << "\n"
+            << report.Format();
+  return report.ok();
+}
+
+// ---- events replay ------------------------------------------------------------------------
+
+struct ReplayOptions {
+  std::string data_dir;
+  std::string alloc, task, job, since;
+  std::uint64_t from_index = 0, to_index = kNoIndex, at = kNoIndex;
+  bool json = false;
+  std::string table, id;
+};
+
+// "2026-11-22T08:00:00.123Z": fixed width, for the timeline.
+std::string TimeText(Nanos t) {
+  if (t <= 0) return "-";
+  time_t secs = static_cast<time_t>(t / kSecond);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>((t % kSecond) / kMillisecond));
+  return buf;
+}
+
+std::string TaskEventText(const TaskEvent& e) {
+  std::string out = e.Type;
+  if (e.Type == "Terminated") {
+    out += " (exit " + std::to_string(e.ExitCode);
+    if (e.Signal != 0) out += ", signal " + std::to_string(e.Signal);
+    out += ")";
+  } else if (e.Type == "Not Restarting" || e.Type == "Driver Failure" ||
+             e.Type == "Setup Failure") {
+    if (!e.DisplayMessage.empty()) out += " (" + e.DisplayMessage + ")";
+  }
+  return out;
+}
+
+// What changed in task `name` from `before` (null: new) to `after`; empty
+// if nothing did.
+std::string TaskChange(const std::string& name, const TaskState* before, const TaskState& after) {
+  if (before != nullptr && *before == after) return "";
+  Nanos seen = 0;
+  if (before != nullptr) {
+    for (const TaskEvent& e : before->Events) seen = std::max(seen, e.Time);
+  }
+  std::string out = name + ": " + after.State;
+  if (after.Failed) out += " (failed)";
+  if (after.Restarts > 0) out += ", restarts " + std::to_string(after.Restarts);
+  std::string added;
+  for (const TaskEvent& e : after.Events) {
+    if (e.Time > seen) added += (added.empty() ? "" : ", ") + TaskEventText(e);
+  }
+  if (!added.empty()) out += " +[" + added + "]";
+  return out;
+}
+
+const TaskState* FindTask(const Allocation* a, const std::string& task) {
+  if (a == nullptr || !a->TaskStates) return nullptr;
+  auto it = a->TaskStates->find(task);
+  return it == a->TaskStates->end() ? nullptr : &it->second;
+}
+
+// One line describing `e`, given the state `next` right after it and, for
+// an allocation event, the allocation just before it (`before`).
+std::string Summary(const Event& e, const Allocation* before, const JournalState& next,
+                    const std::string& only_task) {
+  if (e.Topic == "Job") {
+    auto it = next.jobs.find({e.Namespace, e.Key});
+    if (it == next.jobs.end()) return "job " + e.Key + " purged";
+    const Job& j = it->second;
+    if (e.Type == "JobDeregistered") {
+      return "job " + j.ID + " stopped (version " + std::to_string(j.Version) + ")";
+    }
+    return "job " + j.ID + " version " + std::to_string(j.Version) + " registered (" + j.Type +
+           ", " + std::to_string(j.TaskGroups.size()) + " group" +
+           (j.TaskGroups.size() == 1 ? ")" : "s)");
+  } else if (e.Topic == "Evaluation") {
+    if (auto it = next.evals.find(e.Key); it != next.evals.end()) {
+      const Evaluation& ev = it->second;
+      return "eval for job " + ev.JobID + ": " + ev.TriggeredBy + " -> " + ev.Status +
+             (ev.StatusDescription.empty() ? "" : " (" + ev.StatusDescription + ")");
+    }
+  } else if (e.Topic == "Allocation") {
+    auto it = next.allocs.find(e.Key);
+    if (it == next.allocs.end()) return "";
+    const Allocation& a = it->second;
+    std::string out = a.Name;
+    if (before == nullptr) return out + " placed (desired " + a.DesiredStatus + ")";
+    if (before->DesiredStatus != a.DesiredStatus) {
+      out += " desired " + a.DesiredStatus +
+             (a.DesiredDescription.empty() ? "" : " (" + a.DesiredDescription + ")");
+    }
+    if (before->ClientStatus != a.ClientStatus) out += " client " + a.ClientStatus;
+    if (a.TaskStates) {
+      for (const auto& [name, ts] : *a.TaskStates) {
+        if (!only_task.empty() && name != only_task) continue;
+        std::string change = TaskChange(name, FindTask(before, name), ts);
+        if (!change.empty()) out += "; " + change;
+      }
+    }
+    return out;
+  } else if (e.Topic == "Node") {
+    if (auto it = next.nodes.find(e.Key); it != next.nodes.end()) {
+      return "node " + it->second.Name + " " + it->second.Status;
+    }
+  }
+  return "";
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+bool Matches(const ReplayOptions& o, const Event& e, Nanos since, const Allocation* prev,
+             const JournalState& next) {
+  if (e.Index < o.from_index || e.Index > o.to_index) return false;
+  if (since > 0 && EventTime(e) < since) return false;
+  if (!o.job.empty()) {
+    bool of_job = e.Topic == "Job" ? e.Key == o.job : Contains(e.FilterKeys, o.job);
+    if (!of_job) return false;
+  }
+  if (!o.alloc.empty() && (e.Topic != "Allocation" || !e.Key.starts_with(o.alloc))) return false;
+  if (!o.task.empty()) {
+    if (e.Topic != "Allocation") return false;
+    auto it = next.allocs.find(e.Key);
+    const TaskState* after = it == next.allocs.end() ? nullptr : FindTask(&it->second, o.task);
+    if (after == nullptr) return false;
+    const TaskState* before = FindTask(prev, o.task);
+    if (before != nullptr && *before == *after) return false;
+  }
+  return true;
+}
+
+Status RunAt(const ReplayOptions& opts, const StateStore& store) {
+  RETURN_IF_ERROR(ValidateTable(opts.table));
+  if (opts.table == "task_local") {
+    return InvalidArgument("task_local is not journaled, so it cannot be rebuilt with --at");
+  }
+  ASSIGN_OR_RETURN(JournalState state, ReplayJournal(store, opts.at));
+  Objects objects = RebuiltObjects(state);
+  Filter(objects, opts.id);
+  json::object doc;
+  doc["Index"] = std::min(opts.at, std::max(state.index, store.LatestIndex()));
+  doc["TableIndexes"] = TableIndexesJson(state.table_index);
+  AddObjectsJson(doc, objects, opts.table);
+  std::cout << json::serialize(doc) << "\n";
+  return Status::Ok();
+}
+
+Status RunReplay(const ReplayOptions& opts) {
+  ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store, OpenDataDir(opts.data_dir));
+  if (opts.at != kNoIndex) return RunAt(opts, *store);
+
+  Nanos since = 0;
+  if (!opts.since.empty()) {
+    auto t = ParseRFC3339(opts.since);
+    if (!t.ok()) return InvalidArgument("--since: " + t.status().message());
+    since = t->unix_nanos;
+  }
+  // Fold from the start even when printing a range: summaries describe
+  // each change against the state just before it.
+  ASSIGN_OR_RETURN(JournalState state, LoadJournalSnapshot(*store));
+  if (state.index > 0 && opts.from_index <= state.index) {
+    std::cerr << "note: history through index " << state.index
+              << " was compacted into a snapshot; the timeline starts after it\n";
+  }
+  std::vector<std::vector<std::string>> rows{{"TIME", "INDEX", "TOPIC", "TYPE", "KEY", "SUMMARY"}};
+  RETURN_IF_ERROR(ScanJournal(*store, state.index + 1, [&](const Event& e) -> Result<bool> {
+    if (e.Index > opts.to_index) return false;
+    // Only an allocation's summary needs the object as it was before.
+    std::optional<Allocation> before;
+    if (e.Topic == "Allocation") {
+      if (auto it = state.allocs.find(e.Key); it != state.allocs.end()) before = it->second;
+    }
+    RETURN_IF_ERROR(ApplyEvent(state, e));
+    const Allocation* prev = before ? &*before : nullptr;
+    if (!Matches(opts, e, since, prev, state)) return true;
+    if (opts.json) {
+      std::cout << EncodeJson(e) << "\n";
+    } else {
+      rows.push_back({TimeText(EventTime(e)), std::to_string(e.Index), e.Topic, e.Type,
+                      Short(e.Key), Summary(e, prev, state, opts.task)});
+    }
+    return true;
+  }));
+  if (!opts.json) PrintColumns(std::cout, rows);
+  return Status::Ok();
+}
+
+// ---- Wiring -------------------------------------------------------------------------------
+
+[[noreturn]] void Fail(const Status& st) {
+  std::cerr << "drover: " << st.message() << "\n";
+  throw CLI::RuntimeError(st.code() == StatusCode::kInvalidArgument ? 2 : 1);
+}
+
+void AddDataDirOption(CLI::App* cmd, std::string& data_dir) {
+  cmd->add_option("--data-dir", data_dir,
+                  "The agent's data dir (default: ~/.drover, /var/lib/drover for root)");
+}
+
+}  // namespace
+
+void AddStateCommands(CLI::App& app) {
+  auto* state = app.add_subcommand("state", "Inspect the state store of a data dir (read-only)");
+  state->require_subcommand(1);
+
+  auto dump_opts = std::make_shared<DumpOptions>();
+  auto* dump = state->add_subcommand("dump", "Print the state: indexes and objects");
+  AddDataDirOption(dump, dump_opts->data_dir);
+  dump->add_option("--table", dump_opts->table, "Only this table: jobs, evals, allocs, nodes, task_local");
+  dump->add_option("--id", dump_opts->id, "Only objects whose ID starts with this prefix");
+  dump->add_option("--format", dump_opts->format, "json or table")
+      ->check(CLI::IsMember({"json", "table"}))
+      ->capture_default_str();
+  dump->callback([dump_opts] {
+    if (dump_opts->data_dir.empty()) dump_opts->data_dir = DefaultDataDir();
+    if (Status st = RunDump(*dump_opts); !st.ok()) Fail(st);
+  });
+
+  auto check_dir = std::make_shared<std::string>();
+  auto* check = state->add_subcommand("check", "Verify the state's invariants; exit 1 if one fails");
+  AddDataDirOption(check, *check_dir);
+  check->callback([check_dir] {
+    if (check_dir->empty()) *check_dir = DefaultDataDir();
+    auto ok = RunCheck(*check_dir);
+    if (!ok.ok()) Fail(ok.status());
+    if (!*ok) throw CLI::RuntimeError(1);
+  });
+
+  auto* events = app.add_subcommand("events", "Read the durable event journal of a data dir");
+  events->require_subcommand(1);
+  auto r = std::make_shared<ReplayOptions>();
+  auto* replay = events->add_subcommand(
+      "replay", "Print the event history as a timeline, or rebuild the state at an index");
+  AddDataDirOption(replay, r->data_dir);
+  replay->add_option("--alloc", r->alloc, "Only events of allocations whose ID starts with this");
+  replay->add_option("--task", r->task, "Only allocation events that change this task");
+  replay->add_option("--job", r->job, "Only events of this job");
+  replay->add_option("--from-index", r->from_index, "Only events at this index or later");
+  replay->add_option("--to-index", r->to_index, "Only events at this index or earlier");
+  replay->add_option("--since", r->since, "Only events at this time or later (RFC 3339)");
+  replay->add_flag("--json", r->json, "Print the events as JSON lines (Nomad's event shape)");
+  auto* at = replay->add_option("--at", r->at,
+                                "Rebuild the state as it was right after the change at this "
+                                "index and print it as JSON");
+  replay->add_option("--table", r->table, "With --at: only this table")->needs(at);
+  replay->add_option("--id", r->id, "With --at: only objects whose ID starts with this")->needs(at);
+  replay->callback([r] {
+    if (r->data_dir.empty()) r->data_dir = DefaultDataDir();
+    if (Status st = RunReplay(*r); !st.ok()) Fail(st);
+  });
+}
+
+}  // namespace drover

@@ -1,0 +1,306 @@
+#include "storage/journal.h"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <vector>
+
+#include "storage/codec.h"
+
+namespace drover {
+namespace {
+
+namespace json = boost::json;
+
+// Journal pages: big enough to amortise the iterator, small enough to
+// bound memory on a long journal.
+constexpr std::size_t kPageSize = 1024;
+
+std::string Where(const Event& e) {
+  return "journal entry at index " + std::to_string(e.Index) + " (" + e.Topic + " " + e.Type +
+         " " + e.Key + ")";
+}
+
+std::int64_t IntField(const json::value& obj, const char* name) {
+  if (!obj.is_object()) return 0;
+  const json::value* v = obj.get_object().if_contains(name);
+  if (v == nullptr) return 0;
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
+  return 0;
+}
+
+// The change time carried by the object of an event of `topic`.
+Nanos TimeOf(const std::string& topic, const json::value& object) {
+  if (topic == "Allocation" || topic == "Evaluation") return IntField(object, "ModifyTime");
+  if (topic == "Job") return IntField(object, "SubmitTime");
+  if (topic == "Node") return IntField(object, "StatusUpdatedAt") * kSecond;
+  return 0;
+}
+
+// The object an event carries: the payload's member named after the topic.
+Result<const json::value*> PayloadObject(const Event& e, const json::value& payload) {
+  const json::value* obj =
+      payload.is_object() ? payload.get_object().if_contains(e.Topic) : nullptr;
+  if (obj == nullptr || !obj->is_object()) {
+    return Internal(Where(e) + ": the payload has no \"" + e.Topic + "\" object");
+  }
+  return obj;
+}
+
+template <typename T>
+Result<T> Decode(const Event& e, const json::value& obj) {
+  auto decoded = FromJson<T>(obj, e.Topic);
+  if (!decoded.ok()) return decoded.status().Annotate(Where(e));
+  return decoded;
+}
+
+template <typename T>
+Status DecodeList(const json::object& doc, const char* key, const char* root,
+                  const std::function<void(T)>& put) {
+  const json::value* list = doc.if_contains(key);
+  if (list == nullptr || list->is_null()) return Status::Ok();
+  if (!list->is_array()) return Internal(std::string("journal snapshot: ") + key + " is not a list");
+  for (const json::value& v : list->get_array()) {
+    ASSIGN_OR_RETURN(T obj, FromJson<T>(v, root));
+    put(std::move(obj));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool TopicTable(const std::string& topic, Table* out) {
+  if (topic == "Job") *out = Table::kJobs;
+  else if (topic == "Evaluation") *out = Table::kEvals;
+  else if (topic == "Allocation") *out = Table::kAllocs;
+  else if (topic == "Node") *out = Table::kNodes;
+  else return false;
+  return true;
+}
+
+Nanos EventTime(const Event& event) {
+  auto payload = ParseJson(event.Payload.text);
+  if (!payload.ok()) return 0;
+  auto obj = PayloadObject(event, *payload);
+  return obj.ok() ? TimeOf(event.Topic, **obj) : 0;
+}
+
+Status ApplyEvent(JournalState& state, const Event& e) {
+  Table table;
+  if (!TopicTable(e.Topic, &table)) return Status::Ok();
+  auto payload = ParseJson(e.Payload.text);
+  if (!payload.ok()) return payload.status().Annotate(Where(e));
+  ASSIGN_OR_RETURN(const json::value* obj, PayloadObject(e, *payload));
+
+  if (e.Topic == "Job") {
+    if (e.Type != "JobRegistered" && e.Type != "JobDeregistered") return Status::Ok();
+    ASSIGN_OR_RETURN(Job job, Decode<Job>(e, *obj));
+    auto key = std::make_pair(job.Namespace, job.ID);
+    // A stop writes the job back at this index; a purge carries the job as
+    // it was before (see the header).
+    if (e.Type == "JobDeregistered" && job.ModifyIndex != e.Index) {
+      state.jobs.erase(key);
+      state.purged_jobs.insert(key);
+    } else {
+      state.purged_jobs.erase(key);
+      state.jobs[key] = std::move(job);
+    }
+  } else if (e.Topic == "Evaluation") {
+    if (e.Type != "EvaluationUpdated") return Status::Ok();
+    ASSIGN_OR_RETURN(Evaluation eval, Decode<Evaluation>(e, *obj));
+    state.evals[eval.ID] = std::move(eval);
+  } else if (e.Topic == "Allocation") {
+    if (e.Type != "PlanResult" && e.Type != "AllocationUpdated") return Status::Ok();
+    ASSIGN_OR_RETURN(Allocation alloc, Decode<Allocation>(e, *obj));
+    if (!alloc.Job) {
+      auto prev = state.allocs.find(alloc.ID);
+      if (prev != state.allocs.end() && prev->second.Job) {
+        alloc.Job = prev->second.Job;
+      } else if (auto job = state.jobs.find({alloc.Namespace, alloc.JobID});
+                 job != state.jobs.end()) {
+        alloc.Job = job->second;
+      }
+    }
+    state.allocs[alloc.ID] = std::move(alloc);
+  } else if (e.Topic == "Node") {
+    if (e.Type != "NodeRegistration") return Status::Ok();
+    ASSIGN_OR_RETURN(Node node, Decode<Node>(e, *obj));
+    state.nodes[node.ID] = std::move(node);
+  }
+  state.table_index[static_cast<std::size_t>(table)] = e.Index;
+  state.index = std::max(state.index, e.Index);
+  state.time = std::max(state.time, TimeOf(e.Topic, *obj));
+  return Status::Ok();
+}
+
+Status ScanJournal(const StateStore& store, std::uint64_t from_index,
+                   const std::function<Result<bool>(const Event&)>& fn) {
+  std::size_t limit = kPageSize;
+  for (;;) {
+    ASSIGN_OR_RETURN(std::vector<Event> page, store.ListEvents(from_index, limit));
+    const bool full = page.size() == limit;
+    if (full && page.front().Index == page.back().Index) {
+      limit *= 2;  // one change with more entries than a page: read it whole
+      continue;
+    }
+    // A full page may end part-way through a change: leave that change to
+    // the next page, which starts at its index.
+    const std::uint64_t next = full ? page.back().Index : 0;
+    for (const Event& e : page) {
+      if (full && e.Index == next) break;
+      ASSIGN_OR_RETURN(bool more, fn(e));
+      if (!more) return Status::Ok();
+    }
+    if (!full) return Status::Ok();
+    from_index = next;
+    limit = kPageSize;
+  }
+}
+
+Result<JournalState> LoadJournalSnapshot(const StateStore& store) {
+  ASSIGN_OR_RETURN(std::optional<std::string> text, store.GetMeta("journal/snapshot"));
+  if (!text) return JournalState{};
+  return DecodeJournalState(*text);
+}
+
+Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_index) {
+  ASSIGN_OR_RETURN(JournalState state, LoadJournalSnapshot(store));
+  if (at_index < state.index) {
+    return FailedPrecondition("index " + std::to_string(at_index) +
+                              " is before the journal's snapshot: history up to index " +
+                              std::to_string(state.index) +
+                              " was compacted, so the earliest index that can be rebuilt is " +
+                              std::to_string(state.index));
+  }
+  RETURN_IF_ERROR(ScanJournal(store, state.index + 1, [&](const Event& e) -> Result<bool> {
+    if (e.Index > at_index) return false;
+    RETURN_IF_ERROR(ApplyEvent(state, e));
+    return true;
+  }));
+  return state;
+}
+
+std::string EncodeJournalState(const JournalState& s) {
+  json::object doc;
+  doc["Index"] = s.index;
+  doc["Time"] = s.time;
+  json::object tables;
+  for (Table t : kAllTables) tables[TableName(t)] = s.table_index[static_cast<std::size_t>(t)];
+  doc["TableIndexes"] = std::move(tables);
+  json::array jobs, evals, allocs, nodes, purged;
+  for (const auto& [key, job] : s.jobs) jobs.push_back(ToJson(job));
+  for (const auto& [id, eval] : s.evals) evals.push_back(ToJson(eval));
+  for (const auto& [id, alloc] : s.allocs) allocs.push_back(ToJson(alloc));
+  for (const auto& [id, node] : s.nodes) nodes.push_back(ToJson(node));
+  for (const auto& [ns, id] : s.purged_jobs) purged.push_back(json::object{{"Namespace", ns}, {"ID", id}});
+  doc["Jobs"] = std::move(jobs);
+  doc["Evaluations"] = std::move(evals);
+  doc["Allocations"] = std::move(allocs);
+  doc["Nodes"] = std::move(nodes);
+  doc["PurgedJobs"] = std::move(purged);
+  return json::serialize(doc);
+}
+
+Result<JournalState> DecodeJournalState(std::string_view text) {
+  ASSIGN_OR_RETURN(json::value v, ParseJson(text));
+  if (!v.is_object()) return Internal("journal snapshot: not a JSON object");
+  const json::object& doc = v.get_object();
+  JournalState s;
+  s.index = static_cast<std::uint64_t>(IntField(v, "Index"));
+  s.time = IntField(v, "Time");
+  if (const json::value* tables = doc.if_contains("TableIndexes")) {
+    for (Table t : kAllTables) {
+      s.table_index[static_cast<std::size_t>(t)] =
+          static_cast<std::uint64_t>(IntField(*tables, TableName(t)));
+    }
+  }
+  RETURN_IF_ERROR(DecodeList<Job>(doc, "Jobs", "Job", [&](Job j) {
+    auto key = std::make_pair(j.Namespace, j.ID);
+    s.jobs[key] = std::move(j);
+  }));
+  RETURN_IF_ERROR(DecodeList<Evaluation>(doc, "Evaluations", "Evaluation", [&](Evaluation e) {
+    s.evals[e.ID] = std::move(e);
+  }));
+  RETURN_IF_ERROR(DecodeList<Allocation>(doc, "Allocations", "Allocation", [&](Allocation a) {
+    s.allocs[a.ID] = std::move(a);
+  }));
+  RETURN_IF_ERROR(DecodeList<Node>(doc, "Nodes", "Node", [&](Node n) {
+    s.nodes[n.ID] = std::move(n);
+  }));
+  if (const json::value* purged = doc.if_contains("PurgedJobs"); purged && purged->is_array()) {
+    for (const json::value& p : purged->get_array()) {
+      if (!p.is_object()) continue;
+      const json::object& o = p.get_object();
+      const json::value* ns = o.if_contains("Namespace");
+      const json::value* id = o.if_contains("ID");
+      if (ns && id && ns->is_string() && id->is_string()) {
+        s.purged_jobs.emplace(std::string(ns->get_string()), std::string(id->get_string()));
+      }
+    }
+  }
+  return s;
+}
+
+Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy& policy,
+                                        Nanos now) {
+  ASSIGN_OR_RETURN(std::optional<std::string> base_text, store.GetMeta("journal/base"));
+  const std::uint64_t base = base_text ? std::strtoull(base_text->c_str(), nullptr, 10) : 0;
+
+  // Pass 1: entries and time per change.
+  struct Change {
+    std::uint64_t index;
+    std::size_t events;
+    Nanos time;
+  };
+  std::vector<Change> changes;
+  std::size_t total = 0;
+  RETURN_IF_ERROR(ScanJournal(store, base + 1, [&](const Event& e) -> Result<bool> {
+    if (changes.empty() || changes.back().index != e.Index) changes.push_back({e.Index, 0, 0});
+    changes.back().events++;
+    changes.back().time = std::max(changes.back().time, EventTime(e));
+    ++total;
+    return true;
+  }));
+
+  std::uint64_t through = base;
+  std::size_t folded = 0;
+  if (policy.max_events > 0 && total > policy.max_events) {
+    const std::size_t excess = total - policy.max_events;
+    for (const Change& c : changes) {
+      if (folded >= excess) break;
+      folded += c.events;
+      through = c.index;
+    }
+  }
+  if (policy.max_age > 0) {
+    const Nanos cutoff = now - policy.max_age;
+    std::size_t aged = 0;
+    std::uint64_t aged_through = base;
+    // Stop at the first change young enough to keep: times are derived
+    // from payloads and need not be monotonic, and folding must stay a
+    // prefix of the journal.
+    for (const Change& c : changes) {
+      if (c.time >= cutoff) break;
+      aged += c.events;
+      aged_through = c.index;
+    }
+    if (aged_through > through) {
+      through = aged_through;
+      folded = aged;
+    }
+  }
+  if (through == base) return CompactionResult{0, base};
+
+  // Pass 2: the snapshot at `through`.
+  ASSIGN_OR_RETURN(JournalState state, LoadJournalSnapshot(store));
+  RETURN_IF_ERROR(ScanJournal(store, base + 1, [&](const Event& e) -> Result<bool> {
+    if (e.Index > through) return false;
+    RETURN_IF_ERROR(ApplyEvent(state, e));
+    return true;
+  }));
+  state.index = through;
+  RETURN_IF_ERROR(store.FoldJournal(base, through, EncodeJournalState(state)));
+  return CompactionResult{folded, through};
+}
+
+}  // namespace drover
