@@ -26,6 +26,17 @@ namespace asio = boost::asio;
 
 constexpr auto kAdoptedPollInterval = std::chrono::milliseconds(100);
 
+bool HasTask(const Allocation& alloc, const std::string& task) {
+  if (!alloc.Job) return false;
+  for (const TaskGroup& tg : alloc.Job->TaskGroups) {
+    if (tg.Name != alloc.TaskGroup) continue;
+    for (const Task& t : tg.Tasks) {
+      if (t.Name == task) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListener {
@@ -97,17 +108,27 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
   std::size_t RunningAllocs() const { return runner_count_.load(); }
 
   // Runs `fn` on the loop with the allocation's runner and waits for its
-  // answer: the API's calls are quick and need the result.
-  Status WithRunner(const std::string& alloc_id, std::function<Status(AllocRunner&)> fn) {
+  // answer: the API's calls are quick and need the result. An allocation
+  // that is done has no runner (after an agent restart none is rebuilt for
+  // it); `done` answers for it from the stored allocation.
+  Status WithRunner(const std::string& alloc_id, std::function<Status(AllocRunner&)> fn,
+                    std::function<Status(const Allocation&)> done_alloc) {
     std::promise<Status> done;
     auto result = done.get_future();
-    asio::post(io_, [this, &alloc_id, &fn, &done] {
+    asio::post(io_, [&] {
       auto it = runners_.find(alloc_id);
-      if (it == runners_.end()) {
-        done.set_value(NotFound("Unknown allocation \"" + alloc_id + "\""));
+      if (it != runners_.end()) {
+        done.set_value(fn(*it->second));
         return;
       }
-      done.set_value(fn(*it->second));
+      auto alloc = store_.GetAlloc(alloc_id);
+      if (!alloc.ok()) {
+        done.set_value(alloc.status());
+      } else if (!alloc->has_value()) {
+        done.set_value(NotFound("Unknown allocation \"" + alloc_id + "\""));
+      } else {
+        done.set_value(done_alloc(**alloc));
+      }
     });
     return result.get();
   }
@@ -278,7 +299,7 @@ Status Engine::RestartAlloc(const std::string& alloc_id, const std::string& task
   if (all_tasks && !task.empty()) {
     return InvalidArgument("task name cannot be set when restarting all tasks");
   }
-  return loop_->WithRunner(alloc_id, [&](AllocRunner& r) -> Status {
+  auto with_runner = [&](AllocRunner& r) -> Status {
     Nanos now = NowNanos();
     if (!task.empty()) {
       return r.RestartTask(task, EventRestartSignal(now, "User requested task to restart"));
@@ -287,14 +308,27 @@ Status Engine::RestartAlloc(const std::string& alloc_id, const std::string& task
       return r.RestartAll(EventRestartSignal(now, "User requested all tasks to restart"));
     }
     return r.RestartRunning(EventRestartSignal(now, "User requested running tasks to restart"));
-  });
+  };
+  // As a finished runner would answer: its tasks exist but do not run.
+  auto finished = [&](const Allocation& alloc) -> Status {
+    if (task.empty()) return FailedPrecondition("restart of an alloc that should not run");
+    if (!HasTask(alloc, task)) return NotFound("Could not find task runner for task: " + task);
+    return FailedPrecondition(kErrTaskNotRunning);
+  };
+  return loop_->WithRunner(alloc_id, with_runner, finished);
 }
 
 Status Engine::SignalAlloc(const std::string& alloc_id, const std::string& task,
                            const std::string& signal) {
   int sig = SignalFromName(signal);
   if (sig < 0) return InvalidArgument("invalid signal: \"" + signal + "\"");
-  return loop_->WithRunner(alloc_id, [&](AllocRunner& r) { return r.Signal(task, sig, signal); });
+  auto finished = [&](const Allocation& alloc) -> Status {
+    if (task.empty()) return Status::Ok();  // no task runs: nothing to signal
+    if (!HasTask(alloc, task)) return NotFound("Task not found");
+    return FailedPrecondition(kErrTaskNotRunning);
+  };
+  return loop_->WithRunner(
+      alloc_id, [&](AllocRunner& r) { return r.Signal(task, sig, signal); }, finished);
 }
 
 }  // namespace drover
