@@ -261,6 +261,14 @@ void TaskRunner::Watch(bool adopted) {
 
 void TaskRunner::OnExit(std::optional<ExitResult> result) {
   if (!result) result = deps_.driver.ExitStatus(local_.handle);
+  if (!result) {
+    // The executor was killed before it recorded an exit: its task may live
+    // on, orphaned. As Nomad destroys a task it cannot recover, kill the
+    // task's group (the driver signals it directly when no executor
+    // answers), or a restart would run the task twice.
+    Status st = deps_.driver.Signal(local_.handle, SIGKILL);
+    if (!st.ok()) log::Warn("kill orphaned task " + task_.Name + " of alloc " + alloc_.ID + ": " + st.message());
+  }
   deps_.driver.Cleanup(local_.handle);
   local_.handle = {};
   deps_.scheduler.Cancel(kill_timer_);

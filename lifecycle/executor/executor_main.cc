@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -39,6 +40,8 @@ namespace {
 constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 // How long output of the task's leftovers is drained after it exits.
 constexpr int kDrainMillis = 200;
+// How long a new executor waits for a predecessor of the same task to exit.
+constexpr int kTakeOverMillis = 5000;
 
 std::int64_t NowNanos(clockid_t clock) {
   timespec ts{};
@@ -100,6 +103,8 @@ class Executor {
     // Bound by a relative name from inside the directory: the full path may
     // be longer than a socket address can hold.
     if (::chdir(state_dir_.c_str()) != 0) return std::string("chdir: ") + std::strerror(errno);
+    std::string error = TakeOver();
+    if (!error.empty()) return error;
     listen_fd_ = Listen("sock");
     if (listen_fd_ < 0) return std::string("listen: ") + std::strerror(errno);
 
@@ -112,6 +117,26 @@ class Executor {
     if (signal_fd_ < 0) return std::string("signalfd: ") + std::strerror(errno);
     ::signal(SIGPIPE, SIG_IGN);
     return Spawn();
+  }
+
+  // One executor per task at a time: each holds an exclusive lock on
+  // "lock" for its lifetime. One that still holds it was started by an
+  // agent that died before it recorded the start: that run is unknown to
+  // the agent, so it is stopped (its whole group killed) and this executor
+  // waits until its predecessor has exited, and removes the exit it left,
+  // before it starts the task. Without this the task would run twice.
+  std::string TakeOver() {
+    lock_fd_ = ::open("lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) return std::string("open lock: ") + std::strerror(errno);
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) return "";
+    (void)SendCommand(state_dir_, "signal " + std::to_string(SIGKILL), kTakeOverMillis);
+    const std::int64_t deadline = NowNanos(CLOCK_MONOTONIC) + kTakeOverMillis * 1'000'000LL;
+    while (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (NowNanos(CLOCK_MONOTONIC) >= deadline) return "a previous executor of the task does not exit";
+      ::usleep(10'000);
+    }
+    ::unlink("exit");
+    return "";
   }
 
   std::string Spawn() {
@@ -298,6 +323,7 @@ class Executor {
   Spec spec_;
   LogRotator out_log_;
   LogRotator err_log_;
+  int lock_fd_ = -1;
   int listen_fd_ = -1;
   int signal_fd_ = -1;
   int out_fd_ = -1;
