@@ -1,5 +1,7 @@
 #include "migrations/migrations.h"
 
+#include "storage/codec.h"
+
 namespace drover::migrations {
 namespace {
 
@@ -10,11 +12,26 @@ Status InitialSchema(MigrationTxn& txn) {
   return Status::Ok();
 }
 
+// v2: evaluations are listed chronologically, as Nomad lists them and as
+// `next_token` (<CreateIndex>.<ID>) pages them, through a new index
+// `eval_create`: be64(CreateIndex) <eval id>. Every existing evaluation
+// gets its entry. Rewriting an entry that exists is harmless, so a run over
+// a half-written state gives the same result.
+Status IndexEvalsByCreateIndex(MigrationTxn& txn) {
+  return txn.ForEach("evals", [&](const std::string& id, const std::string& json) -> Status {
+    ASSIGN_OR_RETURN(Evaluation eval, DecodeJson<Evaluation>(json, "Evaluation"));
+    if (eval.ID != id) return Internal("evaluation stored under " + id + " has ID " + eval.ID);
+    txn.Put("eval_create", EvalCreateKey(eval.CreateIndex, eval.ID), "");
+    return Status::Ok();
+  });
+}
+
 }  // namespace
 
 std::vector<Migration> All() {
   return {
       {1, "initial schema", InitialSchema},
+      {2, "index evaluations by CreateIndex", IndexEvalsByCreateIndex},
   };
 }
 

@@ -5,11 +5,13 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <limits>
 #include <memory>
 #include <sstream>
+#include <tuple>
 
 #include "migrations/migrations.h"
 #include "service/state_check.h"
@@ -86,6 +88,10 @@ Objects RebuiltObjects(const JournalState& s) {
   for (const auto& [k, v] : s.evals) o.evals.push_back(v);
   for (const auto& [k, v] : s.allocs) o.allocs.push_back(v);
   for (const auto& [k, v] : s.nodes) o.nodes.push_back(v);
+  // In the store's listing order: evaluations are chronological (schema v2).
+  std::sort(o.evals.begin(), o.evals.end(), [](const Evaluation& a, const Evaluation& b) {
+    return std::tie(a.CreateIndex, a.ID) < std::tie(b.CreateIndex, b.ID);
+  });
   return o;
 }
 

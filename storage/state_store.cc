@@ -23,10 +23,10 @@ namespace {
 
 // Column families, in the order they are opened; kCfNames[i] is handle i.
 enum Cf { kDefault, kMeta, kJobs, kEvals, kAllocs, kAllocCreate, kAllocJob, kNodes, kEvents,
-          kTaskLocal, kCfCount };
+          kTaskLocal, kEvalCreate, kCfCount };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
-    "events", "task_local"};
+    "events", "task_local", "eval_create"};
 
 constexpr char kSep = '\0';
 
@@ -54,6 +54,14 @@ std::string JobKey(const std::string& ns, const std::string& id) {
 std::string AllocJobKey(const Allocation& a) {
   return a.Namespace + kSep + a.JobID + kSep + a.ID;
 }
+
+}  // namespace
+
+std::string EvalCreateKey(std::uint64_t create_index, const std::string& eval_id) {
+  return Be64(create_index) + eval_id;
+}
+
+namespace {
 
 std::string TableIndexKey(Table t) { return std::string("index/") + TableName(t); }
 
@@ -189,21 +197,21 @@ struct StateStore::Impl {
     return out;
   }
 
-  // Looks up allocations whose IDs are the rest of each index key from
-  // byte `id_offset` on.
-  Result<std::vector<Allocation>> AllocsFromIndex(Cf index, const std::string& prefix,
-                                                  size_t id_offset) const {
+  // Looks up the objects of `table` whose IDs are the rest of each key of
+  // `index` from byte `id_offset` on, in the index's order.
+  template <typename T>
+  Result<std::vector<T>> ObjectsFromIndex(Cf index, const std::string& prefix, size_t id_offset,
+                                          Cf table, const char* root) const {
     std::vector<std::string> ids;
     RETURN_IF_ERROR(Scan(index, prefix, [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
       if (k.size() > id_offset) ids.emplace_back(k.data() + id_offset, k.size() - id_offset);
       return true;
     }));
-    std::vector<Allocation> out;
+    std::vector<T> out;
     out.reserve(ids.size());
     for (const auto& id : ids) {
-      ASSIGN_OR_RETURN(std::optional<Allocation> a,
-                       GetObject<Allocation>(kAllocs, id, "Allocation"));
-      if (a) out.push_back(std::move(*a));
+      ASSIGN_OR_RETURN(std::optional<T> obj, GetObject<T>(table, id, root));
+      if (obj) out.push_back(std::move(*obj));
     }
     return out;
   }
@@ -223,6 +231,7 @@ void WriteTxn::DeleteJob(const std::string& ns, const std::string& id) {
 
 void WriteTxn::PutEval(const Evaluation& eval) {
   batch_->Put(store_->impl_->cf(kEvals), eval.ID, EncodeJson(eval));
+  batch_->Put(store_->impl_->cf(kEvalCreate), EvalCreateKey(eval.CreateIndex, eval.ID), "");
   Touch(Table::kEvals);
 }
 
@@ -254,6 +263,10 @@ void WriteTxn::PutTaskLocal(const std::string& alloc_id, const std::string& task
 
 void WriteTxn::DeleteTaskLocal(const std::string& alloc_id, const std::string& task) {
   batch_->Delete(store_->impl_->cf(kTaskLocal), alloc_id + kSep + task);
+}
+
+void WriteTxn::PutMeta(const std::string& key, const std::string& value) {
+  batch_->Put(store_->impl_->cf(kMeta), key, value);
 }
 
 void WriteTxn::AddEvent(Event event) {
@@ -498,7 +511,7 @@ Result<std::optional<Evaluation>> StateStore::GetEval(const std::string& id) con
 }
 
 Result<std::vector<Evaluation>> StateStore::ListEvals() const {
-  return impl_->ListObjects<Evaluation>(kEvals, "", "Evaluation");
+  return impl_->ObjectsFromIndex<Evaluation>(kEvalCreate, "", 8, kEvals, "Evaluation");
 }
 
 Result<std::optional<Allocation>> StateStore::GetAlloc(const std::string& id) const {
@@ -507,7 +520,7 @@ Result<std::optional<Allocation>> StateStore::GetAlloc(const std::string& id) co
 
 Result<std::vector<Allocation>> StateStore::ListAllocs() const {
   // Keys of alloc_create are be64(CreateIndex) followed by the allocation ID.
-  return impl_->AllocsFromIndex(kAllocCreate, "", 8);
+  return impl_->ObjectsFromIndex<Allocation>(kAllocCreate, "", 8, kAllocs, "Allocation");
 }
 
 Result<std::vector<Allocation>> StateStore::ListAllocsByIDPrefix(const std::string& prefix) const {
@@ -517,7 +530,8 @@ Result<std::vector<Allocation>> StateStore::ListAllocsByIDPrefix(const std::stri
 Result<std::vector<Allocation>> StateStore::ListAllocsByJob(const std::string& ns,
                                                             const std::string& job_id) const {
   const std::string prefix = ns + kSep + job_id + kSep;
-  return impl_->AllocsFromIndex(kAllocJob, prefix, prefix.size());
+  return impl_->ObjectsFromIndex<Allocation>(kAllocJob, prefix, prefix.size(), kAllocs,
+                                             "Allocation");
 }
 
 Result<std::optional<Node>> StateStore::GetNode(const std::string& id) const {

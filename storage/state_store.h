@@ -13,11 +13,14 @@
 //                 "index"                 -> decimal text: the global index
 //                 "index/" <table>        -> decimal text: the table index
 //                 "node_id"               -> this node's ID
+//                 "node_meta/dynamic"     -> dynamic node metadata JSON
+//                                            (service/node_meta.h)
 //   jobs          <namespace> \0 <job id> -> Job JSON
 //   evals         <eval id>               -> Evaluation JSON
 //   allocs        <alloc id>              -> Allocation JSON (embeds its Job)
 //   alloc_create  be64(CreateIndex) <alloc id> -> "" (chronological listing)
 //   alloc_job     <namespace> \0 <job id> \0 <alloc id> -> ""
+//   eval_create   be64(CreateIndex) <eval id> -> "" (chronological listing; schema v2)
 //   nodes         <node id>               -> Node JSON
 //   events        be64(index) be32(seq)   -> Event JSON
 //   task_local    <alloc id> \0 <task>    -> lifecycle's local task state JSON
@@ -48,6 +51,9 @@ class WriteBatch;
 
 namespace drover {
 
+// The key of an evaluation in `eval_create` (for migrations and tests).
+std::string EvalCreateKey(std::uint64_t create_index, const std::string& eval_id);
+
 // Tables that carry a Nomad index ("X-Nomad-Index" of list endpoints).
 enum class Table { kJobs, kEvals, kAllocs, kNodes };
 const char* TableName(Table t);
@@ -71,6 +77,8 @@ class WriteTxn {
   void PutTaskLocal(const std::string& alloc_id, const std::string& task,
                     const std::string& json);
   void DeleteTaskLocal(const std::string& alloc_id, const std::string& task);
+  // Writes a meta key (see the key layout) as part of this change.
+  void PutMeta(const std::string& key, const std::string& value);
   // Appends to the event journal; the event's Index is set to index().
   void AddEvent(Event event);
   // Marks a table as changed without writing an object of it.
@@ -156,6 +164,7 @@ class StateStore {
   Result<std::optional<Job>> GetJob(const std::string& ns, const std::string& id) const;
   Result<std::vector<Job>> ListJobs() const;  // by namespace, then ID
   Result<std::optional<Evaluation>> GetEval(const std::string& id) const;
+  // Chronological (CreateIndex, then ID).
   Result<std::vector<Evaluation>> ListEvals() const;
   Result<std::optional<Allocation>> GetAlloc(const std::string& id) const;
   // Chronological (CreateIndex, then ID).

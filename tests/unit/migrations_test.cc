@@ -53,6 +53,10 @@ RawDump DumpDatabase(const std::string& dir) {
   return out;
 }
 
+// The steps of a Drover that wrote schema v1: the mechanism tests build on
+// it, whatever the current schema is.
+std::vector<Migration> V1Only() { return {migrations::All().front()}; }
+
 class MigrationsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -74,7 +78,7 @@ class MigrationsTest : public ::testing::Test {
   // Writes a database at v1 with the real writer: two jobs with meta, an
   // allocation, and task local state.
   void WriteV1Database() {
-    auto store = Open(migrations::All());
+    auto store = Open(V1Only());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     ASSERT_EQ((*store)->schema_version(), 1);
     auto r = (*store)->Apply([](WriteTxn& txn) {
@@ -129,7 +133,7 @@ Status UppercaseMetaAndMoveTaskLocal(MigrationTxn& txn) {
 }
 
 std::vector<Migration> WithSteps(std::vector<Migration> extra) {
-  std::vector<Migration> all = migrations::All();
+  std::vector<Migration> all = V1Only();
   for (auto& m : extra) all.push_back(std::move(m));
   return all;
 }
@@ -212,7 +216,7 @@ TEST_F(MigrationsTest, FailingStepLeavesTheDatabaseExactlyAsItWas) {
 
   EXPECT_EQ(DumpDatabase(dir_), before);
 
-  auto v1 = Open(migrations::All());
+  auto v1 = Open(V1Only());
   ASSERT_TRUE(v1.ok()) << v1.status().ToString();
   EXPECT_EQ((*v1)->schema_version(), 1);
   auto v = (*v1)->GetMeta("schema_version");
@@ -247,7 +251,7 @@ TEST_F(MigrationsTest, DatabaseFromANewerDroverIsRefusedWithFailedPrecondition) 
   }
   RawDump before = DumpDatabase(dir_);
 
-  auto old = Open(migrations::All());
+  auto old = Open(V1Only());
   ASSERT_FALSE(old.ok());
   EXPECT_EQ(old.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(old.status().message().find("written by a newer Drover"), std::string::npos)
