@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "api/list_query.h"
 #include "api/routes.h"
 #include "storage/codec.h"
 
@@ -18,28 +19,37 @@ bool InNamespace(const Allocation& a, const std::string& ns) {
 void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
+  auto list = ParseListOptions(req);
+  if (!list.ok()) return SendError(writer, list.status());
   auto task_states = QueryBool(req, "task_states", true);
   if (!task_states.ok()) return SendError(writer, task_states.status());
   auto resources = QueryBool(req, "resources", false);
   if (!resources.ok()) return SendError(writer, resources.status());
-  auto reverse = QueryBool(req, "reverse", false);
-  if (!reverse.ok()) return SendError(writer, reverse.status());
+  if (!opts->prefix.empty()) {
+    Status st = ValidateIDPrefix(opts->prefix);
+    if (!st.ok()) return SendError(writer, InvalidArgument("alloc lookup failed: " + st.message()));
+  }
 
   StateStore& store = ctx.agent.store();
   QueryOptions q = *opts;
-  bool with_states = *task_states, with_resources = *resources, reversed = *reverse;
-  auto query = [&store, q, with_states, with_resources, reversed]() -> Result<Reply> {
+  auto query = [&store, q, list = std::move(list).value(), with_states = *task_states,
+                with_resources = *resources]() -> Result<Reply> {
     Reply reply;
     reply.index = store.TableIndex(Table::kAllocs);
-    // Chronological, or by ID when a prefix is given (Nomad's two indexes).
+    // Chronological with <CreateIndex>.<ID> tokens, or by ID with plain ID
+    // tokens when a prefix is given: Nomad's two orders.
+    bool by_id = !q.prefix.empty();
     ASSIGN_OR_RETURN(std::vector<Allocation> allocs,
-                     q.prefix.empty() ? store.ListAllocs() : store.ListAllocsByIDPrefix(q.prefix));
-    if (reversed) std::reverse(allocs.begin(), allocs.end());
-    json::array out;
-    for (const Allocation& a : allocs) {
-      if (InNamespace(a, q.ns)) out.push_back(AllocStub(a, with_states, with_resources));
-    }
-    reply.body = std::move(out);
+                     by_id ? store.ListAllocsByIDPrefix(q.prefix) : store.ListAllocs());
+    std::erase_if(allocs, [&](const Allocation& a) { return !InNamespace(a, q.ns); });
+    if (list.reverse) std::reverse(allocs.begin(), allocs.end());
+    auto token = [by_id](const Allocation& a) {
+      return by_id ? PageToken::Id(a.ID) : PageToken::CreateIndexAndId(a.CreateIndex, a.ID);
+    };
+    auto render = [&](const Allocation& a) { return AllocStub(a, with_states, with_resources); };
+    ASSIGN_OR_RETURN(ListPage page, PageObjects(allocs, list, token, render));
+    reply.body = std::move(page.items);
+    reply.next_token = std::move(page.next_token);
     return reply;
   };
   ctx.blocking.Serve(q, {Table::kAllocs}, std::move(query), std::move(writer));
@@ -118,9 +128,14 @@ json::value AllocStub(const Allocation& alloc, bool task_states, bool resources)
   AllocListStub stub = MakeAllocListStub(alloc);
   if (!task_states) stub.TaskStates.reset();
   json::value v = ToJson(stub);
-  // Nomad leaves AllocatedResources out unless asked for.
-  if (!resources) v.get_object().erase("AllocatedResources");
-  return v;
+  if (resources) return v;
+  // Nomad leaves AllocatedResources out unless asked for. (object::erase
+  // would move the last field into its place.)
+  json::object out;
+  for (auto& kv : v.get_object()) {
+    if (kv.key() != "AllocatedResources") out.emplace(kv.key(), std::move(kv.value()));
+  }
+  return out;
 }
 
 void AddAllocRoutes(RouteTable& routes, ApiContext& ctx) {

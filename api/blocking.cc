@@ -27,7 +27,8 @@ void Answer(Http::ResponseWriter& writer, const Result<Reply>& reply, bool prett
     return;
   }
   // Nomad never reports an index below 1.
-  SendJson(writer, reply->body, pretty, std::max<std::uint64_t>(reply->index, 1));
+  SendJson(writer, reply->body, pretty, std::max<std::uint64_t>(reply->index, 1),
+           Http::Code::Ok, reply->next_token);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ namespace drover::api {
 struct Reply {
   std::uint64_t index = 0;  // X-Nomad-Index, as Nomad computes it for the endpoint
   boost::json::value body;
+  std::string next_token;   // X-Nomad-NextToken of a paged list; "" for none
 };
 using QueryFn = std::function<Result<Reply>()>;
 

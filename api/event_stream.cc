@@ -51,14 +51,14 @@ struct Subscription {
 Result<Subscription> ParseSubscription(const Rest::Request& req, std::uint64_t* index) {
   Subscription sub;
   *index = 0;
-  if (auto v = req.query().get("index"); v && !v->empty()) {
+  if (auto v = QueryParam(req, "index"); v && !v->empty()) {
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), *index);
     if (ec != std::errc() || p != v->data() + v->size()) {
       return InvalidArgument("Unable to parse index: strconv.Atoi: parsing \"" + *v +
                              "\": invalid syntax");
     }
   }
-  if (auto topic = req.query().get("topic")) {
+  if (auto topic = QueryParam(req, "topic")) {
     const auto colon = topic->find(':');
     if (colon == std::string::npos) {
       sub.topics[*topic].push_back(kAll);  // a bare topic means every key
@@ -71,7 +71,7 @@ Result<Subscription> ParseSubscription(const Rest::Request& req, std::uint64_t* 
   } else {
     sub.topics[kAll].push_back(kAll);
   }
-  if (auto ns = req.query().get("namespace"); ns && !ns->empty()) sub.ns = *ns;
+  if (auto ns = QueryParam(req, "namespace"); ns && !ns->empty()) sub.ns = *ns;
   return sub;
 }
 

@@ -10,7 +10,7 @@ namespace {
 namespace json = boost::json;
 
 std::optional<std::string> Param(const Rest::Request& req, const std::string& name) {
-  return req.query().get(name);
+  return QueryParam(req, name);
 }
 
 // A response header with a fixed name. Pistache 0.0.5 does not write
@@ -75,6 +75,38 @@ void PrettyInto(const json::value& v, int depth, std::string& out) {
 
 }  // namespace
 
+Result<std::string> QueryUnescape(std::string_view in) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '+') {
+      out += ' ';
+    } else if (in[i] != '%') {
+      out += in[i];
+    } else if (i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+      out += static_cast<char>(hex(in[i + 1]) << 4 | hex(in[i + 2]));
+      i += 2;
+    } else {
+      return InvalidArgument("invalid URL escape \"" + std::string(in.substr(i, 3)) + "\"");
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> QueryParam(const Rest::Request& req, const std::string& name) {
+  auto raw = req.query().get(name);
+  if (!raw) return std::nullopt;
+  auto decoded = QueryUnescape(*raw);
+  if (!decoded.ok()) return std::nullopt;
+  return std::move(decoded).value();
+}
+
 Result<bool> QueryBool(const Rest::Request& req, const std::string& name, bool fallback) {
   if (!req.query().has(name)) return fallback;
   std::string v = Param(req, name).value_or("");
@@ -135,13 +167,16 @@ std::string PrettyJson(const json::value& v) {
 }
 
 void SendJson(Http::ResponseWriter& writer, const json::value& body, bool pretty,
-              std::uint64_t index, Http::Code code) {
+              std::uint64_t index, Http::Code code, const std::string& next_token) {
   auto& headers = writer.headers();
   headers.add<Http::Header::ContentType>(MIME(Application, Json));
   if (index > 0) {
     headers.add(std::make_shared<NamedHeader>("X-Nomad-Index", std::to_string(index)));
     headers.add(std::make_shared<NamedHeader>("X-Nomad-KnownLeader", "true"));
     headers.add(std::make_shared<NamedHeader>("X-Nomad-LastContact", "0"));
+  }
+  if (!next_token.empty()) {
+    headers.add(std::make_shared<NamedHeader>("X-Nomad-NextToken", next_token));
   }
   writer.send(code, pretty ? PrettyJson(body) + "\n" : json::serialize(body));
 }

@@ -31,6 +31,14 @@ struct QueryOptions {
   std::string prefix;
 };
 
+// Go's url.QueryUnescape: %XX escapes and '+' for a space. Pistache 0.0.5
+// hands query values over exactly as they came on the wire.
+Result<std::string> QueryUnescape(std::string_view in);
+
+// A query parameter, decoded; nullopt when absent. A value with a broken
+// escape is dropped, as Go's url.ParseQuery drops it.
+std::optional<std::string> QueryParam(const Rest::Request& req, const std::string& name);
+
 // Parses `index`, `wait`, `pretty`, `namespace`, `prefix`. Errors carry
 // Nomad's texts ("Invalid index", "Invalid wait time").
 Result<QueryOptions> ParseQueryOptions(const Rest::Request& req);
@@ -42,9 +50,11 @@ Result<bool> QueryBool(const Rest::Request& req, const std::string& name, bool f
 int HttpCodeFor(StatusCode code);
 
 // Sends `body` as JSON with Content-Type and, when index > 0, the
-// X-Nomad-Index, X-Nomad-KnownLeader and X-Nomad-LastContact headers.
+// X-Nomad-Index, X-Nomad-KnownLeader and X-Nomad-LastContact headers, and
+// X-Nomad-NextToken when `next_token` is not empty.
 void SendJson(Http::ResponseWriter& writer, const boost::json::value& body, bool pretty,
-              std::uint64_t index, Http::Code code = Http::Code::Ok);
+              std::uint64_t index, Http::Code code = Http::Code::Ok,
+              const std::string& next_token = "");
 
 // Sends a non-OK status as Nomad does: the code, the message as text.
 void SendError(Http::ResponseWriter& writer, const Status& status);

@@ -2,6 +2,7 @@
 // /v1/evaluation/:eval_id.
 #include <boost/json.hpp>
 
+#include "api/list_query.h"
 #include "api/routes.h"
 #include "storage/codec.h"
 
@@ -11,7 +12,7 @@ namespace {
 namespace json = boost::json;
 
 std::string Namespace(const Rest::Request& req) {
-  auto ns = req.query().get("namespace");
+  auto ns = QueryParam(req, "namespace");
   return ns && !ns->empty() ? *ns : "default";
 }
 
@@ -94,20 +95,29 @@ void Register(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w
 void ListJobs(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
+  auto list = ParseListOptions(req);
+  if (!list.ok()) return SendError(writer, list.status());
   Agent& agent = ctx.agent;
   QueryOptions q = *opts;
-  auto query = [&agent, q]() -> Result<Reply> {
+  auto query = [&agent, q, list = std::move(list).value()]() -> Result<Reply> {
     Reply reply;
     reply.index = agent.store().TableIndex(Table::kJobs);
     ASSIGN_OR_RETURN(std::vector<Job> jobs, agent.store().ListJobs());
-    json::array out;
-    for (const Job& j : jobs) {
-      if (q.ns != "*" && j.Namespace != q.ns) continue;
-      if (j.ID.rfind(q.prefix, 0) != 0) continue;
-      ASSIGN_OR_RETURN(json::value stub, JobStub(agent, j));
-      out.push_back(std::move(stub));
-    }
-    reply.body = std::move(out);
+    std::erase_if(jobs, [&](const Job& j) {
+      return (q.ns != "*" && j.Namespace != q.ns) || j.ID.rfind(q.prefix, 0) != 0;
+    });
+    if (list.reverse) std::reverse(jobs.begin(), jobs.end());
+    auto token = [](const Job& j) { return PageToken::NamespaceAndId(j.Namespace, j.ID); };
+    Status stub_error;
+    auto render = [&](const Job& j) -> json::value {
+      auto stub = JobStub(agent, j);
+      if (!stub.ok()) stub_error = stub.status();
+      return stub.ok() ? std::move(stub).value() : json::value(nullptr);
+    };
+    ASSIGN_OR_RETURN(ListPage page, PageObjects(jobs, list, token, render));
+    RETURN_IF_ERROR(stub_error);
+    reply.body = std::move(page.items);
+    reply.next_token = std::move(page.next_token);
     return reply;
   };
   ctx.blocking.Serve(q, {Table::kJobs, Table::kAllocs}, std::move(query), std::move(writer));
@@ -148,15 +158,21 @@ void Deregister(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter&
 void JobAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
+  auto list = ParseListOptions(req);
+  if (!list.ok()) return SendError(writer, list.status());
+  // Nomad does not page this endpoint; it filters.
+  list->per_page = 0;
+  list->next_token.clear();
   StateStore& store = ctx.agent.store();
   std::string ns = Namespace(req), id = PathParam(req, ":job_id");
-  auto query = [&store, ns, id]() -> Result<Reply> {
+  auto query = [&store, ns, id, list = std::move(list).value()]() -> Result<Reply> {
     Reply reply;
     reply.index = store.TableIndex(Table::kAllocs);
     ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store.ListAllocsByJob(ns, id));
-    json::array out;
-    for (const Allocation& a : allocs) out.push_back(AllocStub(a, true, false));
-    reply.body = std::move(out);
+    auto token = [](const Allocation& a) { return PageToken::Id(a.ID); };
+    auto render = [](const Allocation& a) { return AllocStub(a, true, false); };
+    ASSIGN_OR_RETURN(ListPage page, PageObjects(allocs, list, token, render));
+    reply.body = std::move(page.items);
     return reply;
   };
   ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(writer));
@@ -166,20 +182,28 @@ void ListEvals(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& 
                const std::string& job_id) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
+  auto list = ParseListOptions(req);
+  if (!list.ok()) return SendError(writer, list.status());
+  if (!opts->prefix.empty()) {
+    Status st = ValidateIDPrefix(opts->prefix);
+    if (!st.ok()) return SendError(writer, InvalidArgument("eval lookup failed: " + st.message()));
+  }
   StateStore& store = ctx.agent.store();
   QueryOptions q = *opts;
-  auto query = [&store, q, job_id]() -> Result<Reply> {
+  auto query = [&store, q, job_id, list = std::move(list).value()]() -> Result<Reply> {
     Reply reply;
     reply.index = store.TableIndex(Table::kEvals);
     ASSIGN_OR_RETURN(std::vector<Evaluation> evals, store.ListEvals());
-    json::array out;
-    for (const Evaluation& e : evals) {
-      if (q.ns != "*" && e.Namespace != q.ns) continue;
-      if (!job_id.empty() && e.JobID != job_id) continue;
-      if (e.ID.rfind(q.prefix, 0) != 0) continue;
-      out.push_back(ToJson(e));
-    }
-    reply.body = std::move(out);
+    std::erase_if(evals, [&](const Evaluation& e) {
+      return (q.ns != "*" && e.Namespace != q.ns) || (!job_id.empty() && e.JobID != job_id) ||
+             e.ID.rfind(q.prefix, 0) != 0;
+    });
+    if (list.reverse) std::reverse(evals.begin(), evals.end());
+    auto token = [](const Evaluation& e) { return PageToken::CreateIndexAndId(e.CreateIndex, e.ID); };
+    auto render = [](const Evaluation& e) { return ToJson(e); };
+    ASSIGN_OR_RETURN(ListPage page, PageObjects(evals, list, token, render));
+    reply.body = std::move(page.items);
+    reply.next_token = std::move(page.next_token);
     return reply;
   };
   ctx.blocking.Serve(q, {Table::kEvals}, std::move(query), std::move(writer));

@@ -40,6 +40,7 @@ class RouteTable {
 void AddAllocRoutes(RouteTable& routes, ApiContext& ctx);
 void AddJobRoutes(RouteTable& routes, ApiContext& ctx);
 void AddAgentRoutes(RouteTable& routes, ApiContext& ctx);
+void AddClientRoutes(RouteTable& routes, ApiContext& ctx);
 
 // Helpers shared by the handler groups.
 boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool resources);

@@ -5,6 +5,7 @@
 
 #include "api/blocking.h"
 #include "api/event_stream.h"
+#include "api/fs_routes.h"
 #include "api/routes.h"
 #include "common/log.h"
 
@@ -23,6 +24,7 @@ struct Server::Impl {
   Agent& agent;
   BlockingQueries blocking;
   EventStreams streams;
+  FsStreams fs_streams;
   ApiContext ctx;
   Rest::Router router;
   std::unique_ptr<Http::Endpoint> endpoint;
@@ -38,7 +40,9 @@ Status Server::Start(const std::string& addr, int threads) {
   AddAllocRoutes(routes, impl_->ctx);
   AddJobRoutes(routes, impl_->ctx);
   AddAgentRoutes(routes, impl_->ctx);
+  AddClientRoutes(routes, impl_->ctx);
   AddEventStreamRoutes(routes, impl_->ctx, impl_->streams);
+  AddFsRoutes(routes, impl_->ctx, impl_->fs_streams);
   routes.Install(impl_->router);
   impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {
     w.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
@@ -73,6 +77,7 @@ void Server::Shutdown() {
   impl_->running = false;
   impl_->blocking.Shutdown();
   impl_->streams.Shutdown();
+  impl_->fs_streams.Shutdown();
   impl_->endpoint->shutdown();
 }
 

@@ -7,6 +7,7 @@
 #include "lifecycle/task_env.h"
 #include "migrations/migrations.h"
 #include "service/job_spec.h"
+#include "service/node_meta.h"
 #include "service/planner.h"
 #include "service/reschedule.h"
 #include "storage/codec.h"
@@ -91,8 +92,9 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
 
   ASSIGN_OR_RETURN(std::string node_id, LoadOrCreateNodeID(*store));
   NodeCapacity cap = FingerprintCapacity(config.data_dir);
+  ASSIGN_OR_RETURN(DynamicMeta dynamic_meta, LoadDynamicMeta(*store));
   NodeSettings settings{config.node_name, config.datacenter, config.node_class, config.http_addr,
-                        config.meta};
+                        MergeNodeMeta(config.meta, dynamic_meta)};
   Node node = BuildNode(node_id, settings, cap, config.version, NowNanos());
 
   // Register the node (its fingerprint may have changed since last start).
@@ -107,6 +109,12 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   RETURN_IF_ERROR(written.status());
 
   std::unique_ptr<Agent> agent(new Agent(std::move(config), std::move(store), node, cap));
+  agent->host_stats_ = std::make_unique<HostStatsCollector>(
+      HostStatsOptions{agent->config_.data_dir, static_cast<double>(cap.cpu_mhz)});
+  agent->host_stats_->Start();
+  agent->gc_ = std::make_unique<AllocGarbageCollector>(
+      *agent->store_, GcOptions{agent->config_.data_dir, agent->config_.gc_max_allocs});
+  agent->gc_->Start();
   EngineOptions engine_options{
       agent->config_.data_dir,
       NodeInfo{node.ID, node.Name, agent->config_.region, node.Datacenter}, agent.get()};
@@ -123,6 +131,8 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
 
 void Agent::Shutdown() {
   timers_.Stop();
+  if (gc_) gc_->Stop();
+  if (host_stats_) host_stats_->Stop();
   if (!engine_) return;
   engine_->Stop(/*kill_tasks=*/config_.dev);
   engine_.reset();
@@ -361,6 +371,7 @@ Result<AllocStopResult> Agent::StopAlloc(const std::string& alloc_id) {
 }
 
 void Agent::AllocTerminal(const std::string& alloc_id, const std::string& client_status) {
+  gc_->Kick();
   if (client_status != kAllocClientFailed) return;
   Status st = ScheduleReschedule(alloc_id);
   if (!st.ok()) log::Error("reschedule " + alloc_id + ": " + st.ToString());

@@ -10,6 +10,8 @@
 
 #include "common/status.h"
 #include "lifecycle/engine.h"
+#include "service/gc.h"
+#include "service/host_stats.h"
 #include "service/node.h"
 #include "service/timers.h"
 #include "storage/model.h"
@@ -25,6 +27,7 @@ struct AgentConfig {
   std::string node_name;  // default: the host name
   std::string node_class;
   StringMap meta;
+  std::size_t gc_max_allocs = 50;  // client.gc_max_allocs
   bool dev = false;  // a throw-away data dir; tasks are stopped on exit
   std::string version;
 };
@@ -61,6 +64,9 @@ class Agent : private EngineListener {
   const Node& node() const { return node_; }
   StateStore& store() { return *store_; }
   std::size_t RunningAllocs() const;
+  // The client endpoints: host stats and allocation directory GC.
+  const HostStatsCollector& host_stats() const { return *host_stats_; }
+  AllocGarbageCollector& gc() { return *gc_; }
 
   // PUT /v1/jobs. The job is canonicalized and validated; an unchanged job
   // keeps its version and places nothing new.
@@ -98,6 +104,8 @@ class Agent : private EngineListener {
   Node node_;
   NodeCapacity capacity_;
   Timers timers_;
+  std::unique_ptr<HostStatsCollector> host_stats_;
+  std::unique_ptr<AllocGarbageCollector> gc_;
   std::unique_ptr<Engine> engine_;
 };
 

@@ -32,7 +32,7 @@ std::string DefaultDataDir() {
 
 // Reads the agent's JSON config file. Keys (all optional): data_dir,
 // http_addr, region, datacenter, name, log_level, client.node_class,
-// client.meta (object of strings).
+// client.meta (object of strings), client.gc_max_allocs (integer, 50).
 Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string& log_level) {
   std::ifstream in(path);
   if (!in) return InvalidArgument("cannot read config file " + path);
@@ -57,6 +57,11 @@ Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string&
   RETURN_IF_ERROR(str(o, "log_level", log_level));
   if (const json::value* client = o.if_contains("client"); client && client->is_object()) {
     RETURN_IF_ERROR(str(client->get_object(), "node_class", config.node_class));
+    if (const json::value* gc = client->get_object().if_contains("gc_max_allocs")) {
+      if (!gc->is_int64() || gc->get_int64() < 0)
+        return InvalidArgument("config file " + path + ": client.gc_max_allocs must be a non-negative integer");
+      config.gc_max_allocs = static_cast<std::size_t>(gc->get_int64());
+    }
     if (const json::value* meta = client->get_object().if_contains("meta")) {
       if (!meta->is_object()) return InvalidArgument("config file " + path + ": client.meta must be an object");
       for (const auto& kv : meta->get_object()) {

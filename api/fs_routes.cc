@@ -1,0 +1,706 @@
+#include "api/fs_routes.h"
+
+#include <pistache/peer.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "api/alloc_fs.h"
+#include "common/log.h"
+
+namespace drover::api {
+namespace {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+constexpr std::size_t kFrameSize = 64 * 1024;   // Nomad's streamFrameSize
+constexpr std::size_t kMaxInFlight = 1 << 20;   // bytes queued on one peer at most
+constexpr auto kHeartbeat = std::chrono::seconds(1);            // Nomad's streamHeartbeatRate
+constexpr auto kPollInterval = std::chrono::milliseconds(200);  // Nomad's streamBatchWindow
+constexpr const char* kDeleteEvent = "file deleted";
+constexpr const char* kTruncateEvent = "file truncated";
+constexpr const char* kLogDir = "alloc/logs";
+
+// ---- Sources: what a stream reads -----------------------------------------
+
+// The next thing a source has for its stream.
+struct Piece {
+  enum class Kind { kFrame, kWait, kEnd };
+  Kind kind = Kind::kEnd;
+  std::string file;         // the frame's File
+  std::string data;         // may be empty when `event` is set
+  std::int64_t offset = 0;  // the frame's Offset: just past `data` in `file`, as in Nomad
+  std::string event;        // the frame's FileEvent
+
+  static Piece Wait() { return Of(Kind::kWait); }
+  static Piece End() { return Of(Kind::kEnd); }
+  static Piece Frame(std::string file, std::string data, std::int64_t offset,
+                     std::string event = "") {
+    Piece p = Of(Kind::kFrame);
+    p.file = std::move(file);
+    p.data = std::move(data);
+    p.offset = offset;
+    p.event = std::move(event);
+    return p;
+  }
+
+ private:
+  static Piece Of(Kind kind) {
+    Piece p;
+    p.kind = kind;
+    return p;
+  }
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // At most `max` bytes of data. An error ends the stream (the headers are
+  // gone by then; it is logged).
+  virtual Result<Piece> Next(std::size_t max) = 0;
+};
+
+Result<std::string> ReadAt(int fd, std::int64_t offset, std::size_t max) {
+  std::string buf(max, '\0');
+  while (true) {
+    const ssize_t n = ::pread(fd, buf.data(), max, offset);
+    if (n >= 0) {
+      buf.resize(static_cast<std::size_t>(n));
+      return buf;
+    }
+    if (errno != EINTR) return Internal(std::string("read: ") + std::strerror(errno));
+  }
+}
+
+// One file: fs/stream, cat and readat. Following, it notices the file
+// deleted or replaced ("file deleted", then the end, as Nomad) and
+// truncated ("file truncated", then from offset 0).
+class FileSource : public Source {
+ public:
+  FileSource(AllocFs fs, std::string path, OpenedFile file, std::int64_t offset,
+             std::int64_t limit, bool follow)
+      : fs_(std::move(fs)),
+        path_(std::move(path)),
+        file_(std::move(file)),
+        offset_(offset),
+        remaining_(limit > 0 ? limit : -1),
+        follow_(follow) {}
+
+  Result<Piece> Next(std::size_t max) override {
+    if (done_ || remaining_ == 0) return Piece::End();
+    if (remaining_ > 0) max = std::min<std::size_t>(max, static_cast<std::size_t>(remaining_));
+    ASSIGN_OR_RETURN(std::string data, ReadAt(file_.fd.get(), offset_, max));
+    if (!data.empty() || !event_.empty()) {
+      offset_ += static_cast<std::int64_t>(data.size());
+      if (remaining_ > 0) remaining_ -= static_cast<std::int64_t>(data.size());
+      return Frame(std::move(data), std::exchange(event_, ""));
+    }
+    if (!follow_) return Piece::End();
+    switch (Change()) {
+      case kDeleted:
+        done_ = true;
+        return Frame("", kDeleteEvent);
+      case kTruncated:
+        offset_ = 0;
+        event_ = kTruncateEvent;  // on the next frame, with or without data
+        return Next(max);
+      case kUnchanged:
+        break;
+    }
+    return Piece::Wait();
+  }
+
+ private:
+  enum ChangeKind { kUnchanged, kDeleted, kTruncated };
+
+  ChangeKind Change() {
+    struct stat now {};
+    if (::fstat(file_.fd.get(), &now) != 0 || now.st_nlink == 0) return kDeleted;
+    // Replaced: the path names another inode now, or something that cannot
+    // be resolved (a symlink swapped in): the followed file is gone from
+    // the path, and nothing else is opened in its place.
+    auto named = fs_.Lstat(path_);
+    if (!named.ok() || named->st_dev != now.st_dev || named->st_ino != now.st_ino) return kDeleted;
+    if (now.st_size < offset_) return kTruncated;
+    return kUnchanged;
+  }
+
+  Piece Frame(std::string data, std::string event) const {
+    return Piece::Frame(path_, std::move(data), offset_, std::move(event));
+  }
+
+  AllocFs fs_;
+  std::string path_;  // as the client gave it: the frames' File, as in Nomad
+  OpenedFile file_;
+  std::int64_t offset_;
+  std::int64_t remaining_;  // -1: no limit
+  bool follow_;
+  std::string event_;  // to put on the next frame
+  bool done_ = false;
+};
+
+// A task's rotated logs, in index order. At the end of a file it moves to
+// the next index that exists; following, it waits for one, and ends once
+// the task is dead and the last file was read to its end.
+class LogSource : public Source {
+ public:
+  LogSource(AllocFs fs, std::string task, std::string type, std::int64_t index, OpenedFile file,
+            std::int64_t offset, bool follow, std::function<bool()> task_dead)
+      : fs_(std::move(fs)),
+        task_(std::move(task)),
+        type_(std::move(type)),
+        index_(index),
+        file_(std::move(file)),
+        offset_(offset),
+        follow_(follow),
+        task_dead_(std::move(task_dead)) {}
+
+  Result<Piece> Next(std::size_t max) override {
+    while (true) {
+      ASSIGN_OR_RETURN(std::string data, ReadAt(file_.fd.get(), offset_, max));
+      if (!data.empty()) {
+        offset_ += static_cast<std::int64_t>(data.size());
+        return Piece::Frame(FileName(index_), std::move(data), offset_);
+      }
+      ASSIGN_OR_RETURN(std::optional<LogFile> next, NextFile());
+      if (next) {
+        // The writer finished this file before it created the next one, so
+        // one more read here picks up what landed since the last.
+        ASSIGN_OR_RETURN(std::string tail, ReadAt(file_.fd.get(), offset_, max));
+        if (!tail.empty()) continue;
+        ASSIGN_OR_RETURN(bool moved, MoveTo(*next));
+        static_cast<void>(moved);  // a file rotated out meanwhile: look again
+        continue;
+      }
+      if (!follow_ || dead_seen_) return Piece::End();
+      if (task_dead_()) {
+        // Dead: everything it wrote is on disk. Read once more, then end.
+        dead_seen_ = true;
+        continue;
+      }
+      return Piece::Wait();
+    }
+  }
+
+ private:
+  std::string FileName(std::int64_t index) const {
+    return std::string(kLogDir) + "/" + task_ + "." + type_ + "." + std::to_string(index);
+  }
+
+  // The first log file after the current one, if any.
+  Result<std::optional<LogFile>> NextFile() const {
+    ASSIGN_OR_RETURN(auto entries, fs_.List(kLogDir));
+    for (LogFile& f : LogFilesOf(entries, task_, type_)) {
+      if (f.index > index_) return std::optional<LogFile>(std::move(f));
+    }
+    return std::optional<LogFile>();
+  }
+
+  // False when `next` was rotated out before it could be opened.
+  Result<bool> MoveTo(const LogFile& next) {
+    auto opened = fs_.OpenFile(std::string(kLogDir) + "/" + next.name);
+    if (!opened.ok()) {
+      if (opened.status().code() != StatusCode::kNotFound) return opened.status();
+      index_ = next.index;  // skip it: the next look finds a later one
+      return false;
+    }
+    file_ = std::move(opened).value();
+    index_ = next.index;
+    offset_ = 0;
+    return true;
+  }
+
+  AllocFs fs_;
+  std::string task_;
+  std::string type_;
+  std::int64_t index_;
+  OpenedFile file_;
+  std::int64_t offset_;
+  bool follow_;
+  std::function<bool()> task_dead_;
+  bool dead_seen_ = false;
+};
+
+// ---- Framing ----------------------------------------------------------------
+
+std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    const std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16 |
+                            static_cast<std::uint8_t>(in[i + 1]) << 8 |
+                            static_cast<std::uint8_t>(in[i + 2]);
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  if (const std::size_t rest = in.size() - i; rest > 0) {
+    std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16;
+    if (rest == 2) v |= static_cast<std::uint8_t>(in[i + 1]) << 8;
+    out += kAlphabet[v >> 18];
+    out += kAlphabet[(v >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// Nomad's StreamFrame as its JSON codec writes it: fields in struct order,
+// empty ones omitted, no separator between frames.
+std::string FrameJson(const Piece& p) {
+  std::string out = "{";
+  auto field = [&out](const char* name, const std::string& value) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    out += name;
+    out += "\":";
+    out += value;
+  };
+  if (p.offset != 0) field("Offset", std::to_string(p.offset));
+  if (!p.data.empty()) field("Data", "\"" + Base64(p.data) + "\"");
+  if (!p.file.empty()) field("File", json::serialize(json::string(p.file)));
+  if (!p.event.empty()) field("FileEvent", json::serialize(json::string(p.event)));
+  out += '}';
+  return out;
+}
+
+// One HTTP/1.1 chunk.
+std::string Chunk(std::string_view data) {
+  char size[20];
+  auto [end, ec] = std::to_chars(size, size + sizeof(size), data.size(), 16);
+  std::string out;
+  out.reserve(static_cast<std::size_t>(end - size) + data.size() + 4);
+  out.append(size, end);
+  out += "\r\n";
+  out += data;
+  out += "\r\n";
+  return out;
+}
+
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
+
+}  // namespace
+
+// ---- The hub: one thread that runs every stream -----------------------------
+
+class FsStreams::Hub : public std::enable_shared_from_this<Hub> {
+ public:
+  Hub() : work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
+  ~Hub() { Shutdown(); }
+
+  bool stopped() const { return stopped_; }
+
+  // Takes over a stream whose headers went out; from here on only this
+  // thread writes to the peer.
+  void Open(std::weak_ptr<Pistache::Tcp::Peer> peer, std::unique_ptr<Source> source, bool plain) {
+    auto s = std::make_shared<Stream>(io_);
+    s->peer = std::move(peer);
+    s->source = std::move(source);
+    s->plain = plain;
+    asio::post(io_, [this, s] {
+      if (stopped_) return End(s);
+      streams_.insert(s);
+      Tick(s);
+      Pump(s);
+    });
+  }
+
+  void Shutdown() {
+    if (!thread_.joinable()) return;
+    stopped_ = true;
+    asio::post(io_, [this] {
+      for (const auto& s : std::set<StreamPtr>(streams_)) End(s);
+      work_.reset();
+    });
+    thread_.join();
+  }
+
+ private:
+  struct Stream {
+    explicit Stream(asio::io_context& io) : poll(io), tick(io) {}
+    std::weak_ptr<Pistache::Tcp::Peer> peer;
+    std::unique_ptr<Source> source;
+    bool plain = false;
+    std::size_t in_flight = 0;  // bytes handed to Pistache, not yet written
+    bool sent_since_tick = false;
+    bool polling = false;
+    asio::steady_timer poll;  // the next look at a followed file
+    asio::steady_timer tick;  // heartbeat and liveness
+    bool done = false;
+  };
+  using StreamPtr = std::shared_ptr<Stream>;
+
+  // Sends what the source has, until it has to wait, ends, or the peer has
+  // kMaxInFlight bytes queued (a write completion pumps again).
+  void Pump(const StreamPtr& s) {
+    if (s->done || s->polling) return;
+    while (s->in_flight < kMaxInFlight) {
+      auto piece = s->source->Next(kFrameSize);
+      if (!piece.ok()) {
+        log::Warn("fs stream: " + piece.status().ToString());
+        return End(s);
+      }
+      switch (piece->kind) {
+        case Piece::Kind::kEnd:
+          return End(s);
+        case Piece::Kind::kWait:
+          s->polling = true;
+          s->poll.expires_after(kPollInterval);
+          s->poll.async_wait([this, s](const boost::system::error_code& ec) {
+            s->polling = false;
+            if (!ec) Pump(s);
+          });
+          return;
+        case Piece::Kind::kFrame:
+          if (s->plain && piece->data.empty()) continue;  // events have no plain form
+          if (!Write(s, Chunk(s->plain ? piece->data : FrameJson(*piece)))) return Close(s);
+          s->sent_since_tick = true;
+          break;
+      }
+    }
+  }
+
+  // Every second: a "{}" heartbeat when framed and idle (Nomad's), and a
+  // look at whether the client is still there; a disconnect may leave
+  // writes that never complete.
+  void Tick(const StreamPtr& s) {
+    s->tick.expires_after(kHeartbeat);
+    s->tick.async_wait([this, s](const boost::system::error_code& ec) {
+      if (ec || s->done) return;
+      if (s->peer.expired()) return Close(s);
+      if (!s->plain && !s->sent_since_tick && !Write(s, Chunk("{}"))) return Close(s);
+      s->sent_since_tick = false;
+      Tick(s);
+    });
+  }
+
+  // False once the client is gone. The completion, on Pistache's thread,
+  // comes back here to release the budget.
+  bool Write(const StreamPtr& s, std::string bytes) {
+    auto peer = s->peer.lock();
+    if (!peer) return false;
+    const std::size_t n = bytes.size();
+    s->in_flight += n;
+    std::weak_ptr<Hub> weak_hub = weak_from_this();
+    std::weak_ptr<Stream> weak_stream = s;
+    auto back = [weak_hub, weak_stream, n](bool ok) {
+      auto hub = weak_hub.lock();
+      if (!hub) return;
+      // Only weak references wait in the queue: a queued handler must not
+      // keep the hub (and so its own queue) alive.
+      asio::post(hub->io_, [weak_hub, weak_stream, n, ok] {
+        auto hub = weak_hub.lock();
+        auto s = weak_stream.lock();
+        if (!hub || !s) return;
+        s->in_flight -= n;
+        if (!ok) return hub->Close(s);
+        hub->Pump(s);
+      });
+    };
+    peer->send(Pistache::RawBuffer(std::move(bytes), n))
+        .then([back](ssize_t) { back(true); }, [back](std::exception_ptr) { back(false); });
+    return true;
+  }
+
+  // Ends the response properly (the connection stays usable), then closes.
+  void End(const StreamPtr& s) {
+    if (!s->done) Write(s, std::string(kLastChunk));
+    Close(s);
+  }
+
+  void Close(const StreamPtr& s) {
+    if (s->done) return;
+    s->done = true;
+    s->poll.cancel();
+    s->tick.cancel();
+    streams_.erase(s);
+  }
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::set<StreamPtr> streams_;  // hub thread only
+  std::atomic<bool> stopped_{false};
+  std::thread thread_;
+};
+
+FsStreams::FsStreams() : hub_(std::make_shared<Hub>()) {}
+FsStreams::~FsStreams() { Shutdown(); }
+void FsStreams::Shutdown() { hub_->Shutdown(); }
+
+// ---- Handlers -----------------------------------------------------------------
+
+namespace {
+
+// A query parameter as Go's url.Values.Get gives it: decoded, "" when absent.
+Result<std::string> Query(const Rest::Request& req, const char* name) {
+  return QueryUnescape(req.query().get(name).value_or(""));
+}
+
+// strconv.ParseInt(text, 10, 64) with Go's error text.
+Result<std::int64_t> GoParseInt(const std::string& text) {
+  std::string_view digits = text;
+  if (!digits.empty() && digits[0] == '+') digits.remove_prefix(1);
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec == std::errc::result_out_of_range)
+    return InvalidArgument("strconv.ParseInt: parsing \"" + text + "\": value out of range");
+  if (ec != std::errc() || p != digits.data() + digits.size() || digits.empty() ||
+      (digits[0] == '-' && text[0] == '+'))
+    return InvalidArgument("strconv.ParseInt: parsing \"" + text + "\": invalid syntax");
+  return v;
+}
+
+// strconv.ParseBool with Go's error text; "" gives `fallback`.
+Result<bool> GoParseBool(const std::string& text, bool fallback) {
+  if (text.empty()) return fallback;
+  for (const char* t : {"1", "t", "T", "true", "TRUE", "True"})
+    if (text == t) return true;
+  for (const char* f : {"0", "f", "F", "false", "FALSE", "False"})
+    if (text == f) return false;
+  return InvalidArgument("strconv.ParseBool: parsing \"" + text + "\": invalid syntax");
+}
+
+Result<bool> BoolParam(const Rest::Request& req, const char* name, bool fallback) {
+  ASSIGN_OR_RETURN(const std::string text, Query(req, name));
+  auto v = GoParseBool(text, fallback);
+  if (!v.ok())
+    return InvalidArgument(std::string("failed to parse ") + name +
+                           " field to boolean: " + v.status().message());
+  return v;
+}
+
+Result<std::int64_t> OffsetParam(const std::string& text) {
+  auto v = GoParseInt(text);
+  if (!v.ok()) return InvalidArgument("error parsing offset: " + v.status().message());
+  return v;
+}
+
+// origin=end|start ("" is start); Nomad's error otherwise.
+Result<bool> OriginIsEnd(const Rest::Request& req) {
+  ASSIGN_OR_RETURN(const std::string origin, Query(req, "origin"));
+  if (origin.empty() || origin == "start") return false;
+  if (origin == "end") return true;
+  return InvalidArgument("origin must be start or end");
+}
+
+Status RequirePath(const std::string& path) {
+  if (path.empty()) return InvalidArgument("must provide a file name");
+  return Status::Ok();
+}
+
+// The allocation's directory, with Nomad's 404s for an allocation this
+// client does not know or no longer has on disk.
+Result<AllocFs> OpenAllocFs(ApiContext& ctx, const std::string& id, Allocation* alloc) {
+  ASSIGN_OR_RETURN(std::optional<Allocation> found, ctx.agent.store().GetAlloc(id));
+  if (!found) return NotFound("Unknown allocation \"" + id + "\"");
+  auto fs = AllocFs::Open(ctx.agent.config().data_dir + "/alloc/" + id);
+  if (!fs.ok() && fs.status().code() == StatusCode::kNotFound)
+    return NotFound("state for allocation " + id + " not found on client");
+  if (alloc != nullptr) *alloc = std::move(*found);
+  return fs;
+}
+
+json::value InfoJson(const AllocFileInfo& f) {
+  return json::object{{"Name", f.name},
+                      {"IsDir", f.is_dir},
+                      {"Size", f.size},
+                      {"FileMode", f.file_mode},
+                      {"ModTime", FormatRFC3339Nano(f.mod_time)}};
+}
+
+// Sends the status line and headers here, on the worker, then hands the
+// body to the hub.
+Status StartStream(FsStreams& streams, Http::ResponseWriter& writer,
+                   std::unique_ptr<Source> source, bool plain) {
+  if (streams.hub().stopped()) return Unavailable("agent is shutting down");
+  auto peer = writer.getPeer();
+  if (!peer) return Status::Ok();
+  // A stream is a long-lived idle connection, not a slow request (STACK.md).
+  peer->setIdle(true);
+  if (plain) {
+    writer.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
+  } else {
+    writer.headers().add<Http::Header::ContentType>(MIME(Application, Json));
+  }
+  auto stream = writer.stream(Http::Code::Ok);
+  stream.flush();
+  streams.hub().Open(peer, std::move(source), plain);
+  return Status::Ok();
+}
+
+Status List(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
+  ASSIGN_OR_RETURN(std::string path, Query(req, "path"));
+  if (path.empty()) path = "/";
+  ASSIGN_OR_RETURN(bool pretty, QueryBool(req, "pretty", false));
+  ASSIGN_OR_RETURN(AllocFs fs, OpenAllocFs(ctx, PathParam(req, ":alloc_id"), nullptr));
+  ASSIGN_OR_RETURN(std::vector<AllocFileInfo> files, fs.List(path));
+  json::array out;
+  for (const AllocFileInfo& f : files) out.push_back(InfoJson(f));
+  SendJson(writer, out, pretty, 0);
+  return Status::Ok();
+}
+
+Status Stat(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
+  ASSIGN_OR_RETURN(const std::string path, Query(req, "path"));
+  RETURN_IF_ERROR(RequirePath(path));
+  ASSIGN_OR_RETURN(bool pretty, QueryBool(req, "pretty", false));
+  ASSIGN_OR_RETURN(AllocFs fs, OpenAllocFs(ctx, PathParam(req, ":alloc_id"), nullptr));
+  ASSIGN_OR_RETURN(AllocFileInfo info, fs.Stat(path));
+  SendJson(writer, InfoJson(info), pretty, 0);
+  return Status::Ok();
+}
+
+// cat and readat: the plain bytes of [offset, offset+limit).
+Status ReadPlain(ApiContext& ctx, FsStreams& streams, const Rest::Request& req,
+                 Http::ResponseWriter& writer, bool readat) {
+  ASSIGN_OR_RETURN(const std::string path, Query(req, "path"));
+  RETURN_IF_ERROR(RequirePath(path));
+  std::int64_t offset = 0, limit = 0;
+  if (readat) {
+    ASSIGN_OR_RETURN(const std::string o, Query(req, "offset"));
+    ASSIGN_OR_RETURN(offset, OffsetParam(o));  // required, as in Nomad
+    ASSIGN_OR_RETURN(const std::string l, Query(req, "limit"));
+    if (!l.empty()) {
+      auto parsed = GoParseInt(l);
+      if (!parsed.ok()) return InvalidArgument("error parsing limit: " + parsed.status().message());
+      limit = *parsed;
+    }
+    if (offset < 0) return InvalidArgument("offset must not be negative");
+  }
+  ASSIGN_OR_RETURN(AllocFs fs, OpenAllocFs(ctx, PathParam(req, ":alloc_id"), nullptr));
+  ASSIGN_OR_RETURN(OpenedFile file, fs.OpenFile(path));
+  auto source =
+      std::make_unique<FileSource>(std::move(fs), path, std::move(file), offset, limit, false);
+  return StartStream(streams, writer, std::move(source), true);
+}
+
+Status StreamFile(ApiContext& ctx, FsStreams& streams, const Rest::Request& req,
+                  Http::ResponseWriter& writer) {
+  ASSIGN_OR_RETURN(const std::string path, Query(req, "path"));
+  RETURN_IF_ERROR(RequirePath(path));
+  ASSIGN_OR_RETURN(bool follow, BoolParam(req, "follow", true));
+  std::int64_t offset = 0;
+  ASSIGN_OR_RETURN(const std::string o, Query(req, "offset"));
+  if (!o.empty()) {
+    ASSIGN_OR_RETURN(offset, OffsetParam(o));
+  }
+  ASSIGN_OR_RETURN(bool from_end, OriginIsEnd(req));
+  ASSIGN_OR_RETURN(AllocFs fs, OpenAllocFs(ctx, PathParam(req, ":alloc_id"), nullptr));
+  ASSIGN_OR_RETURN(OpenedFile file, fs.OpenFile(path));
+  const std::int64_t size = static_cast<std::int64_t>(file.st.st_size);
+  if (from_end) offset = size - offset;
+  offset = std::clamp<std::int64_t>(offset, 0, size);
+  auto source =
+      std::make_unique<FileSource>(std::move(fs), path, std::move(file), offset, 0, follow);
+  return StartStream(streams, writer, std::move(source), false);
+}
+
+bool TaskDead(StateStore& store, const std::string& alloc_id, const std::string& task) {
+  auto alloc = store.GetAlloc(alloc_id);
+  if (!alloc.ok()) return false;           // try again at the next look
+  if (!*alloc || !(*alloc)->TaskStates) return true;  // collected: nothing more will come
+  auto it = (*alloc)->TaskStates->find(task);
+  return it == (*alloc)->TaskStates->end() || it->second.State == kTaskStateDead;
+}
+
+Status Logs(ApiContext& ctx, FsStreams& streams, const Rest::Request& req,
+            Http::ResponseWriter& writer) {
+  // Checked in Nomad's order, with its texts.
+  const std::string alloc_id = PathParam(req, ":alloc_id");
+  ASSIGN_OR_RETURN(const std::string task, Query(req, "task"));
+  if (task.empty()) return InvalidArgument("must provide task name");
+  ASSIGN_OR_RETURN(bool follow, BoolParam(req, "follow", false));
+  ASSIGN_OR_RETURN(bool plain, BoolParam(req, "plain", false));
+  ASSIGN_OR_RETURN(const std::string type, Query(req, "type"));
+  if (type != "stdout" && type != "stderr")
+    return InvalidArgument("must provide log type (stdout/stderr)");
+  std::int64_t offset = 0;
+  ASSIGN_OR_RETURN(const std::string o, Query(req, "offset"));
+  if (!o.empty()) {
+    ASSIGN_OR_RETURN(offset, OffsetParam(o));
+  }
+  ASSIGN_OR_RETURN(bool from_end, OriginIsEnd(req));
+
+  Allocation alloc;
+  ASSIGN_OR_RETURN(AllocFs fs, OpenAllocFs(ctx, alloc_id, &alloc));
+  const TaskState* state = nullptr;
+  if (alloc.TaskStates) {
+    auto it = alloc.TaskStates->find(task);
+    if (it != alloc.TaskStates->end()) state = &it->second;
+  }
+  if (state == nullptr) return InvalidArgument("unknown task name \"" + task + "\"");
+  if (!state->StartedAt || state->StartedAt->IsZero())
+    return NotFound("task \"" + task + "\" not started yet. No logs available");
+
+  // The start: list, pick, open. A file rotated out between the listing and
+  // the open is looked for again.
+  const Status not_found =
+      NotFound("log entry for task \"" + task + "\" and log type \"" + type + "\" not found");
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    ASSIGN_OR_RETURN(auto entries, fs.List(kLogDir));
+    const std::vector<LogFile> files = LogFilesOf(entries, task, type);
+    if (files.empty()) return not_found;
+    const LogPosition pos = FindLogStart(files, offset, from_end);
+    auto file = fs.OpenFile(std::string(kLogDir) + "/" + files[pos.file].name);
+    if (!file.ok() && file.status().code() == StatusCode::kNotFound) continue;
+    if (!file.ok()) return file.status();
+    StateStore& store = ctx.agent.store();
+    auto dead = [&store, alloc_id, task] { return TaskDead(store, alloc_id, task); };
+    auto source = std::make_unique<LogSource>(std::move(fs), task, type, files[pos.file].index,
+                                              std::move(file).value(), pos.offset, follow,
+                                              std::move(dead));
+    return StartStream(streams, writer, std::move(source), plain);
+  }
+  return not_found;
+}
+
+// Runs a Status-returning handler; an error goes out as Nomad's text reply.
+template <typename F>
+Handler Answer(F f) {
+  return [f](const Rest::Request& req, Http::ResponseWriter& writer) {
+    if (Status st = f(req, writer); !st.ok()) SendError(writer, st);
+  };
+}
+
+}  // namespace
+
+void AddFsRoutes(RouteTable& routes, ApiContext& ctx, FsStreams& streams) {
+  using Req = const Rest::Request&;
+  using W = Http::ResponseWriter&;
+  const std::vector<Http::Method> get = {Http::Method::Get};
+  routes.Add("/v1/client/fs/ls/:alloc_id", get,
+             Answer([&ctx](Req req, W w) { return List(ctx, req, w); }));
+  routes.Add("/v1/client/fs/stat/:alloc_id", get,
+             Answer([&ctx](Req req, W w) { return Stat(ctx, req, w); }));
+  routes.Add("/v1/client/fs/cat/:alloc_id", get, Answer([&ctx, &streams](Req req, W w) {
+               return ReadPlain(ctx, streams, req, w, false);
+             }));
+  routes.Add("/v1/client/fs/readat/:alloc_id", get, Answer([&ctx, &streams](Req req, W w) {
+               return ReadPlain(ctx, streams, req, w, true);
+             }));
+  routes.Add("/v1/client/fs/stream/:alloc_id", get, Answer([&ctx, &streams](Req req, W w) {
+               return StreamFile(ctx, streams, req, w);
+             }));
+  routes.Add("/v1/client/fs/logs/:alloc_id", get, Answer([&ctx, &streams](Req req, W w) {
+               return Logs(ctx, streams, req, w);
+             }));
+}
+
+}  // namespace drover::api
