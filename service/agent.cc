@@ -11,6 +11,7 @@
 #include "service/planner.h"
 #include "service/reschedule.h"
 #include "storage/codec.h"
+#include "storage/journal.h"
 
 namespace drover {
 namespace {
@@ -123,6 +124,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
                                std::move(engine_options));
   RETURN_IF_ERROR(agent->engine_->Start());
   RETURN_IF_ERROR(agent->RearmFollowups());
+  agent->CompactJournalPeriodically();
   log::Info("agent: node " + node.ID + " (" + node.Name + ") ready: " +
             std::to_string(cap.cores) + " cores, " + std::to_string(cap.cpu_mhz) + " MHz, " +
             std::to_string(cap.memory_mb) + " MB");
@@ -485,6 +487,18 @@ Status Agent::RearmFollowups() {
     }
   }
   return Status::Ok();
+}
+
+void Agent::CompactJournalPeriodically() {
+  auto result = CompactJournal(*store_, RetentionPolicy{config_.journal_max_events,
+                                                        config_.journal_max_age});
+  if (result.ok() && result->folded_events > 0) {
+    log::Info("journal: folded " + std::to_string(result->folded_events) +
+              " entries into the snapshot at index " + std::to_string(result->base_index));
+  } else if (!result.ok() && result.status().code() != StatusCode::kUnavailable) {
+    log::Warn("journal: compaction: " + result.status().ToString());
+  }
+  timers_.After(5 * kMinute, [this] { CompactJournalPeriodically(); });
 }
 
 Result<std::string> Agent::JobStatus(const Job& job) const {

@@ -28,6 +28,10 @@ struct AgentConfig {
   std::string node_class;
   StringMap meta;
   std::size_t gc_max_allocs = 50;  // client.gc_max_allocs
+  // Event journal retention (journal_max_events, journal_max_age_seconds):
+  // older entries are folded into the replay snapshot every 5 minutes.
+  std::size_t journal_max_events = 100'000;
+  Nanos journal_max_age = 7 * 24 * kHour;
   bool dev = false;  // a throw-away data dir; tasks are stopped on exit
   std::string version;
 };
@@ -98,6 +102,8 @@ class Agent : private EngineListener {
   void Reschedule(const std::string& alloc_id, const std::string& eval_id);
   // Re-arms follow-up evaluations that an earlier agent left pending.
   Status RearmFollowups();
+  // Folds old journal entries into the snapshot, then again in 5 minutes.
+  void CompactJournalPeriodically();
 
   AgentConfig config_;
   std::unique_ptr<StateStore> store_;

@@ -32,7 +32,8 @@ std::string DefaultDataDir() {
 
 // Reads the agent's JSON config file. Keys (all optional): data_dir,
 // http_addr, region, datacenter, name, log_level, client.node_class,
-// client.meta (object of strings), client.gc_max_allocs (integer, 50).
+// client.meta (object of strings), client.gc_max_allocs (integer, 50),
+// journal_max_events (100000), journal_max_age_seconds (604800; 0: no limit).
 Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string& log_level) {
   std::ifstream in(path);
   if (!in) return InvalidArgument("cannot read config file " + path);
@@ -55,6 +56,17 @@ Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string&
   RETURN_IF_ERROR(str(o, "datacenter", config.datacenter));
   RETURN_IF_ERROR(str(o, "name", config.node_name));
   RETURN_IF_ERROR(str(o, "log_level", log_level));
+  for (const char* key : {"journal_max_events", "journal_max_age_seconds"}) {
+    const json::value* v = o.if_contains(key);
+    if (v == nullptr) continue;
+    if (!v->is_int64() || v->get_int64() < 0)
+      return InvalidArgument("config file " + path + ": " + key + " must be a non-negative integer");
+    if (std::string(key) == "journal_max_events") {
+      config.journal_max_events = static_cast<std::size_t>(v->get_int64());
+    } else {
+      config.journal_max_age = v->get_int64() * kSecond;
+    }
+  }
   if (const json::value* client = o.if_contains("client"); client && client->is_object()) {
     RETURN_IF_ERROR(str(client->get_object(), "node_class", config.node_class));
     if (const json::value* gc = client->get_object().if_contains("gc_max_allocs")) {
