@@ -43,6 +43,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/json_assert.h"
 #include "tests/support/http_client.h"
 
 namespace drover::testing {
@@ -66,25 +67,6 @@ constexpr auto kConvergeDeadline = 20s;
 std::uint64_t EnvNumber(const char* name, std::uint64_t fallback) {
   const char* v = std::getenv(name);
   return v != nullptr && *v != '\0' ? std::strtoull(v, nullptr, 10) : fallback;
-}
-
-const json::value& At(const json::value& v, std::string_view ptr) {
-  static const json::value kNull;
-  boost::system::error_code ec;
-  const json::value* found = v.find_pointer(ptr, ec);
-  return found != nullptr ? *found : kNull;
-}
-
-std::string Str(const json::value& v, std::string_view ptr) {
-  const json::value& x = At(v, ptr);
-  return x.is_string() ? std::string(x.get_string()) : "";
-}
-
-std::int64_t Int(const json::value& v, std::string_view ptr) {
-  const json::value& x = At(v, ptr);
-  if (x.is_int64()) return x.get_int64();
-  if (x.is_uint64()) return static_cast<std::int64_t>(x.get_uint64());
-  return -1;
 }
 
 std::uint64_t IndexHeader(const HttpResponse& r) {

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/json_assert.h"
 #include "tests/support/http_client.h"
 
 namespace drover::testing {
@@ -28,35 +29,10 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-#define ASSERT_OK(expr)                                       \
-  do {                                                        \
-    const ::drover::Status _st = (expr);                      \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
-  } while (0)
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(DROVER_CONCAT(_res_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)                    \
-  auto tmp = (expr);                                                 \
-  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().ToString(); \
-  lhs = std::move(tmp).value()
-
 constexpr std::int64_t kSecond = 1'000'000'000;
 constexpr auto kWait = 30s;
 
 // ---- Helpers ------------------------------------------------------------------
-
-const json::value& At(const json::value& v, std::string_view ptr) {
-  static const json::value kNull;
-  boost::system::error_code ec;
-  const json::value* found = v.find_pointer(ptr, ec);
-  return found != nullptr ? *found : kNull;
-}
-
-std::string Str(const json::value& v, std::string_view ptr) {
-  const json::value& x = At(v, ptr);
-  return x.is_string() ? std::string(x.get_string()) : "<" + json::serialize(x) + ">";
-}
 
 double Num(const json::value& v, std::string_view ptr) {
   const json::value& x = At(v, ptr);

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/json_assert.h"
 #include "tests/support/http_client.h"
 
 namespace drover::testing {
@@ -28,19 +29,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-#define ASSERT_OK(expr)                                   \
-  do {                                                    \
-    const ::drover::Status _st = (expr);                  \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString(); \
-  } while (0)
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(DROVER_CONCAT(_res_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)                    \
-  auto tmp = (expr);                                                 \
-  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().ToString(); \
-  lhs = std::move(tmp).value()
 
 constexpr std::int64_t kSecond = 1'000'000'000;  // Nomad durations are ns
 
@@ -73,26 +61,6 @@ json::value JobRequest(std::string_view id, std::string_view type, std::string_v
                                            {"Type", type},
                                            {"Datacenters", json::array{"dc1"}},
                                            {"TaskGroups", json::array{group}}}}};
-}
-
-// The value at JSON pointer `ptr` ("/TaskStates/t/State"), or null.
-const json::value& At(const json::value& v, std::string_view ptr) {
-  static const json::value kNull;
-  boost::system::error_code ec;
-  const json::value* found = v.find_pointer(ptr, ec);
-  return found != nullptr ? *found : kNull;
-}
-
-std::string Str(const json::value& v, std::string_view ptr) {
-  const json::value& x = At(v, ptr);
-  return x.is_string() ? std::string(x.get_string()) : "<" + json::serialize(x) + ">";
-}
-
-std::int64_t Int(const json::value& v, std::string_view ptr) {
-  const json::value& x = At(v, ptr);
-  if (x.is_int64()) return x.get_int64();
-  if (x.is_uint64()) return static_cast<std::int64_t>(x.get_uint64());
-  return -1;
 }
 
 // Go's time.Time in JSON: an RFC 3339 string, "0001-01-01T00:00:00Z" when unset.

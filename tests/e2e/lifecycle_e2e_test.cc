@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/json_assert.h"
 #include "tests/support/http_client.h"
 
 namespace drover::testing {
@@ -33,19 +34,6 @@ namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-#define ASSERT_OK(expr)                                           \
-  do {                                                            \
-    const ::drover::Status _st = (expr);                          \
-    ASSERT_TRUE(_st.ok()) << #expr << ": " << _st.ToString();     \
-  } while (0)
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(DROVER_CONCAT(_res_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)                    \
-  auto tmp = (expr);                                                 \
-  ASSERT_TRUE(tmp.ok()) << #expr << ": " << tmp.status().ToString(); \
-  lhs = std::move(tmp).value()
 
 constexpr std::int64_t kSecond = 1'000'000'000;  // Nomad durations are ns
 constexpr auto kWait = 30s;                        // generous: the machine is shared
@@ -122,25 +110,6 @@ std::string Stamp(const std::string& file) {
 }
 
 // ---- JSON access ----------------------------------------------------------
-
-const json::value& At(const json::value& v, std::string_view ptr) {
-  static const json::value kNull;
-  boost::system::error_code ec;
-  const json::value* found = v.find_pointer(ptr, ec);
-  return found != nullptr ? *found : kNull;
-}
-
-std::string Str(const json::value& v, std::string_view ptr) {
-  const json::value& x = At(v, ptr);
-  return x.is_string() ? std::string(x.get_string()) : "<" + json::serialize(x) + ">";
-}
-
-std::int64_t Int(const json::value& v, std::string_view ptr) {
-  const json::value& x = At(v, ptr);
-  if (x.is_int64()) return x.get_int64();
-  if (x.is_uint64()) return static_cast<std::int64_t>(x.get_uint64());
-  return -1;
-}
 
 std::string TaskPtr(std::string_view task, std::string_view field) {
   return "/TaskStates/" + std::string(task) + "/" + std::string(field);

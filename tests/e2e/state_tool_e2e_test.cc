@@ -29,6 +29,7 @@
 #include "migrations/migrations.h"
 #include "storage/state_store.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/json_assert.h"
 #include "tests/support/http_client.h"
 
 namespace drover::testing {
@@ -60,18 +61,6 @@ json::value JobRequest(const std::string& id, const std::string& type, const std
                                            {"Type", type},
                                            {"Datacenters", json::array{"dc1"}},
                                            {"TaskGroups", json::array{group}}}}};
-}
-
-const json::value& At(const json::value& v, std::string_view ptr) {
-  static const json::value kNull;
-  boost::system::error_code ec;
-  const json::value* found = v.find_pointer(ptr, ec);
-  return found != nullptr ? *found : kNull;
-}
-
-std::string Str(const json::value& v, std::string_view ptr) {
-  const json::value& x = At(v, ptr);
-  return x.is_string() ? std::string(x.get_string()) : "";
 }
 
 std::uint64_t U64(const json::value& v, std::string_view ptr) {
