@@ -16,6 +16,33 @@ bool InNamespace(const Allocation& a, const std::string& ns) {
   return ns == "*" || a.Namespace == ns;
 }
 
+// One page of the chronological listing without a filter: the order comes
+// from the index keys, and only the allocations on the page (and those of
+// other namespaces skipped on the way) are read and decoded.
+Result<ListPage> ChronologicalPage(const StateStore& store, const ListOptions& list,
+                                   const std::string& ns, bool with_states, bool with_resources) {
+  ASSIGN_OR_RETURN(std::vector<StateStore::AllocKey> keys, store.ListAllocKeys());
+  if (list.reverse) std::reverse(keys.begin(), keys.end());
+  ListPage page;
+  bool started = list.next_token.empty();
+  for (const auto& key : keys) {
+    PageToken token = PageToken::CreateIndexAndId(key.create_index, key.id);
+    if (!started) {
+      int cmp = token.Compare(list.next_token);
+      if (list.reverse ? cmp > 0 : cmp < 0) continue;  // before the token
+    }
+    ASSIGN_OR_RETURN(std::optional<Allocation> alloc, store.GetAlloc(key.id));
+    if (!alloc || !InNamespace(*alloc, ns)) continue;
+    started = true;
+    if (page.items.size() == static_cast<std::size_t>(list.per_page)) {
+      page.next_token = token.text();
+      break;
+    }
+    page.items.push_back(AllocStub(*alloc, with_states, with_resources));
+  }
+  return page;
+}
+
 void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
@@ -39,6 +66,13 @@ void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
     // Chronological with <CreateIndex>.<ID> tokens, or by ID with plain ID
     // tokens when a prefix is given: Nomad's two orders.
     bool by_id = !q.prefix.empty();
+    if (!by_id && !list.filter && list.per_page > 0) {
+      ASSIGN_OR_RETURN(ListPage page, ChronologicalPage(store, list, q.ns, with_states,
+                                                         with_resources));
+      reply.body = std::move(page.items);
+      reply.next_token = std::move(page.next_token);
+      return reply;
+    }
     ASSIGN_OR_RETURN(std::vector<Allocation> allocs,
                      by_id ? store.ListAllocsByIDPrefix(q.prefix) : store.ListAllocs());
     std::erase_if(allocs, [&](const Allocation& a) { return !InNamespace(a, q.ns); });

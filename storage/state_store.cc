@@ -523,6 +523,18 @@ Result<std::vector<Allocation>> StateStore::ListAllocs() const {
   return impl_->ObjectsFromIndex<Allocation>(kAllocCreate, "", 8, kAllocs, "Allocation");
 }
 
+Result<std::vector<StateStore::AllocKey>> StateStore::ListAllocKeys() const {
+  std::vector<AllocKey> keys;
+  RETURN_IF_ERROR(impl_->Scan(kAllocCreate, "", [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
+    if (k.size() <= 8) return true;
+    std::uint64_t index = 0;
+    for (int i = 0; i < 8; ++i) index = index << 8 | static_cast<unsigned char>(k.data()[i]);
+    keys.push_back(AllocKey{index, std::string(k.data() + 8, k.size() - 8)});
+    return true;
+  }));
+  return keys;
+}
+
 Result<std::vector<Allocation>> StateStore::ListAllocsByIDPrefix(const std::string& prefix) const {
   return impl_->ListObjects<Allocation>(kAllocs, prefix, "Allocation");
 }

@@ -169,6 +169,13 @@ class StateStore {
   Result<std::optional<Allocation>> GetAlloc(const std::string& id) const;
   // Chronological (CreateIndex, then ID).
   Result<std::vector<Allocation>> ListAllocs() const;
+  // The chronological order alone, read from the index without decoding
+  // any allocation: for paging through a few of many.
+  struct AllocKey {
+    std::uint64_t create_index;
+    std::string id;
+  };
+  Result<std::vector<AllocKey>> ListAllocKeys() const;
   // By ID, for `prefix` queries.
   Result<std::vector<Allocation>> ListAllocsByIDPrefix(const std::string& prefix) const;
   Result<std::vector<Allocation>> ListAllocsByJob(const std::string& ns,
