@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,9 @@ struct Transition {
   TaskStates states;
   S to;
 };
+
+// Names the row in test output instead of dumping its bytes.
+void PrintTo(const Transition& t, std::ostream* os) { *os << t.name; }
 
 class NextStateTest : public ::testing::TestWithParam<Transition> {};
 
