@@ -7,17 +7,9 @@
 namespace drover {
 namespace {
 
-bool ClientTerminal(const std::string& status) {
-  return status == kAllocClientComplete || status == kAllocClientFailed ||
-         status == kAllocClientLost;
-}
-
 std::vector<Task> GroupTasks(const Allocation& alloc) {
-  if (!alloc.Job) return {};
-  for (const TaskGroup& tg : alloc.Job->TaskGroups) {
-    if (tg.Name == alloc.TaskGroup) return tg.Tasks;
-  }
-  return {};
+  const TaskGroup* group = GroupOf(alloc);
+  return group ? group->Tasks : std::vector<Task>{};
 }
 
 }  // namespace
@@ -34,7 +26,7 @@ bool AllocNeedsRunner(const Allocation& alloc) {
 
 AllocRunner::AllocRunner(AllocRunnerDeps deps, Allocation alloc)
     : deps_(deps), alloc_(std::move(alloc)), coordinator_(GroupTasks(alloc_)) {
-  const TaskGroup* group = Group();
+  const TaskGroup* group = GroupOf(alloc_);
   if (group == nullptr) return;
   TaskRunnerDeps task_deps{deps_.scheduler, deps_.monitor,   deps_.driver, *this,
                            deps_.node,      deps_.agent_env, deps_.data_dir};
@@ -48,14 +40,6 @@ AllocRunner::AllocRunner(AllocRunnerDeps deps, Allocation alloc)
 }
 
 AllocRunner::~AllocRunner() { *alive_ = false; }
-
-const TaskGroup* AllocRunner::Group() const {
-  if (!alloc_.Job) return nullptr;
-  for (const TaskGroup& tg : alloc_.Job->TaskGroups) {
-    if (tg.Name == alloc_.TaskGroup) return &tg;
-  }
-  return nullptr;
-}
 
 TaskRunner* AllocRunner::FindTask(const std::string& name) {
   for (auto& t : tasks_) {
@@ -318,16 +302,7 @@ void AllocRunner::Persist(const std::string& task_name) {
     txn.PutAlloc(*current);
     txn.PutTaskLocal(alloc_.ID, task_name, EncodeTaskLocalState(task->local_state()));
 
-    Allocation payload = *current;
-    payload.Job.reset();  // the journal carries the job in its own events
-    Event ev;
-    ev.Topic = "Allocation";
-    ev.Type = "AllocationUpdated";
-    ev.Key = current->ID;
-    ev.Namespace = current->Namespace;
-    ev.FilterKeys = {current->JobID};
-    ev.Payload.text = "{\"Allocation\":" + EncodeJson(payload) + "}";
-    txn.AddEvent(std::move(ev));
+    txn.AddEvent(AllocationEvent("AllocationUpdated", *current));
     return Status::Ok();
   });
   if (!result.ok()) {

@@ -83,7 +83,6 @@ class AllocRunner : public TaskRunnerListener {
   bool ShouldRun() const;
   TaskStates States() const;
   TaskRunner* FindTask(const std::string& name);
-  const TaskGroup* Group() const;
 
   AllocRunnerDeps deps_;
   Allocation alloc_;

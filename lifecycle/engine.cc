@@ -26,17 +26,6 @@ namespace asio = boost::asio;
 
 constexpr auto kAdoptedPollInterval = std::chrono::milliseconds(100);
 
-bool HasTask(const Allocation& alloc, const std::string& task) {
-  if (!alloc.Job) return false;
-  for (const TaskGroup& tg : alloc.Job->TaskGroups) {
-    if (tg.Name != alloc.TaskGroup) continue;
-    for (const Task& t : tg.Tasks) {
-      if (t.Name == task) return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListener {
@@ -312,7 +301,7 @@ Status Engine::RestartAlloc(const std::string& alloc_id, const std::string& task
   // As a finished runner would answer: its tasks exist but do not run.
   auto finished = [&](const Allocation& alloc) -> Status {
     if (task.empty()) return FailedPrecondition("restart of an alloc that should not run");
-    if (!HasTask(alloc, task)) return NotFound("Could not find task runner for task: " + task);
+    if (TaskOf(alloc, task) == nullptr) return NotFound("Could not find task runner for task: " + task);
     return FailedPrecondition(kErrTaskNotRunning);
   };
   return loop_->WithRunner(alloc_id, with_runner, finished);
@@ -324,7 +313,7 @@ Status Engine::SignalAlloc(const std::string& alloc_id, const std::string& task,
   if (sig < 0) return InvalidArgument("invalid signal: \"" + signal + "\"");
   auto finished = [&](const Allocation& alloc) -> Status {
     if (task.empty()) return Status::Ok();  // no task runs: nothing to signal
-    if (!HasTask(alloc, task)) return NotFound("Task not found");
+    if (TaskOf(alloc, task) == nullptr) return NotFound("Task not found");
     return FailedPrecondition(kErrTaskNotRunning);
   };
   return loop_->WithRunner(

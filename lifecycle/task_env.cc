@@ -47,12 +47,8 @@ EnvMap NomadEnv(const Allocation& alloc, const Task& task, const TaskPaths& path
       env["NOMAD_META_" + upper] = v;
     }
   };
-  if (alloc.Job) {
-    add_meta(alloc.Job->Meta);
-    for (const auto& tg : alloc.Job->TaskGroups) {
-      if (tg.Name == alloc.TaskGroup) add_meta(tg.Meta);
-    }
-  }
+  if (alloc.Job) add_meta(alloc.Job->Meta);
+  if (const TaskGroup* group = GroupOf(alloc)) add_meta(group->Meta);
   add_meta(task.Meta);
   return env;
 }

@@ -26,29 +26,16 @@ std::string UnknownAllocation(const std::string& id) {
 }
 
 bool Live(const Allocation& a) {
-  return a.DesiredStatus == kAllocDesiredRun && a.ClientStatus != kAllocClientComplete &&
-         a.ClientStatus != kAllocClientFailed && a.ClientStatus != kAllocClientLost;
+  return a.DesiredStatus == kAllocDesiredRun && !ClientTerminal(a.ClientStatus);
 }
 
-Event MakeEvent(const char* topic, const char* type, const std::string& key,
-                const std::string& ns, const std::string& payload_field,
-                const std::string& payload_json, std::vector<std::string> filter_keys = {}) {
-  Event e;
-  e.Topic = topic;
-  e.Type = type;
-  e.Key = key;
-  e.Namespace = ns;
-  e.FilterKeys = std::move(filter_keys);
-  e.Payload.text = "{\"" + payload_field + "\":" + payload_json + "}";
-  return e;
+Event EvaluationEvent(const Evaluation& e) {
+  return MakeEvent("Evaluation", "EvaluationUpdated", e.ID, e.Namespace, EncodeJson(e), {e.JobID});
 }
 
 void PutAllocWithEvent(WriteTxn& txn, const Allocation& a) {
   txn.PutAlloc(a);
-  Allocation payload = a;
-  payload.Job.reset();
-  txn.AddEvent(MakeEvent("Allocation", "PlanResult", a.ID, a.Namespace, "Allocation",
-                         EncodeJson(payload), {a.JobID}));
+  txn.AddEvent(AllocationEvent("PlanResult", a));
 }
 
 Evaluation NewEval(const Job& job, const char* triggered_by, std::uint64_t index, Nanos now,
@@ -104,7 +91,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
     node.CreateIndex = existing ? existing->CreateIndex : txn.index();
     node.ModifyIndex = txn.index();
     txn.PutNode(node);
-    txn.AddEvent(MakeEvent("Node", "NodeRegistration", node.ID, "", "Node", EncodeJson(node)));
+    txn.AddEvent(MakeEvent("Node", "NodeRegistration", node.ID, "", EncodeJson(node)));
     return Status::Ok();
   });
   RETURN_IF_ERROR(written.status());
@@ -164,8 +151,7 @@ Result<JobRegisterResult> Agent::RegisterJob(Job job) {
       job.Status = "pending";
       job.Stop = false;
       txn.PutJob(job);
-      txn.AddEvent(MakeEvent("Job", "JobRegistered", job.ID, job.Namespace, "Job",
-                             EncodeJson(job)));
+      txn.AddEvent(MakeEvent("Job", "JobRegistered", job.ID, job.Namespace, EncodeJson(job)));
     } else {
       job = *existing;
     }
@@ -227,12 +213,10 @@ Result<JobRegisterResult> Agent::RegisterJob(Job job) {
       blocked.PreviousEval = eval.ID;
       eval.BlockedEval = blocked.ID;
       txn.PutEval(blocked);
-      txn.AddEvent(MakeEvent("Evaluation", "EvaluationUpdated", blocked.ID, job.Namespace,
-                             "Evaluation", EncodeJson(blocked), {job.ID}));
+      txn.AddEvent(EvaluationEvent(blocked));
     }
     txn.PutEval(eval);
-    txn.AddEvent(MakeEvent("Evaluation", "EvaluationUpdated", eval.ID, job.Namespace,
-                           "Evaluation", EncodeJson(eval), {job.ID}));
+    txn.AddEvent(EvaluationEvent(eval));
     out.EvalID = eval.ID;
     out.EvalCreateIndex = idx;
     out.JobModifyIndex = job.JobModifyIndex;
@@ -257,7 +241,7 @@ Result<JobDeregisterResult> Agent::DeregisterJob(const std::string& ns, const st
     if (!job) return NotFound("job not found");
     if (purge) {
       txn.DeleteJob(ns, id);
-      txn.AddEvent(MakeEvent("Job", "JobDeregistered", id, ns, "Job", EncodeJson(*job)));
+      txn.AddEvent(MakeEvent("Job", "JobDeregistered", id, ns, EncodeJson(*job)));
     } else {
       job->Stop = true;
       job->Status = "dead";
@@ -265,7 +249,7 @@ Result<JobDeregisterResult> Agent::DeregisterJob(const std::string& ns, const st
       job->ModifyIndex = job->JobModifyIndex = idx;
       job->SubmitTime = now;
       txn.PutJob(*job);
-      txn.AddEvent(MakeEvent("Job", "JobDeregistered", id, ns, "Job", EncodeJson(*job)));
+      txn.AddEvent(MakeEvent("Job", "JobDeregistered", id, ns, EncodeJson(*job)));
     }
     ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store_->ListAllocsByJob(ns, id));
     for (Allocation& a : allocs) {
@@ -280,8 +264,7 @@ Result<JobDeregisterResult> Agent::DeregisterJob(const std::string& ns, const st
     Evaluation eval = NewEval(*job, "job-deregister", idx, now, node_.ID);
     eval.JobModifyIndex = idx;
     txn.PutEval(eval);
-    txn.AddEvent(MakeEvent("Evaluation", "EvaluationUpdated", eval.ID, ns, "Evaluation",
-                           EncodeJson(eval), {id}));
+    txn.AddEvent(EvaluationEvent(eval));
     out.EvalID = eval.ID;
     out.EvalCreateIndex = idx;
     out.JobModifyIndex = idx;
@@ -361,8 +344,7 @@ Result<AllocStopResult> Agent::StopAlloc(const std::string& alloc_id) {
       PutAllocWithEvent(txn, *alloc);
     }
     txn.PutEval(eval);
-    txn.AddEvent(MakeEvent("Evaluation", "EvaluationUpdated", eval.ID, eval.Namespace,
-                           "Evaluation", EncodeJson(eval), {eval.JobID}));
+    txn.AddEvent(EvaluationEvent(eval));
     return Status::Ok();
   });
   if (!index.ok()) return index.status();
@@ -404,8 +386,7 @@ Status Agent::ScheduleReschedule(const std::string& alloc_id) {
     eval.WaitUntil.text = "\"" + FormatRFC3339Nano(GoTime::FromUnixNanos(now + delay)) + "\"";
     eval.StatusDescription = "created for delayed rescheduling";
     txn.PutEval(eval);
-    txn.AddEvent(MakeEvent("Evaluation", "EvaluationUpdated", eval.ID, eval.Namespace,
-                           "Evaluation", EncodeJson(eval), {eval.JobID}));
+    txn.AddEvent(EvaluationEvent(eval));
     alloc->FollowupEvalID = eval.ID;
     alloc->ModifyIndex = txn.index();
     alloc->ModifyTime = now;
@@ -456,8 +437,7 @@ void Agent::Reschedule(const std::string& alloc_id, const std::string& eval_id) 
       }
     }
     txn.PutEval(*eval);
-    txn.AddEvent(MakeEvent("Evaluation", "EvaluationUpdated", eval->ID, eval->Namespace,
-                           "Evaluation", EncodeJson(*eval), {eval->JobID}));
+    txn.AddEvent(EvaluationEvent(*eval));
     return Status::Ok();
   });
   if (!index.ok()) {

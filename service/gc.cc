@@ -9,10 +9,7 @@
 namespace drover {
 
 bool AllocGcEligible(const Allocation& alloc) {
-  const std::string& s = alloc.ClientStatus;
-  if (s != kAllocClientComplete && s != kAllocClientFailed && s != kAllocClientLost) {
-    return false;
-  }
+  if (!ClientTerminal(alloc.ClientStatus)) return false;
   if (!alloc.TaskStates) return true;
   return std::all_of(alloc.TaskStates->begin(), alloc.TaskStates->end(),
                      [](const auto& kv) { return kv.second.State == kTaskStateDead; });

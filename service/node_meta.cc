@@ -119,12 +119,7 @@ Result<NodeMetaView> ApplyNodeMeta(StateStore& store, const std::string& node_id
     node->ModifyIndex = txn.index();
     txn.PutMeta(kDynamicMetaKey, EncodeDynamicMeta(dynamic));
     txn.PutNode(*node);
-    Event event;
-    event.Topic = "Node";
-    event.Type = "NodeRegistration";
-    event.Key = node->ID;
-    event.Payload.text = "{\"Node\":" + EncodeJson(*node) + "}";
-    txn.AddEvent(std::move(event));
+    txn.AddEvent(MakeEvent("Node", "NodeRegistration", node->ID, "", EncodeJson(*node)));
     view.meta = node->Meta;
     view.dynamic = std::move(dynamic);
     return Status::Ok();

@@ -65,13 +65,11 @@ PlanResult Plan(const PlanRequest& req) {
   PlanResult result;
   std::int64_t cpu_used = 0, mem_used = 0;
   for (const Allocation& a : req.live) {
-    if (!a.Job) continue;
-    for (const TaskGroup& tg : a.Job->TaskGroups) {
-      if (tg.Name != a.TaskGroup) continue;
-      GroupAsk ask = AskOf(tg);
-      cpu_used += ask.cpu;
-      mem_used += ask.memory_mb;
-    }
+    const TaskGroup* group = GroupOf(a);
+    if (group == nullptr) continue;
+    GroupAsk ask = AskOf(*group);
+    cpu_used += ask.cpu;
+    mem_used += ask.memory_mb;
   }
 
   for (const TaskGroup& tg : req.job.TaskGroups) {

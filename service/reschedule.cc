@@ -3,11 +3,8 @@
 namespace drover {
 
 std::optional<ReschedulePolicy> ReschedulePolicyOf(const Allocation& alloc) {
-  if (!alloc.Job) return std::nullopt;
-  for (const TaskGroup& tg : alloc.Job->TaskGroups) {
-    if (tg.Name == alloc.TaskGroup) return tg.ReschedulePolicy;
-  }
-  return std::nullopt;
+  const TaskGroup* group = GroupOf(alloc);
+  return group ? group->ReschedulePolicy : std::nullopt;
 }
 
 bool RescheduleEligible(const Allocation& alloc, const ReschedulePolicy& policy, Nanos fail_time) {

@@ -238,13 +238,7 @@ Result<CheckReport> CheckState(const StateStore& store) {
         continue;
       }
       const Allocation& a = *it->second;
-      bool known = a.TaskStates && a.TaskStates->count(e.task);
-      if (!known && a.Job) {
-        for (const TaskGroup& tg : a.Job->TaskGroups) {
-          if (tg.Name != a.TaskGroup) continue;
-          for (const Task& t : tg.Tasks) known = known || t.Name == e.task;
-        }
-      }
+      bool known = (a.TaskStates && a.TaskStates->count(e.task)) || TaskOf(a, e.task);
       if (!known) {
         inv.problems.push_back("task_local " + e.alloc_id + "/" + e.task + ": allocation " +
                                a.Name + " has no task \"" + e.task + "\"");

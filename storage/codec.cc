@@ -313,6 +313,13 @@ Status Decode(const json::value& v, T& out, Path& p) {
 
 }  // namespace
 
+Event AllocationEvent(const std::string& type, const Allocation& alloc) {
+  json::value payload = Encode(alloc);
+  payload.get_object()["Job"] = nullptr;
+  return MakeEvent("Allocation", type, alloc.ID, alloc.Namespace, json::serialize(payload),
+                   {alloc.JobID});
+}
+
 Result<json::value> ParseJson(std::string_view text) {
   boost::system::error_code ec;
   json::stream_parser parser;

@@ -35,6 +35,11 @@ Result<T> FromJson(const boost::json::value& v, std::string_view root);
 template <typename T>
 Result<T> DecodeJson(std::string_view text, std::string_view root);
 
+// An Allocation journal event ("PlanResult", "AllocationUpdated"). The
+// payload leaves out the embedded Job: the journal carries jobs in their
+// own events.
+Event AllocationEvent(const std::string& type, const Allocation& alloc);
+
 // Parses JSON text; a syntax error is InvalidArgument with its position.
 Result<boost::json::value> ParseJson(std::string_view text);
 

@@ -324,6 +324,11 @@ struct AllocListStub {
 
 AllocListStub MakeAllocListStub(const Allocation& alloc);
 
+// The task group the allocation runs (from its embedded Job), or null.
+const TaskGroup* GroupOf(const Allocation& alloc);
+// The named task of that group, or null.
+const Task* TaskOf(const Allocation& alloc, const std::string& task);
+
 // ---- Evaluation, Node, Event ------------------------------------------------
 
 struct Evaluation {
@@ -397,6 +402,12 @@ struct Event {
   friend bool operator==(const Event&, const Event&) = default;
 };
 
+// A journal event whose payload is {"<topic>": <object_json>}, the shape of
+// Nomad's event stream.
+Event MakeEvent(const std::string& topic, const std::string& type, const std::string& key,
+                const std::string& ns, const std::string& object_json,
+                std::vector<std::string> filter_keys = {});
+
 // ---- Constants -------------------------------------------------------------
 
 inline constexpr std::size_t kTaskEventLimit = 10;  // events kept per task
@@ -417,5 +428,11 @@ inline constexpr const char* kAllocClientRunning = "running";
 inline constexpr const char* kAllocClientComplete = "complete";
 inline constexpr const char* kAllocClientFailed = "failed";
 inline constexpr const char* kAllocClientLost = "lost";
+
+// A ClientStatus from which the allocation never runs again.
+inline bool ClientTerminal(const std::string& client_status) {
+  return client_status == kAllocClientComplete || client_status == kAllocClientFailed ||
+         client_status == kAllocClientLost;
+}
 
 }  // namespace drover

@@ -26,19 +26,6 @@ std::string Id(int n) {
   return buf;
 }
 
-Event MakeEvent(const std::string& topic, const std::string& type, const std::string& key,
-                const std::string& ns, const std::string& object_json,
-                std::vector<std::string> filter_keys = {}) {
-  Event e;
-  e.Topic = topic;
-  e.Type = type;
-  e.Key = key;
-  e.Namespace = ns;
-  e.FilterKeys = std::move(filter_keys);
-  e.Payload.text = "{\"" + topic + "\":" + object_json + "}";
-  return e;
-}
-
 class JournalTest : public ::testing::Test {
  protected:
   void SetUp() override {
