@@ -4,7 +4,9 @@
 //
 //   cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DDROVER_FUZZ=ON
 //   cmake --build build/fuzz --target hcl_fuzz
-//   build/fuzz/hcl/fuzz/hcl_fuzz -max_total_time=120 hcl/fuzz/corpus
+//   mkdir -p build/fuzz/corpus_work
+//   build/fuzz/hcl/fuzz/hcl_fuzz -max_total_time=120 -dict=hcl/fuzz/hcl.dict \
+//       build/fuzz/corpus_work hcl/fuzz/corpus
 #include <boost/json/serialize.hpp>
 
 #include <cstdint>
