@@ -442,6 +442,7 @@ Status Lexer::LexHeredoc(Token* token) {
       while (j < src_.size() && (src_[j] == ' ' || src_[j] == '\t')) ++j;
       if (At(j, marker)) {
         std::size_t end = j + marker.size();
+        while (end < src_.size() && (src_[end] == ' ' || src_[end] == '\t')) ++end;
         if (end == src_.size() || At(end, "\n") || At(end, "\r\n")) {
           AdvanceTo(end);  // the newline after the marker ends the attribute
           break;

@@ -7,7 +7,7 @@
 //   Ident     = [A-Za-z_] [A-Za-z0-9_-]*          (ASCII only)
 //   Number    = digit+ ("." digit+)? ([eE] [+-]? digit+)?
 //   String    = '"' (char | escape | template)* '"'    (one line)
-//   Heredoc   = "<<" "-"? Ident Newline line* [ \t]* Ident (Newline | EOF)
+//   Heredoc   = "<<" "-"? Ident Newline line* [ \t]* Ident [ \t]* (Newline | EOF)
 //   template  = ("${" | "%{") ... matching "}"    (kept verbatim)
 // Spaces, tabs and /* */ comments separate tokens.
 #pragma once

@@ -140,6 +140,7 @@ TEST(HclHeredocTest, PlainAndFlushHeredocs) {
       {"v = <<EOF\nEOF\n", ""},
       {"v = <<EOF\nno newline at the end\nEOF", "no newline at the end\n"},
       {"v = <<EOF\nindented marker\n    EOF\n", "indented marker\n"},
+      {"v = <<EOF\nspaces around the marker\n  EOF \t\n", "spaces around the marker\n"},
       {"v = <<EOF\nEOFX\n EOF x\nEOF\n", "EOFX\n EOF x\n"},
       {"v = <<EOT\na\\nb \"q\" $${x} %%{y}\nEOT\n", "a\\nb \"q\" ${x} %{y}\n"},
       {"v = <<EOT\n${NOMAD_TASK_DIR}/x %{ if a }b%{ endif }\nEOT\n",
