@@ -371,6 +371,40 @@ node { policy = "write" }
   EXPECT_EQ(p.blocks[5].Find("policy")->value, json::value("write"));
 }
 
+// Forms Nomad's own ACL parser tests exercise: tab indentation, a label
+// right before "{", empty one-line blocks, labels on nested blocks.
+TEST(HclNomadTest, AclPolicyEdgeForms) {
+  Block p = MustParse(
+      "\n\t\t\tnamespace \"has a space\"{\n\t\t\t\tpolicy = \"read\"\n\t\t\t}\n"
+      "\t\t\tnamespace {}\n"
+      "\t\t\tnamespace \"dev\" {\n"
+      "\t\t\t\tvariables \"*\" {\n"
+      "\t\t\t\t\tpath {}\n"
+      "\t\t\t\t\tpath \"nomad/jobs/example\" {\n"
+      "\t\t\t\t\t\tcapabilities = [\"read\", \"list\", \"destroy\"]\n"
+      "\t\t\t\t\t}\n"
+      "\t\t\t\t}\n"
+      "\t\t\t}\n"
+      "\t\t\t");
+  ASSERT_EQ(p.blocks.size(), 3u);
+  EXPECT_EQ(p.blocks[0].labels, (std::vector<std::string>{"has a space"}));
+  EXPECT_EQ(p.blocks[0].pos.line, 2);
+  EXPECT_EQ(p.blocks[0].pos.column, 4);
+  EXPECT_TRUE(p.blocks[1].labels.empty());
+  const Block& variables = p.blocks[2].blocks.at(0);
+  EXPECT_EQ(variables.labels, (std::vector<std::string>{"*"}));
+  ASSERT_EQ(variables.blocks.size(), 2u);
+  EXPECT_TRUE(variables.blocks[0].labels.empty());
+  EXPECT_EQ(json::serialize(variables.blocks[1].Find("capabilities")->value),
+            Json(R"(["read","list","destroy"])"));
+
+  // An octal-looking escape is not HCL.
+  EXPECT_EQ(ErrorOf("namespace \"\\500\" {}"), "t.hcl:1:12: invalid escape sequence \"\\5\"");
+  // The JSON form of a policy is not HCL native syntax; callers detect it.
+  EXPECT_EQ(ErrorOf("{\"namespace\": {}}"),
+            "t.hcl:1:1: expected an attribute or block name, found \"{\"");
+}
+
 // The shape of `nomad job init`'s example, trimmed, with the constructs
 // jobspecs use: runtime interpolation, heredoc templates, maps as blocks.
 TEST(HclNomadTest, JobspecStructure) {
