@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <climits>
 
+#include "hcl/hcl.h"
+
 namespace drover {
 namespace {
 
@@ -177,6 +179,48 @@ Result<std::vector<RuleBlock>> BlocksFromJson(const json::value& doc) {
   return blocks;
 }
 
+// The HCL form: `namespace "default" { policy = "read" }`, `node { ... }`.
+Result<std::vector<RuleBlock>> BlocksFromHcl(const hcl::Block& file) {
+  std::vector<std::string> extra;
+  for (const hcl::Attribute& a : file.attributes) extra.push_back(a.name);
+  std::vector<RuleBlock> blocks;
+  for (const hcl::Block& b : file.blocks) {
+    const std::size_t want = Labelled(b.type) ? 1 : Unlabelled(b.type) ? 0 : SIZE_MAX;
+    if (want == SIZE_MAX) {
+      extra.push_back(b.type);
+      continue;
+    }
+    std::string where = hcl::FormatPos("policy", b.pos);
+    if (b.labels.size() != want) {
+      return InvalidArgument("Failed to parse ACL Policy: " + where + ": " + b.type +
+                             (want == 1 ? " needs one label" : " takes no label"));
+    }
+    RuleBlock rb{b.type, want == 1 ? b.labels[0] : ""};
+    for (const hcl::Attribute& a : b.attributes) {
+      if (a.name != "policy" && a.name != "capabilities") {
+        return InvalidArgument("Failed to parse ACL Policy: " + hcl::FormatPos("policy", a.pos) +
+                               ": unknown key \"" + a.name + "\" in " + b.type);
+      }
+      rb.attrs.emplace(a.name, a.value);
+    }
+    for (const hcl::Block& inner : b.blocks) {
+      if (inner.type == "variables" && b.type == "namespace") {
+        rb.has_variables = true;
+        continue;
+      }
+      return InvalidArgument("Failed to parse ACL Policy: " + hcl::FormatPos("policy", inner.pos) +
+                             ": unknown block \"" + inner.type + "\" in " + b.type);
+    }
+    blocks.push_back(std::move(rb));
+  }
+  if (!extra.empty()) {
+    std::string joined;
+    for (const auto& e : extra) joined += (joined.empty() ? "" : ", ") + e;
+    return InvalidArgument("Invalid or duplicate policy keys: " + joined);
+  }
+  return blocks;
+}
+
 Result<std::string> StringAttr(const RuleBlock& b, const char* name) {
   auto it = b.attrs.find(name);
   if (it == b.attrs.end()) return std::string();
@@ -296,8 +340,10 @@ Result<PolicyRules> ParsePolicyRules(std::string_view text) {
   std::size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return InvalidArgument("Invalid policy: empty rules");
   if (text[first] != '{') {
-    return InvalidArgument(
-        "Failed to parse ACL Policy: only the JSON form of policy rules is supported");
+    auto file = hcl::Parse(text, "policy");
+    if (!file.ok()) return InvalidArgument("Failed to parse ACL Policy: " + file.status().message());
+    ASSIGN_OR_RETURN(std::vector<RuleBlock> blocks, BlocksFromHcl(*file));
+    return RulesFromBlocks(blocks);
   }
   boost::system::error_code ec;
   json::parse_options opts;

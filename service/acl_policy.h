@@ -53,8 +53,9 @@ struct PolicyRules {
   std::vector<std::string> operator_capabilities;
 };
 
-// Parses a policy's Rules text: Nomad's HCL form, or its JSON form
-// (`{"namespace": {"default": {"policy": "read"}}}`). Errors carry Nomad's
+// Parses a policy's Rules text: Nomad's HCL form (hcl/hcl.h), or its JSON
+// form (`{"namespace": {"default": {"policy": "read"}}}`, told apart by its
+// leading brace). Errors carry Nomad's
 // texts ("Invalid namespace policy: ...", "Invalid namespace capability
 // 'x' ...", "Invalid or duplicate policy keys: ...").
 Result<PolicyRules> ParsePolicyRules(std::string_view rules);

@@ -321,7 +321,8 @@ TEST_F(AclE2ETest, SeedEndpointsFollowTheirAclRequiredColumn) {
   std::string root = Bootstrap();
   ASSERT_FALSE(root.empty());
   PutPolicy(root, "read", R"({"namespace": {"default": {"policy": "read"}}})");
-  PutPolicy(root, "submit", R"({"namespace": {"default": {"capabilities": ["submit-job"]}}})");
+  // The HCL form, as `nomad acl policy apply` sends a policy file.
+  PutPolicy(root, "submit", "namespace \"default\" {\n  capabilities = [\"submit-job\"]\n}\n");
   PutPolicy(root, "ops",
             R"({"namespace": {"default": {"policy": "write"}}, "node": {"policy": "write"}})");
   std::map<std::string, std::string> tokens = {{"read", NewToken(root, "r", {"read"})},

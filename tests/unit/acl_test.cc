@@ -113,6 +113,43 @@ TEST(PolicyRulesTest, ListFormAndEveryBlockType) {
   EXPECT_EQ(rules_json.at("Namespaces").as_array().size(), 2u);
 }
 
+TEST(PolicyRulesTest, HclFormAsNomadsDocsWriteIt) {
+  PolicyRules r = MustParse(R"(
+# Allow read only access to the default namespace
+namespace "default" {
+  policy       = "read"
+  capabilities = ["submit-job", "read-logs"]
+  variables {
+    path "*" { capabilities = ["read"] }
+  }
+}
+namespace "prod-*" { policy = "deny" }
+node { policy = "read" }
+agent {
+  policy = "write"
+}
+host_volume "data" { policy = "read" }
+)");
+  auto acl = Acl::FromPolicies({r});
+  EXPECT_TRUE(acl->AllowNamespaceOp("default", "read-job"));
+  EXPECT_TRUE(acl->AllowNamespaceOp("default", "submit-job"));
+  EXPECT_TRUE(acl->AllowNamespaceOp("default", "read-logs"));
+  EXPECT_FALSE(acl->AllowNamespaceOp("default", "alloc-lifecycle"));
+  EXPECT_FALSE(acl->AllowNamespace("prod-api"));
+  EXPECT_TRUE(acl->AllowNodeRead());
+  EXPECT_FALSE(acl->AllowNodeWrite());
+  EXPECT_TRUE(acl->AllowAgentWrite());
+  ASSERT_EQ(r.host_volumes.size(), 1u);
+}
+
+TEST(PolicyRulesTest, HclAndJsonFormsAgree) {
+  PolicyRules hcl = MustParse(R"(namespace "default" { policy = "write" }
+node { policy = "read" })");
+  PolicyRules json = MustParse(R"({"namespace": {"default": {"policy": "write"}},
+                                   "node": {"policy": "read"}})");
+  EXPECT_EQ(json::serialize(PolicyRulesJson(hcl)), json::serialize(PolicyRulesJson(json)));
+}
+
 struct BadRules {
   const char* rules;
   const char* error_prefix;
@@ -147,7 +184,18 @@ INSTANTIATE_TEST_SUITE_P(
                  "Failed to parse ACL Policy: unknown key \"color\""},
         BadRules{R"({"operator": {"capabilities": ["reboot"]}})",
                  "Invalid operator capability 'reboot'"},
-        BadRules{R"({"plugin": {"policy": "scale"}})", "Invalid plugin policy"}));
+        BadRules{R"({"plugin": {"policy": "scale"}})", "Invalid plugin policy"},
+        // The HCL form.
+        BadRules{R"(namespace "default" { policy = "admin" })",
+                 "Invalid namespace policy: \"admin\""},
+        BadRules{R"(namespace { policy = "read" })",
+                 "Failed to parse ACL Policy: policy:1:1: namespace needs one label"},
+        BadRules{R"(namespace "default" { policy = read })", "Failed to parse ACL Policy: policy:1:"},
+        BadRules{"node {\n  policy = \"read\"\n  color = \"red\"\n}",
+                 "Failed to parse ACL Policy: policy:3:3: unknown key \"color\" in node"},
+        BadRules{R"(namespaces "default" { policy = "read" })",
+                 "Invalid or duplicate policy keys: namespaces"},
+        BadRules{R"(agent = "write")", "Invalid or duplicate policy keys: agent"}));
 
 // ---- Capability checks -----------------------------------------------------------
 
