@@ -75,7 +75,9 @@ void PrettyInto(const json::value& v, int depth, std::string& out) {
 
 }  // namespace
 
-Result<std::string> QueryUnescape(std::string_view in) {
+namespace {
+
+Result<std::string> Unescape(std::string_view in, bool plus_is_space) {
   auto hex = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -85,7 +87,7 @@ Result<std::string> QueryUnescape(std::string_view in) {
   std::string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
+    if (in[i] == '+' && plus_is_space) {
       out += ' ';
     } else if (in[i] != '%') {
       out += in[i];
@@ -98,6 +100,12 @@ Result<std::string> QueryUnescape(std::string_view in) {
   }
   return out;
 }
+
+}  // namespace
+
+Result<std::string> QueryUnescape(std::string_view in) { return Unescape(in, true); }
+
+Result<std::string> PathUnescape(std::string_view in) { return Unescape(in, false); }
 
 std::optional<std::string> QueryParam(const Rest::Request& req, const std::string& name) {
   auto raw = req.query().get(name);

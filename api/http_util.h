@@ -34,6 +34,8 @@ struct QueryOptions {
 // Go's url.QueryUnescape: %XX escapes and '+' for a space. Pistache 0.0.5
 // hands query values over exactly as they came on the wire.
 Result<std::string> QueryUnescape(std::string_view in);
+// Go's url.PathUnescape: %XX escapes only ('+' stays '+').
+Result<std::string> PathUnescape(std::string_view in);
 
 // A query parameter, decoded; nullopt when absent. A value with a broken
 // escape is dropped, as Go's url.ParseQuery drops it.

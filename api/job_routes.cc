@@ -48,11 +48,13 @@ Result<json::value> JobStub(Agent& agent, const Job& job) {
   json::object& f = full.get_object();
   json::object stub;
   for (const char* field : {"ID", "ParentID", "Name", "Namespace", "Datacenters", "NodePool",
-                            "Multiregion", "Type", "Priority", "Periodic", "ParameterizedJob",
-                            "Stop", "Status", "StatusDescription", "CreateIndex", "ModifyIndex",
+                            "Multiregion", "Type", "Priority", "Stop", "Status", "StatusDescription", "CreateIndex", "ModifyIndex",
                             "JobModifyIndex", "SubmitTime", "Version", "Meta"}) {
     if (auto* v = f.if_contains(field)) stub[field] = *v;
   }
+  // Nomad's JobListStub has booleans here (IsPeriodic, IsParameterized).
+  stub["Periodic"] = !job.Periodic.IsNull();
+  stub["ParameterizedJob"] = !job.ParameterizedJob.IsNull() && !job.Dispatched;
   stub["JobSummary"] = json::object{{"JobID", job.ID},
                                     {"Namespace", job.Namespace},
                                     {"Summary", std::move(summary)},

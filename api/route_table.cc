@@ -66,7 +66,12 @@ Status RouteTable::Install(Rest::Router& router, const RequestGuard& guard) cons
 }
 
 std::string PathParam(const Rest::Request& req, const char* name) {
-  return req.param(name).as<std::string>();
+  // Pistache hands the segment over as it came on the wire; Go's router
+  // decodes it (a job ID "a/b" arrives as "a%2Fb"). A broken escape is
+  // kept as it came, so it names nothing.
+  std::string raw = req.param(name).as<std::string>();
+  auto decoded = PathUnescape(raw);
+  return decoded.ok() ? std::move(decoded).value() : raw;
 }
 
 }  // namespace drover::api

@@ -23,6 +23,9 @@ constexpr Nanos kMillisecond = 1'000'000;
 constexpr Nanos kSecond = 1'000'000'000;
 constexpr Nanos kMinute = 60 * kSecond;
 constexpr Nanos kHour = 60 * kMinute;
+// The longest delay a timer is armed with (100 years): a clock's now plus
+// any request-controlled duration clamped to it cannot overflow.
+constexpr Nanos kMaxTimerDelay = 100 * 365 * 24 * kHour;
 
 // Wall clock, Unix nanoseconds.
 Nanos NowNanos();

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -134,7 +135,7 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
   TimerId After(Nanos delay, std::function<void()> fn) override {
     TimerId id = next_timer_++;
     auto timer = std::make_unique<asio::steady_timer>(io_);
-    timer->expires_after(std::chrono::nanoseconds(delay));
+    timer->expires_after(std::chrono::nanoseconds(std::clamp<Nanos>(delay, 0, kMaxTimerDelay)));
     timer->async_wait([this, id, fn = std::move(fn)](const boost::system::error_code& ec) {
       timers_.erase(id);
       if (!ec && !stopping_) fn();

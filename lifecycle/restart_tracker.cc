@@ -3,6 +3,8 @@
 #include <string>
 #include <utility>
 
+#include "common/checked_math.h"
+
 namespace drover {
 namespace {
 
@@ -93,7 +95,7 @@ RestartDecision RestartTracker::GetState(Nanos now) {
     return Decide(verdict, kReasonNoRestartsAllowed);
   }
 
-  if (now > interval_start_ + policy_.Interval) {
+  if (now > SaturatingAdd(interval_start_, policy_.Interval)) {
     count_ = 0;
     interval_start_ = now;
   }
@@ -115,7 +117,7 @@ RestartDecision RestartTracker::GetState(Nanos now) {
       return Decide(RestartVerdict::kNotRestarting, ExceededAttemptsReason(policy_));
     }
     return Decide(RestartVerdict::kRestarting, kReasonDelay,
-                  interval_start_ + policy_.Interval - now);
+                  SaturatingAdd(interval_start_, policy_.Interval) - now);
   }
   return Decide(RestartVerdict::kRestarting, kReasonWithinPolicy, Jitter());
 }
@@ -123,7 +125,7 @@ RestartDecision RestartTracker::GetState(Nanos now) {
 Nanos RestartTracker::Jitter() {
   const Nanos delay = policy_.Delay == 0 ? 1 : policy_.Delay;
   std::uniform_int_distribution<Nanos> pick(0, delay - 1);
-  return delay + static_cast<Nanos>(static_cast<double>(pick(rng_)) * kJitterFraction);
+  return SaturatingAdd(delay, static_cast<Nanos>(static_cast<double>(pick(rng_)) * kJitterFraction));
 }
 
 }  // namespace drover

@@ -16,6 +16,9 @@ struct NodeInfo {
   std::string name;
   std::string region;
   std::string datacenter;
+  // client.max_kill_timeout: every task's KillTimeout is capped to it at
+  // kill time, silently, as Nomad's client does.
+  Nanos max_kill_timeout = 30 * kSecond;
 };
 
 using EnvMap = std::map<std::string, std::string>;

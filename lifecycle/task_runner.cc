@@ -2,8 +2,10 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 
+#include "common/checked_math.h"
 #include "common/log.h"
 #include "lifecycle/task_events.h"
 
@@ -125,14 +127,15 @@ void TaskRunner::StopProcess() {
   if (!st.ok()) log::Warn("kill task " + task_.Name + " of alloc " + alloc_.ID + ": " + st.message());
   std::weak_ptr<bool> alive = alive_;
   deps_.scheduler.Cancel(kill_timer_);
-  kill_timer_ = deps_.scheduler.After(KillTimeout() + kKillGrace, [this, alive] {
+  kill_timer_ = deps_.scheduler.After(SaturatingAdd(KillTimeout(), kKillGrace), [this, alive] {
     if (alive.expired() || !*alive.lock()) return;
     if (running()) (void)deps_.driver.Signal(local_.handle, SIGKILL);
   });
 }
 
 Nanos TaskRunner::KillTimeout() const {
-  return task_.KillTimeout > 0 ? task_.KillTimeout : kDefaultKillTimeout;
+  Nanos timeout = task_.KillTimeout > 0 ? task_.KillTimeout : kDefaultKillTimeout;
+  return std::min(timeout, deps_.node.max_kill_timeout);
 }
 
 void TaskRunner::GateOpened() {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "common/checked_math.h"
 #include "common/log.h"
 #include "common/uuid.h"
 #include "lifecycle/task_env.h"
@@ -106,7 +107,9 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   agent->gc_->Start();
   EngineOptions engine_options{
       agent->config_.data_dir,
-      NodeInfo{node.ID, node.Name, agent->config_.region, node.Datacenter}, agent.get()};
+      NodeInfo{node.ID, node.Name, agent->config_.region, node.Datacenter,
+               agent->config_.max_kill_timeout},
+      agent.get()};
   agent->engine_ =
       std::make_unique<Engine>(*agent->store_, NewRawExecDriver(DefaultExecutorPath()),
                                std::move(engine_options));
@@ -132,7 +135,9 @@ std::size_t Agent::RunningAllocs() const { return engine_ ? engine_->RunningAllo
 
 Result<JobRegisterResult> Agent::RegisterJob(Job job) {
   CanonicalizeJob(job);
-  RETURN_IF_ERROR(ValidateJob(job));
+  // Before the store's lock: nothing of an invalid job is stored, and every
+  // Count below is bounded by what this node can hold.
+  RETURN_IF_ERROR(ValidateJob(job, capacity_));
 
   JobRegisterResult out;
   std::vector<std::string> touched;
@@ -178,9 +183,9 @@ Result<JobRegisterResult> Agent::RegisterJob(Job job) {
     }
     for (const TaskGroup& tg : job.TaskGroups) {
       auto& used = used_index[tg.Name];
-      for (int i = 0; i < tg.Count; ++i) {
-        if (i < static_cast<int>(used.size()) && used[i]) continue;
-        to_place[tg.Name].push_back(i);
+      for (std::int64_t i = 0; i < tg.Count; ++i) {
+        if (i < static_cast<std::int64_t>(used.size()) && used[i]) continue;
+        to_place[tg.Name].push_back(static_cast<int>(i));
       }
     }
 
@@ -384,7 +389,7 @@ Status Agent::ScheduleReschedule(const std::string& alloc_id) {
     eval.Status = "pending";
     eval.PreviousEval = alloc->EvalID;
     eval.Wait = delay;
-    eval.WaitUntil.text = "\"" + FormatRFC3339Nano(GoTime::FromUnixNanos(now + delay)) + "\"";
+    eval.WaitUntil.text = "\"" + FormatRFC3339Nano(GoTime::FromUnixNanos(SaturatingAdd(now, delay))) + "\"";
     eval.StatusDescription = "created for delayed rescheduling";
     txn.PutEval(eval);
     txn.AddEvent(EvaluationEvent(eval));

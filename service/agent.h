@@ -29,6 +29,8 @@ struct AgentConfig {
   std::string node_class;
   StringMap meta;
   std::size_t gc_max_allocs = 50;  // client.gc_max_allocs
+  // client.max_kill_timeout: caps every task's KillTimeout (Nomad: 30s).
+  Nanos max_kill_timeout = 30 * kSecond;
   // Event journal retention (journal_max_events, journal_max_age_seconds):
   // older entries are folded into the replay snapshot every 5 minutes.
   std::size_t journal_max_events = 100'000;

@@ -33,6 +33,7 @@ std::string DefaultDataDir() {
 // Reads the agent's JSON config file. Keys (all optional): data_dir,
 // http_addr, region, datacenter, name, log_level, client.node_class,
 // client.meta (object of strings), client.gc_max_allocs (integer, 50),
+// client.max_kill_timeout (Go duration, "30s"),
 // journal_max_events (100000), journal_max_age_seconds (604800; 0: no limit),
 // acl.enabled (false), http.allowed_hosts (list of host names).
 Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string& log_level) {
@@ -93,6 +94,13 @@ Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string&
       if (!gc->is_int64() || gc->get_int64() < 0)
         return InvalidArgument("config file " + path + ": client.gc_max_allocs must be a non-negative integer");
       config.gc_max_allocs = static_cast<std::size_t>(gc->get_int64());
+    }
+    if (const json::value* mkt = client->get_object().if_contains("max_kill_timeout")) {
+      Result<Nanos> d = mkt->is_string() ? ParseGoDuration(mkt->get_string())
+                                         : Result<Nanos>(InvalidArgument("not a string"));
+      if (!d.ok() || *d <= 0 || *d > kMaxTimerDelay)
+        return InvalidArgument("config file " + path + ": client.max_kill_timeout must be a positive duration such as \"30s\"");
+      config.max_kill_timeout = *d;
     }
     if (const json::value* meta = client->get_object().if_contains("meta")) {
       if (!meta->is_object()) return InvalidArgument("config file " + path + ": client.meta must be an object");

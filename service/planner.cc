@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "common/checked_math.h"
 #include "common/uuid.h"
 
 namespace drover {
@@ -46,8 +47,8 @@ GroupAsk AskOf(const TaskGroup& tg) {
   GroupAsk ask;
   for (const Task& t : tg.Tasks) {
     if (!t.Resources) continue;
-    ask.cpu += t.Resources->CPU;
-    ask.memory_mb += t.Resources->MemoryMB;
+    ask.cpu = SaturatingAdd(ask.cpu, t.Resources->CPU);
+    ask.memory_mb = SaturatingAdd(ask.memory_mb, t.Resources->MemoryMB);
   }
   return ask;
 }
@@ -68,8 +69,8 @@ PlanResult Plan(const PlanRequest& req) {
     const TaskGroup* group = GroupOf(a);
     if (group == nullptr) continue;
     GroupAsk ask = AskOf(*group);
-    cpu_used += ask.cpu;
-    mem_used += ask.memory_mb;
+    cpu_used = SaturatingAdd(cpu_used, ask.cpu);
+    mem_used = SaturatingAdd(mem_used, ask.memory_mb);
   }
 
   for (const TaskGroup& tg : req.job.TaskGroups) {
@@ -82,8 +83,9 @@ PlanResult Plan(const PlanRequest& req) {
       m.NodesEvaluated = 1;
       m.NodesInPool = 1;
       m.NodesAvailable = std::map<std::string, std::int64_t>{{req.node.Datacenter, 1}};
-      bool cpu_ok = cpu_used + ask.cpu <= req.capacity.cpu_mhz;
-      bool mem_ok = mem_used + ask.memory_mb <= req.capacity.memory_mb;
+      // Saturating: sums of asks that overflow never fit.
+      bool cpu_ok = SaturatingAdd(cpu_used, ask.cpu) <= req.capacity.cpu_mhz;
+      bool mem_ok = SaturatingAdd(mem_used, ask.memory_mb) <= req.capacity.memory_mb;
       if (!cpu_ok || !mem_ok) {
         // Nomad coalesces the failures of one group into one metric.
         auto [it, fresh] = result.failed.try_emplace(tg.Name, m);
@@ -99,8 +101,8 @@ PlanResult Plan(const PlanRequest& req) {
         result.queued[tg.Name]++;
         continue;
       }
-      cpu_used += ask.cpu;
-      mem_used += ask.memory_mb;
+      cpu_used = SaturatingAdd(cpu_used, ask.cpu);
+      mem_used = SaturatingAdd(mem_used, ask.memory_mb);
       double score = BinPackScore(cpu_used, mem_used, req.capacity);
       m.Scores = std::map<std::string, double>{{req.node.ID + ".binpack", score}};
       json::array meta{json::object{{"NodeID", req.node.ID},

@@ -1,5 +1,7 @@
 #include "service/reschedule.h"
 
+#include "common/checked_math.h"
+
 namespace drover {
 
 std::optional<ReschedulePolicy> ReschedulePolicyOf(const Allocation& alloc) {
@@ -14,7 +16,7 @@ bool RescheduleEligible(const Allocation& alloc, const ReschedulePolicy& policy,
   if (events == nullptr || events->empty()) return true;
   std::int64_t attempted = 0;
   for (const RescheduleEvent& e : *events) {
-    if (fail_time - e.RescheduleTime < policy.Interval) ++attempted;
+    if (SaturatingAdd(fail_time, -e.RescheduleTime) < policy.Interval) ++attempted;
   }
   return attempted < policy.Attempts;
 }
@@ -24,13 +26,13 @@ Nanos NextRescheduleDelay(const Allocation& alloc, const ReschedulePolicy& polic
   if (!alloc.RescheduleTracker || alloc.RescheduleTracker->Events.empty()) return delay;
   const auto& events = alloc.RescheduleTracker->Events;
   if (policy.DelayFunction == "exponential") {
-    delay = events.back().Delay * 2;
+    delay = SaturatingMul(events.back().Delay, 2);
   } else if (policy.DelayFunction == "fibonacci") {
     if (events.size() >= 2) {
       Nanos n1 = events[events.size() - 1].Delay;
       Nanos n2 = events[events.size() - 2].Delay;
       // A capped series that was reset starts over.
-      delay = (n2 == policy.MaxDelay && n1 == policy.Delay) ? n1 : n1 + n2;
+      delay = (n2 == policy.MaxDelay && n1 == policy.Delay) ? n1 : SaturatingAdd(n1, n2);
     }
   } else {
     return delay;  // constant
@@ -38,7 +40,7 @@ Nanos NextRescheduleDelay(const Allocation& alloc, const ReschedulePolicy& polic
   if (policy.MaxDelay > 0 && delay > policy.MaxDelay) {
     delay = policy.MaxDelay;
     // Failing again only after a full capped delay starts the series over.
-    if (now - events.back().RescheduleTime > delay) delay = policy.Delay;
+    if (SaturatingAdd(now, -events.back().RescheduleTime) > delay) delay = policy.Delay;
   }
   return delay;
 }

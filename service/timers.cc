@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <thread>
@@ -28,7 +29,7 @@ void Timers::After(Nanos delay, std::function<void()> fn) {
   asio::post(impl_->io, [impl = impl_.get(), delay, fn = std::move(fn)]() mutable {
     if (impl->stopped) return;
     auto timer = std::make_shared<asio::steady_timer>(impl->io);
-    timer->expires_after(std::chrono::nanoseconds(std::max<Nanos>(delay, 0)));
+    timer->expires_after(std::chrono::nanoseconds(std::clamp<Nanos>(delay, 0, kMaxTimerDelay)));
     impl->pending.insert(timer);
     timer->async_wait([impl, timer, fn = std::move(fn)](const boost::system::error_code& ec) {
       impl->pending.erase(timer);

@@ -874,7 +874,8 @@ TEST_F(LifecycleE2ETest, FailedAllocIsRescheduledOnceThenPolicyIsExhausted) {
   spec.tasks = {{"main", kPre + Stamp("runs") + "exit 1"}};
   spec.reschedule = json::object{{"Attempts", 1},
                                  {"Interval", 3600 * kSecond},
-                                 {"Delay", kSecond / 2},
+                                 // Nomad's minimum reschedule delay.
+                                 {"Delay", 5 * kSecond},
                                  {"DelayFunction", "constant"},
                                  {"Unlimited", false}};
   ASSERT_OK(Register("resched", spec).status());
@@ -906,7 +907,7 @@ TEST_F(LifecycleE2ETest, FailedAllocIsRescheduledOnceThenPolicyIsExhausted) {
   ASSERT_TRUE(events.is_array() && events.get_array().size() == 1) << json::serialize(second);
   EXPECT_EQ(Str(events.get_array()[0], "/PrevAllocID"), first_id);
   EXPECT_EQ(Str(events.get_array()[0], "/PrevNodeID"), node_id);
-  EXPECT_EQ(Int(events.get_array()[0], "/Delay"), 500'000'000);
+  EXPECT_EQ(Int(events.get_array()[0], "/Delay"), 5 * kSecond);
   EXPECT_GT(Int(events.get_array()[0], "/RescheduleTime"), 0);
   ASSERT_OK_AND_ASSIGN(const json::value first, Get("/v1/allocation/" + first_id));
   EXPECT_EQ(Str(first, "/NextAllocation"), second_id);
@@ -918,7 +919,7 @@ TEST_F(LifecycleE2ETest, FailedAllocIsRescheduledOnceThenPolicyIsExhausted) {
     return Str(a, "/ClientStatus") == "failed";
   });
   ASSERT_TRUE(second_failed.met) << json::serialize(second_failed.last);
-  std::this_thread::sleep_for(3s);  // six times the delay: a third alloc would show
+  std::this_thread::sleep_for(6s);  // past the delay: a third alloc would show
   const auto allocs = JobAllocs("resched");
   std::vector<std::string> ids;
   for (const auto& a : allocs) ids.push_back(Str(a, "/ID"));
