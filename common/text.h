@@ -7,8 +7,9 @@
 
 namespace drover {
 
-// Go's %q of an ASCII string: quoted, `"` and `\` escaped, control
-// characters as \n, \t, \r or \xNN. Bytes >= 0x80 pass through.
+// Go's strconv.Quote, which fmt's %q applies to strings: quoted, `"` and
+// `\` escaped, control characters (C0, DEL, C1) and invalid UTF-8 escaped
+// as Go escapes them; every other code point is taken as printable.
 std::string GoQuote(std::string_view text);
 
 // `text` with control characters as \n, \t, \r or \xNN, so that it stays
