@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/gotime.h"
+#include "common/text.h"
 
 namespace drover::log {
 namespace {
@@ -21,30 +22,6 @@ const char* Tag(Level level) {
     case Level::kError: return "[ERROR]";
   }
   return "[?]    ";
-}
-
-// One event, one line: control characters (a job ID or a path from a
-// request may hold a newline) are written as escapes.
-std::string EscapeControls(std::string_view message) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(message.size());
-  for (unsigned char c : message) {
-    if (c >= 0x20 && c != 0x7f) {
-      out += static_cast<char>(c);
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -71,6 +48,8 @@ void Write(Level level, std::string_view message) {
   std::snprintf(millis, sizeof(millis), ".%03lld",
                 static_cast<long long>(now / kMillisecond % 1000));
   ts.insert(ts.size() - 1, millis);
+  // One event, one line: a job ID or a path from a request may hold a
+  // newline.
   const std::string line = EscapeControls(message);
   std::lock_guard<std::mutex> lock(g_mu);
   std::fprintf(stderr, "%s %s %.*s\n", ts.c_str(), Tag(level), static_cast<int>(line.size()),

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <limits>
 
 #include "common/checked_math.h"
 #include "common/log.h"
@@ -228,8 +229,13 @@ void TaskRunner::RunOnce() {
   launch.stdout_base = paths_.stdout_base;
   launch.stderr_base = paths_.stderr_base;
   if (task_.LogConfig) {
-    launch.max_files = static_cast<int>(task_.LogConfig->MaxFiles);
-    launch.max_file_bytes = static_cast<std::uint64_t>(task_.LogConfig->MaxFileSizeMB) << 20;
+    // Validated at registration; clamped again for jobs stored before that.
+    launch.max_files = static_cast<int>(std::clamp<std::int64_t>(
+        task_.LogConfig->MaxFiles, 1, std::numeric_limits<int>::max()));
+    launch.max_file_bytes = static_cast<std::uint64_t>(std::clamp<std::int64_t>(
+                                task_.LogConfig->MaxFileSizeMB, 1,
+                                std::numeric_limits<std::int64_t>::max() >> 20))
+                            << 20;
   }
   int kill_signal = task_.KillSignal.empty() ? SIGINT : SignalFromName(task_.KillSignal);
   launch.kill_signal = kill_signal < 0 ? SIGINT : kill_signal;

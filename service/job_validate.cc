@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/checked_math.h"
+#include "common/text.h"
 #include "lifecycle/driver.h"
 #include "service/job_spec.h"
 #include "storage/codec.h"
@@ -33,30 +34,6 @@ constexpr std::int64_t kMinDiskMB = 10;
 
 std::string Str(std::int64_t n) { return std::to_string(n); }
 std::string Dur(Nanos d) { return FormatGoDuration(d); }
-
-// Go's %q of a string: quoted, with control characters escaped.
-std::string Quote(std::string_view s) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 bool HasNul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
@@ -120,9 +97,9 @@ void FindNulInJob(const Job& job, Errors& errors) {
 
 Errors ValidateRestartPolicy(const RestartPolicy& p) {
   Errors e;
-  if (p.Mode != "fail" && p.Mode != "delay") e.push_back("Unsupported restart mode: " + Quote(p.Mode));
+  if (p.Mode != "fail" && p.Mode != "delay") e.push_back("Unsupported restart mode: " + GoQuote(p.Mode));
   if (p.Attempts == 0 && p.Mode != "fail") {
-    e.push_back("Restart policy " + Quote(p.Mode) + " with " + Str(p.Attempts) +
+    e.push_back("Restart policy " + GoQuote(p.Mode) + " with " + Str(p.Attempts) +
                 " attempts is ambiguous");
   }
   // Drover: Nomad's int and Duration would wrap on these.
@@ -240,7 +217,7 @@ Errors ValidateReschedulePolicy(const ReschedulePolicy& r) {
   }
   if (r.DelayFunction != "constant" && r.DelayFunction != "exponential" &&
       r.DelayFunction != "fibonacci") {
-    e.push_back("Invalid delay function " + Quote(r.DelayFunction) +
+    e.push_back("Invalid delay function " + GoQuote(r.DelayFunction) +
                 ", must be one of [\"constant\" \"exponential\" \"fibonacci\"]");
     delay_ok = false;
   }
@@ -268,11 +245,11 @@ Errors ValidateReschedulePolicy(const ReschedulePolicy& r) {
   if (r.DelayFunction == "constant") {
     e.push_back("Nomad can only make " + Str(v.possible) + " attempts in " + Dur(r.Interval) +
                 " with initial delay " + Dur(r.Delay) + " and delay function " +
-                Quote(r.DelayFunction));
+                GoQuote(r.DelayFunction));
   } else {
     e.push_back("Nomad can only make " + Str(v.possible) + " attempts in " + Dur(r.Interval) +
                 " with initial delay " + Dur(r.Delay) + ", delay function " +
-                Quote(r.DelayFunction) + ", and delay ceiling " + Dur(r.MaxDelay));
+                GoQuote(r.DelayFunction) + ", and delay ceiling " + Dur(r.MaxDelay));
   }
   e.push_back("Set the interval to at least " + Dur(RoundToSecond(v.recommended)) +
               " to accommodate " + Str(r.Attempts) + " attempts");
@@ -306,7 +283,7 @@ void ValidateTaskName(const std::string& name, Errors& e) {
   if (name.empty()) e.push_back("Missing task name");
   if (name == "alloc") e.push_back("Task cannot be named \"alloc\"");
   // Drover: the name is a directory of the allocation dir.
-  if (name == "." || name == "..") e.push_back("Task cannot be named " + Quote(name));
+  if (name == "." || name == "..") e.push_back("Task cannot be named " + GoQuote(name));
   if (name.find_first_of("/\\") != std::string::npos) {
     e.push_back("Task name cannot include slashes");
   } else if (HasNul(name)) {
@@ -383,7 +360,7 @@ Errors ValidateTask(const Task& task, const TaskGroup& tg) {
       e.push_back("Lifecycle validation failed: invalid hook: " + h);
   }
   if (!task.KillSignal.empty() && SignalFromName(task.KillSignal) < 0)
-    e.push_back("unknown kill_signal " + Quote(task.KillSignal));
+    e.push_back("unknown kill_signal " + GoQuote(task.KillSignal));
   return e;
 }
 
@@ -498,7 +475,7 @@ Status ValidateJob(const Job& job, const NodeCapacity& capacity) {
     errors.push_back("Missing job type");
   } else if (job.Type != kJobTypeService && job.Type != kJobTypeBatch &&
              job.Type != kJobTypeSysBatch) {
-    errors.push_back("Invalid job type: " + Quote(job.Type));
+    errors.push_back("Invalid job type: " + GoQuote(job.Type));
   }
   if (job.Priority < 1 || job.Priority > 100)
     errors.push_back("Job priority must be between [1, 100]");

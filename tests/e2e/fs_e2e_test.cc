@@ -153,24 +153,6 @@ json::value JobRequest(const std::string& id, const std::string& type, const std
                                            {"TaskGroups", json::array{group}}}}};
 }
 
-// Percent-encodes a query value as Go's url.QueryEscape does.
-std::string QueryEscape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else if (c == ' ') {
-      out += '+';
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 // ---- Fixture: one agent for the suite ---------------------------------------
 
 class FsE2ETest : public ::testing::Test {
@@ -447,7 +429,7 @@ TEST_F(FsE2ETest, LsStatCatReadat) {
   EXPECT_TRUE(first.contains("Size") && first.contains("ModTime"));
 
   auto st = GetJson("/v1/client/fs/stat/" + alloc + "?path=" +
-                    QueryEscape("/alloc/logs/big.stdout.0"));
+                    PercentEncode("/alloc/logs/big.stdout.0"));
   ASSERT_TRUE(st.ok()) << st.status().ToString();
   EXPECT_EQ(st->at("Name").get_string(), "big.stdout.0");
   EXPECT_EQ(st->at("Size").to_number<std::int64_t>(), static_cast<std::int64_t>(kMiB));
@@ -555,25 +537,25 @@ TEST_F(FsEscapeE2ETest, NothingOutsideTheAllocationIsServed) {
 
   const std::string executor = "../../executor/" + alloc + "/evil";
   const std::vector<std::string> attacks = {
-      QueryEscape("../../../../etc/passwd"),   // `..` chain, encoded as Go does
+      PercentEncode("../../../../etc/passwd"),   // `..` chain, encoded as Go does
       "../../../../etc/passwd",                // the same, raw
       "..%2F..%2F..%2F..%2Fetc%2Fpasswd",      // encoded slashes
       "%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
       "..%252F..%252Fetc%252Fpasswd",          // double-encoded
-      QueryEscape("/etc/passwd"),              // absolute: rooted at the allocation
-      QueryEscape(executor + "/spec"),         // the executor's state
-      QueryEscape(executor),
-      QueryEscape("evil/local/passwd"),        // symlink to /etc/passwd
-      QueryEscape("evil/local/etc/passwd"),    // symlinked directory
-      QueryEscape("evil/local/up/etc/passwd"), // relative link climbing out
-      QueryEscape("alloc/data/task/passwd"),   // symlinked parent inside the alloc dir
-      QueryEscape("evil/secrets/token"),
-      QueryEscape("evil/local/../secrets/token"),
-      QueryEscape("evil/local/token"),         // link to the secrets
-      QueryEscape("evil/private/key"),
-      QueryEscape("evil/secrets"),
+      PercentEncode("/etc/passwd"),              // absolute: rooted at the allocation
+      PercentEncode(executor + "/spec"),         // the executor's state
+      PercentEncode(executor),
+      PercentEncode("evil/local/passwd"),        // symlink to /etc/passwd
+      PercentEncode("evil/local/etc/passwd"),    // symlinked directory
+      PercentEncode("evil/local/up/etc/passwd"), // relative link climbing out
+      PercentEncode("alloc/data/task/passwd"),   // symlinked parent inside the alloc dir
+      PercentEncode("evil/secrets/token"),
+      PercentEncode("evil/local/../secrets/token"),
+      PercentEncode("evil/local/token"),         // link to the secrets
+      PercentEncode("evil/private/key"),
+      PercentEncode("evil/secrets"),
       "evil%2Flocal%2Fok.txt%00%2F..%2F..%2Fsecrets%2Ftoken",  // NUL byte
-      QueryEscape(std::string(5000, 'a')),     // very long
+      PercentEncode(std::string(5000, 'a')),     // very long
   };
   for (const std::string& attack : attacks) {
     for (const char* endpoint : {"cat", "readat", "stat", "ls", "stream"}) {

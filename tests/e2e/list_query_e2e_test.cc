@@ -49,27 +49,12 @@ class ListQueryE2ETest : public ::testing::Test {
     ASSERT_TRUE(WaitFor(
         [&] {
           auto r = http.Get("/v1/allocations?filter=" +
-                            UrlEncode("ClientStatus != \"complete\" and ClientStatus != \"failed\""));
+                            PercentEncode("ClientStatus != \"complete\" and ClientStatus != \"failed\""));
           return r.ok() && r->status == 200 && json::parse(r->body).as_array().empty();
         },
         std::chrono::seconds(60)));
   }
   static void TearDownTestSuite() { delete agent_; }
-
-  static std::string UrlEncode(const std::string& s) {
-    static const char* kHex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-        out.push_back(static_cast<char>(c));
-      } else {
-        out += '%';
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-      }
-    }
-    return out;
-  }
 
   // Follows next_token until the last page; returns the IDs in order and
   // how many pages it took.
@@ -104,14 +89,14 @@ AgentProcess* ListQueryE2ETest::agent_ = nullptr;
 
 TEST_F(ListQueryE2ETest, FilterSelectsOnTheFullAllocation) {
   HttpClient http = agent_->Client();
-  auto failed = http.Get("/v1/allocations?filter=" + UrlEncode("ClientStatus == \"failed\""));
+  auto failed = http.Get("/v1/allocations?filter=" + PercentEncode("ClientStatus == \"failed\""));
   ASSERT_EQ(failed->status, 200);
   EXPECT_EQ(json::parse(failed->body).as_array().size(), 5u);
   auto by_task = http.Get("/v1/allocations?filter=" +
-                          UrlEncode("TaskStates.t.State == \"dead\" and JobID == \"ok\""));
+                          PercentEncode("TaskStates.t.State == \"dead\" and JobID == \"ok\""));
   ASSERT_EQ(by_task->status, 200);
   EXPECT_EQ(json::parse(by_task->body).as_array().size(), 6u);
-  auto regex = http.Get("/v1/allocations?filter=" + UrlEncode("Name matches \"^bad\\\\.g\\\\[[0-2]\\\\]$\""));
+  auto regex = http.Get("/v1/allocations?filter=" + PercentEncode("Name matches \"^bad\\\\.g\\\\[[0-2]\\\\]$\""));
   ASSERT_EQ(regex->status, 200) << regex->body;
   EXPECT_EQ(json::parse(regex->body).as_array().size(), 3u);
 }
@@ -134,7 +119,7 @@ TEST_F(ListQueryE2ETest, PagesCoverEveryMatchOnceInChronologicalOrder) {
 
 TEST_F(ListQueryE2ETest, FilterAndReverseTogetherAcrossPages) {
   int pages = 0;
-  std::string filter = "filter=" + UrlEncode("JobID == \"bad\"");
+  std::string filter = "filter=" + PercentEncode("JobID == \"bad\"");
   std::vector<std::string> forward = AllPages(filter, &pages);
   ASSERT_EQ(forward.size(), 5u);
   std::vector<std::string> reversed = AllPages(filter + "&reverse=true&per_page=2", &pages);
@@ -145,7 +130,7 @@ TEST_F(ListQueryE2ETest, FilterAndReverseTogetherAcrossPages) {
 
 TEST_F(ListQueryE2ETest, BadFilterIs400WithThePosition) {
   HttpClient http = agent_->Client();
-  auto r = http.Get("/v1/allocations?filter=" + UrlEncode("ClientStatus = \"failed\""));
+  auto r = http.Get("/v1/allocations?filter=" + PercentEncode("ClientStatus = \"failed\""));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 400);
   EXPECT_NE(r->body.find("failed to read filter expression"), std::string::npos) << r->body;

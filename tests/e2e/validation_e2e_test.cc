@@ -60,23 +60,6 @@ json::object& FirstTask(json::object& group) {
   return group["Tasks"].as_array()[0].as_object();
 }
 
-// Percent-encodes everything but unreserved characters, as Go's
-// url.PathEscape does for a path segment.
-std::string PathEscape(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out;
-}
-
 class ValidationE2ETest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -104,7 +87,7 @@ class ValidationE2ETest : public ::testing::Test {
 
   static void ExpectNothingStored(std::string_view id) {
     HttpClient http = agent_->Client();
-    auto job = http.Get("/v1/job/" + PathEscape(id));
+    auto job = http.Get("/v1/job/" + PercentEncode(id));
     ASSERT_TRUE(job.ok()) << job.status().ToString();
     EXPECT_EQ(job->status, 404) << job->body;
     auto allocs = http.Get("/v1/allocations");
@@ -276,11 +259,11 @@ TEST_F(ValidationE2ETest, JobIDWithNewlineIsReadableAndCannotInjectLogLines) {
   ASSERT_TRUE(reg.ok());
   ASSERT_EQ(reg->status, 200) << reg->body;
 
-  auto job = http.Get("/v1/job/" + PathEscape(id));
+  auto job = http.Get("/v1/job/" + PercentEncode(id));
   ASSERT_TRUE(job.ok());
   ASSERT_EQ(job->status, 200) << job->body;
   EXPECT_EQ(Str(json::parse(job->body), "/ID"), id);
-  auto stop = http.Delete("/v1/job/" + PathEscape(id) + "?purge=true");
+  auto stop = http.Delete("/v1/job/" + PercentEncode(id) + "?purge=true");
   ASSERT_TRUE(stop.ok());
   EXPECT_EQ(stop->status, 200) << stop->body;
 
@@ -329,17 +312,23 @@ TEST_F(ValidationE2ETest, JobListStubHasNomadsBooleans) {
 
 // ---- KillTimeout and client.max_kill_timeout ----------------------------------------
 
-TEST(ValidationKillTimeoutE2ETest, HugeKillTimeoutIsCappedByMaxKillTimeout) {
+// An agent started with `--config` holding `config_json`.
+Result<std::unique_ptr<AgentProcess>> LaunchWithConfig(
+    const std::string& config_json, std::chrono::milliseconds ready_timeout = 30s) {
   char tmpl[] = "/tmp/drover-validate-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  if (::mkdtemp(tmpl) == nullptr) return Internal("mkdtemp failed");
   const std::filesystem::path dir = tmpl;
-  const std::filesystem::path config = dir / "agent.json";
-  std::ofstream(config) << R"({"client": {"max_kill_timeout": "1s"}})";
-
+  std::ofstream(dir / "agent.json") << config_json;
   AgentOptions options;
-  options.extra_args = {"--config", config.string()};
+  options.extra_args = {"--config", (dir / "agent.json").string()};
+  options.ready_timeout = ready_timeout;
   auto launched = AgentProcess::Launch(options);
-  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(dir);  // read once, at start
+  return launched;
+}
+
+TEST(ValidationKillTimeoutE2ETest, HugeKillTimeoutIsCappedByMaxKillTimeout) {
+  auto launched = LaunchWithConfig(R"({"client": {"max_kill_timeout": "1s"}})");
   ASSERT_TRUE(launched.ok()) << launched.status().ToString();
   std::unique_ptr<AgentProcess> agent = std::move(launched).value();
   HttpClient http = agent->Client();
@@ -399,16 +388,7 @@ TEST(ValidationKillTimeoutE2ETest, HugeKillTimeoutIsCappedByMaxKillTimeout) {
 }
 
 TEST(ValidationKillTimeoutE2ETest, BadMaxKillTimeoutIsRefusedAtStart) {
-  char tmpl[] = "/tmp/drover-validate-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::filesystem::path dir = tmpl;
-  const std::filesystem::path config = dir / "agent.json";
-  std::ofstream(config) << R"({"client": {"max_kill_timeout": "-5s"}})";
-  AgentOptions options;
-  options.extra_args = {"--config", config.string()};
-  options.ready_timeout = 5s;
-  auto launched = AgentProcess::Launch(options);
-  std::filesystem::remove_all(dir);
+  auto launched = LaunchWithConfig(R"({"client": {"max_kill_timeout": "-5s"}})", 5s);
   EXPECT_FALSE(launched.ok()) << "an agent started with max_kill_timeout -5s";
 }
 

@@ -91,4 +91,8 @@ class HttpClient {
   int fd_ = -1;  // the kept-alive connection, or -1
 };
 
+// Percent-encodes every byte but letters, digits and "-_.~": valid as a
+// path segment (a job ID "a/b" -> "a%2Fb") and as a query value.
+std::string PercentEncode(std::string_view s);
+
 }  // namespace drover::testing
