@@ -27,6 +27,9 @@ struct AgentConfig {
   std::string node_name;  // default: the host name
   std::string node_class;
   StringMap meta;
+  // client.options: Nomad's string options; Drover reads the task user
+  // lists and drover.pids_max from it (lifecycle/containment.h).
+  StringMap client_options;
   std::size_t gc_max_allocs = 50;  // client.gc_max_allocs
   // Event journal retention (journal_max_events, journal_max_age_seconds):
   // older entries are folded into the replay snapshot every 5 minutes.

@@ -32,7 +32,8 @@ std::string DefaultDataDir() {
 
 // Reads the agent's JSON config file. Keys (all optional): data_dir,
 // http_addr, region, datacenter, name, log_level, client.node_class,
-// client.meta (object of strings), client.gc_max_allocs (integer, 50),
+// client.meta (object of strings), client.options (object of strings:
+// user.denylist, user.checked_drivers, ...), client.gc_max_allocs (integer, 50),
 // journal_max_events (100000), journal_max_age_seconds (604800; 0: no limit).
 Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string& log_level) {
   std::ifstream in(path);
@@ -73,6 +74,14 @@ Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string&
       if (!gc->is_int64() || gc->get_int64() < 0)
         return InvalidArgument("config file " + path + ": client.gc_max_allocs must be a non-negative integer");
       config.gc_max_allocs = static_cast<std::size_t>(gc->get_int64());
+    }
+    if (const json::value* opts = client->get_object().if_contains("options")) {
+      if (!opts->is_object()) return InvalidArgument("config file " + path + ": client.options must be an object");
+      for (const auto& kv : opts->get_object()) {
+        if (!kv.value().is_string())
+          return InvalidArgument("config file " + path + ": client.options values must be strings");
+        config.client_options[std::string(kv.key())] = std::string(kv.value().get_string());
+      }
     }
     if (const json::value* meta = client->get_object().if_contains("meta")) {
       if (!meta->is_object()) return InvalidArgument("config file " + path + ": client.meta must be an object");
