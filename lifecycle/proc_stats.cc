@@ -175,23 +175,24 @@ ProcessTreeStats::ProcessTreeStats(double mhz_per_core, Nanos min_window)
       ticks_per_second_(::sysconf(_SC_CLK_TCK)) {}
 
 ProcessTreeStats::Reading ProcessTreeStats::Read(const std::string& key, int root) {
-  return ReadWith(key, [root] { return SampleProcessTree(root); });
+  return ReadWith(key, ticks_per_second_, [root] { return SampleProcessTree(root); });
 }
 
 ProcessTreeStats::Reading ProcessTreeStats::ReadCgroup(const std::string& key,
                                                        const cgroup::TaskGroup& group) {
   const long tps = ticks_per_second_;
+  // A cgroup counts CPU in nanoseconds: its "ticks" are those.
   auto sample = [&group, tps] {
     TreeSample s;
     s.pids = cgroup::Pids(group);
     std::sort(s.pids.begin(), s.pids.end());
     cgroup::CpuStat cpu = cgroup::ReadCpu(group, tps);
-    s.user_ticks = cpu.user_ns / (1'000'000'000ULL / static_cast<std::uint64_t>(tps > 0 ? tps : 100));
-    s.system_ticks = cpu.system_ns / (1'000'000'000ULL / static_cast<std::uint64_t>(tps > 0 ? tps : 100));
+    s.user_ticks = cpu.user_ns;
+    s.system_ticks = cpu.system_ns;
     s.at = MonotonicNanos();
     return s;
   };
-  Reading r = ReadWith(key + "#cgroup", sample);
+  Reading r = ReadWith(key + "#cgroup", kSecond, sample);
   // The CPU percentages come from the tick deltas; the rest is the
   // controllers' own figures now.
   TreeSample none;
@@ -206,7 +207,8 @@ ProcessTreeStats::Reading ProcessTreeStats::ReadCgroup(const std::string& key,
 }
 
 template <typename SampleFn>
-ProcessTreeStats::Reading ProcessTreeStats::ReadWith(const std::string& key, SampleFn sample) {
+ProcessTreeStats::Reading ProcessTreeStats::ReadWith(const std::string& key, long ticks_per_second,
+                                                     SampleFn sample) {
   std::optional<TreeSample> before;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -221,7 +223,7 @@ ProcessTreeStats::Reading ProcessTreeStats::ReadWith(const std::string& key, Sam
     std::this_thread::sleep_for(std::chrono::nanoseconds(min_window_));
     after = sample();
   }
-  Reading reading{UsageBetween(*before, after, mhz_per_core_, ticks_per_second_), after.pids};
+  Reading reading{UsageBetween(*before, after, mhz_per_core_, ticks_per_second), after.pids};
   std::lock_guard<std::mutex> lock(mu_);
   // Keep the newest baseline; forget trees not read for a long time.
   for (auto it = last_.begin(); it != last_.end();) {

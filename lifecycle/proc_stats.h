@@ -122,7 +122,7 @@ class ProcessTreeStats {
 
  private:
   template <typename SampleFn>
-  Reading ReadWith(const std::string& key, SampleFn sample);
+  Reading ReadWith(const std::string& key, long ticks_per_second, SampleFn sample);
 
   double mhz_per_core_;
   Nanos min_window_;

@@ -430,11 +430,19 @@ CpuStat ReadCpu(const TaskGroup& group, long ticks_per_second) {
     c.throttled_time_ns = stat["throttled_usec"] * 1000;
     return c;
   }
-  if (std::string dir = group.Dir("cpuacct"); !dir.empty() && ticks_per_second > 0) {
-    auto stat = ParseFlatKeyed(ReadSmallFile(dir + "/cpuacct.stat"));
-    const std::uint64_t ns_per_tick = 1'000'000'000ULL / static_cast<std::uint64_t>(ticks_per_second);
-    c.user_ns = stat["user"] * ns_per_tick;
-    c.system_ns = stat["system"] * ns_per_tick;
+  if (std::string dir = group.Dir("cpuacct"); !dir.empty()) {
+    // Nanoseconds where the kernel has them (4.7+), else USER_HZ ticks.
+    std::string user = ReadSmallFile(dir + "/cpuacct.usage_user");
+    std::string sys = ReadSmallFile(dir + "/cpuacct.usage_sys");
+    if (!user.empty() && !sys.empty()) {
+      c.user_ns = std::strtoull(user.c_str(), nullptr, 10);
+      c.system_ns = std::strtoull(sys.c_str(), nullptr, 10);
+    } else if (ticks_per_second > 0) {
+      auto stat = ParseFlatKeyed(ReadSmallFile(dir + "/cpuacct.stat"));
+      const std::uint64_t ns_per_tick = 1'000'000'000ULL / static_cast<std::uint64_t>(ticks_per_second);
+      c.user_ns = stat["user"] * ns_per_tick;
+      c.system_ns = stat["system"] * ns_per_tick;
+    }
   }
   if (std::string dir = group.Dir("cpu"); !dir.empty()) {
     auto stat = ParseFlatKeyed(ReadSmallFile(dir + "/cpu.stat"));
