@@ -278,20 +278,5 @@ Result<std::map<std::string, RunningTask>> RunningTasks(const StateStore& store,
   return out;
 }
 
-Result<std::map<std::string, int>> RunningTaskPids(const StateStore& store,
-                                                   const Allocation& alloc) {
-  std::map<std::string, int> out;
-  if (!alloc.TaskStates) return out;
-  for (const auto& [task, state] : *alloc.TaskStates) {
-    if (state.State != kTaskStateRunning) continue;
-    ASSIGN_OR_RETURN(std::optional<std::string> json, store.GetTaskLocal(alloc.ID, task));
-    if (!json) continue;
-    ASSIGN_OR_RETURN(TaskLocalState local, DecodeTaskLocalState(*json));
-    if (local.handle.task_pid > 0 && ProcessAlive(local.handle)) {
-      out[task] = local.handle.task_pid;
-    }
-  }
-  return out;
-}
 
 }  // namespace drover

@@ -131,13 +131,9 @@ class ProcessTreeStats {
   std::map<std::string, TreeSample> last_;  // by key
 };
 
-// The root pid of every task of `alloc` that runs now, by task name: the
-// task pid its executor recorded (task_local), while that executor lives.
-Result<std::map<std::string, int>> RunningTaskPids(const StateStore& store,
-                                                   const Allocation& alloc);
-
-// As RunningTaskPids, with the cgroup each task is held in (disabled when
-// it has none).
+// Every task of `alloc` that runs now, by task name: the root pid its
+// executor recorded (task_local), while that executor lives, and the
+// cgroup the task is held in (disabled when it has none).
 struct RunningTask {
   int pid = 0;
   cgroup::TaskGroup group;

@@ -75,22 +75,21 @@ Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string&
         return InvalidArgument("config file " + path + ": client.gc_max_allocs must be a non-negative integer");
       config.gc_max_allocs = static_cast<std::size_t>(gc->get_int64());
     }
-    if (const json::value* opts = client->get_object().if_contains("options")) {
-      if (!opts->is_object()) return InvalidArgument("config file " + path + ": client.options must be an object");
-      for (const auto& kv : opts->get_object()) {
+    // An object of strings, e.g. client.meta.
+    auto strings = [&](const char* key, StringMap& out) -> Status {
+      const json::value* obj = client->get_object().if_contains(key);
+      if (obj == nullptr) return Status::Ok();
+      const std::string name = std::string("client.") + key;
+      if (!obj->is_object()) return InvalidArgument("config file " + path + ": " + name + " must be an object");
+      for (const auto& kv : obj->get_object()) {
         if (!kv.value().is_string())
-          return InvalidArgument("config file " + path + ": client.options values must be strings");
-        config.client_options[std::string(kv.key())] = std::string(kv.value().get_string());
+          return InvalidArgument("config file " + path + ": " + name + " values must be strings");
+        out[std::string(kv.key())] = std::string(kv.value().get_string());
       }
-    }
-    if (const json::value* meta = client->get_object().if_contains("meta")) {
-      if (!meta->is_object()) return InvalidArgument("config file " + path + ": client.meta must be an object");
-      for (const auto& kv : meta->get_object()) {
-        if (!kv.value().is_string())
-          return InvalidArgument("config file " + path + ": client.meta values must be strings");
-        config.meta[std::string(kv.key())] = std::string(kv.value().get_string());
-      }
-    }
+      return Status::Ok();
+    };
+    RETURN_IF_ERROR(strings("options", config.client_options));
+    RETURN_IF_ERROR(strings("meta", config.meta));
   }
   return Status::Ok();
 }

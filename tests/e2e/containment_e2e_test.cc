@@ -11,7 +11,6 @@
 // Tests that need root or cgroups skip with the reason when they cannot
 // run here.
 #include <pwd.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,7 +21,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <thread>
 #include <string>
 #include <vector>
 
@@ -124,26 +122,22 @@ class ContainmentTest : public ::testing::Test {
 
   void TearDown() override {
     if (HasFailure() && agent_) std::cerr << "agent log:\n" << agent_->LogTail() << "\n";
-    agent_.reset();  // kills the agent and every process of its data dir
-    if (!config_path_.empty()) fs::remove(config_path_);
-    // No group of this test's allocations may outlive it; whatever a
-    // failed test left is removed here.
+    // Every test ends with its tasks dead: none may have left its group.
     for (const std::string& alloc : allocs_) {
       for (const char* c : kControllers) {
         fs::path dir = DroverParent(c) / (alloc + ".t");
-        std::error_code ec;
-        if (!fs::exists(dir, ec)) continue;
-        for (int i = 0; i < 100 && ::rmdir(dir.c_str()) != 0; ++i) {
-          std::string procs = ReadFile(dir / "cgroup.procs");
-          for (std::size_t p = 0; p < procs.size();) {
-            ::kill(std::atoi(procs.c_str() + p), SIGKILL);
-            p = procs.find('\n', p);
-            if (p == std::string::npos) break;
-            ++p;
-          }
-          std::this_thread::sleep_for(20ms);
-        }
-        ADD_FAILURE() << "cgroup left behind: " << dir;
+        if (!DroverParent(c).empty() && fs::exists(dir)) ADD_FAILURE() << "cgroup left behind: " << dir;
+      }
+    }
+    // Kills the agent and every process of its data dir, and removes the
+    // cgroups its executors named.
+    agent_.reset();
+    if (!config_path_.empty()) fs::remove(config_path_);
+    for (const std::string& alloc : allocs_) {
+      for (const char* c : kControllers) {
+        if (DroverParent(c).empty()) continue;
+        fs::path dir = DroverParent(c) / (alloc + ".t");
+        if (fs::exists(dir)) ADD_FAILURE() << "cgroup left behind after the agent's teardown: " << dir;
       }
     }
   }
