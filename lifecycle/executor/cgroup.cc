@@ -67,6 +67,15 @@ std::string MkdirOk(const std::string& dir) {
   return Errno("mkdir " + dir);
 }
 
+// A parent group exists (made now or by an earlier agent) and task groups
+// can be made in it: an agent without the right (not root, read-only
+// mount) finds out here, not when its first task starts.
+std::string UsableParent(const std::string& dir) {
+  if (std::string e = MkdirOk(dir); !e.empty()) return e;
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) return Errno("cannot create groups in " + dir);
+  return "";
+}
+
 std::uint64_t ReadNumber(const std::string& path) {
   std::string text = ReadSmallFile(path);
   if (text.empty() || text[0] < '0' || text[0] > '9') return 0;  // also "max"
@@ -91,7 +100,7 @@ Layout DetectV2(const std::string& root, const std::map<std::string, std::string
     }
   }
   std::string parent = ParentDir(root, it->second);
-  if (std::string e = MkdirOk(parent); !e.empty()) {
+  if (std::string e = UsableParent(parent); !e.empty()) {
     l.off_reason = e;
     return l;
   }
@@ -119,7 +128,7 @@ Layout DetectV1(const std::string& root, const std::map<std::string, std::string
   std::map<std::string, std::string> parents;
   auto add = [&](const char* controller) {
     std::string parent = ParentDir(root + "/" + controller, own.at(controller));
-    l.off_reason = MkdirOk(parent);
+    l.off_reason = UsableParent(parent);
     if (l.off_reason.empty()) parents[controller] = parent;
     return l.off_reason.empty();
   };
