@@ -386,6 +386,27 @@ TEST_F(ContainmentTest, MemoryMaxOomKillsAndEventsSayIt) {
   EXPECT_EQ(Str(GetJson("/v1/allocation/" + alloc), "/ClientStatus"), "failed");
 }
 
+TEST_F(ContainmentTest, OomKillWhileAgentIsDownIsSeenOnRestore) {
+  SKIP_WITHOUT_CGROUPS();
+  Launch();
+  std::string alloc = Submit(ShJob("oom-restore", "batch",
+                                   "while [ ! -e local/go ]; do sleep 0.1; done; head -c 400M /dev/zero | tail",
+                                   "", /*memory_mb=*/16, /*memory_max_mb=*/32));
+  ASSERT_TRUE(WaitState(alloc, "running"));
+  ASSERT_OK(agent_->Kill());
+  std::ofstream(agent_->data_dir() / "alloc" / alloc / "t/local/go") << "go\n";
+  // The executor records the exit, with the OOM kill, while no agent runs.
+  fs::path exit_file = agent_->data_dir() / "executor" / alloc / "t/exit";
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(exit_file); }, kWait));
+  ASSERT_OK(agent_->Restart());
+  client_ = std::make_unique<HttpClient>(agent_->Client());
+  ASSERT_TRUE(WaitState(alloc, "dead"));
+  json::value e = Event(alloc, "Terminated");
+  ASSERT_FALSE(e.is_null()) << json::serialize(Events(alloc));
+  EXPECT_EQ(Str(e, "/Details/oom_killed"), "true") << json::serialize(e);
+  EXPECT_EQ(Str(e, "/Details/exit_message"), "OOM Killed");
+}
+
 TEST_F(ContainmentTest, WithinLimitIsNotOomKilled) {
   SKIP_WITHOUT_CGROUPS();
   Launch();
