@@ -14,9 +14,11 @@
 // cgroup with the spec's limits (the child joins it before exec). When the
 // task ends, everything left in its cgroup is killed, so descendants that
 // left the task's process group or session die with it; then the cgroup
-// is removed. Whether the kernel OOM-killed in it goes into the exit. It does not depend on the
-// agent: an agent that is killed or upgraded finds it again, and the logs
-// keep flowing meanwhile. See protocol.h for the files and commands.
+// is removed. Whether the kernel OOM-killed in it goes into the exit.
+//
+// It does not depend on the agent: an agent that is killed or upgraded
+// finds it again, and the logs keep flowing meanwhile. See protocol.h for
+// the files and commands.
 //
 // Kept free of anything but libc and the C++ standard library so that it
 // stays small (one per task).
