@@ -108,18 +108,22 @@ void GetNode(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& wr
   ctx.blocking.Serve(*opts, {Table::kNodes}, std::move(query), std::move(writer));
 }
 
-void NodeAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
+void NodeAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
+                     const RequestAuth& auth) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
   StateStore& store = ctx.agent.store();
   std::string id = PathParam(req, ":node_id");
-  auto query = [&store, id]() -> Result<Reply> {
+  // node:read lets the request in; each allocation needs read-job in its
+  // own namespace.
+  NamespaceView view("*", auth, "read-job");
+  auto query = [&store, id, view]() -> Result<Reply> {
     ASSIGN_OR_RETURN(std::optional<Node> node, store.GetNode(id));
     if (!node) return NotFound("node not found");
     ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store.ListAllocs());
     json::array out;
     for (const Allocation& a : allocs) {
-      if (a.NodeID == id) out.push_back(ToJson(a));
+      if (a.NodeID == id && view.Shows(a.Namespace)) out.push_back(ToJson(a));
     }
     return Reply{store.TableIndex(Table::kAllocs), std::move(out)};
   };
@@ -149,8 +153,8 @@ void AddAgentRoutes(RouteTable& routes, ApiContext& ctx) {
   routes.Add("/v1/node/:node_id", {M::Get},
              [&ctx](const Rest::Request& req, Http::ResponseWriter& w) { GetNode(ctx, req, w); });
   routes.Add("/v1/node/:node_id/allocations", {M::Get},
-             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
-               NodeAllocations(ctx, req, w);
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w, const RequestAuth& a) {
+               NodeAllocations(ctx, req, w, a);
              });
 }
 

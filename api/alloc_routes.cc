@@ -12,15 +12,12 @@ namespace {
 
 namespace json = boost::json;
 
-bool InNamespace(const Allocation& a, const std::string& ns) {
-  return ns == "*" || a.Namespace == ns;
-}
-
 // One page of the chronological listing without a filter: the order comes
 // from the index keys, and only the allocations on the page (and those of
 // other namespaces skipped on the way) are read and decoded.
 Result<ListPage> ChronologicalPage(const StateStore& store, const ListOptions& list,
-                                   const std::string& ns, bool with_states, bool with_resources) {
+                                   const NamespaceView& view, bool with_states,
+                                   bool with_resources) {
   ASSIGN_OR_RETURN(std::vector<StateStore::AllocKey> keys, store.ListAllocKeys());
   if (list.reverse) std::reverse(keys.begin(), keys.end());
   ListPage page;
@@ -32,7 +29,7 @@ Result<ListPage> ChronologicalPage(const StateStore& store, const ListOptions& l
       if (list.reverse ? cmp > 0 : cmp < 0) continue;  // before the token
     }
     ASSIGN_OR_RETURN(std::optional<Allocation> alloc, store.GetAlloc(key.id));
-    if (!alloc || !InNamespace(*alloc, ns)) continue;
+    if (!alloc || !view.Shows(alloc->Namespace)) continue;
     started = true;
     if (page.items.size() == static_cast<std::size_t>(list.per_page)) {
       page.next_token = token.text();
@@ -43,7 +40,8 @@ Result<ListPage> ChronologicalPage(const StateStore& store, const ListOptions& l
   return page;
 }
 
-void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
+void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
+                     const RequestAuth& auth) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
   auto list = ParseListOptions(req);
@@ -59,7 +57,8 @@ void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
 
   StateStore& store = ctx.agent.store();
   QueryOptions q = *opts;
-  auto query = [&store, q, list = std::move(list).value(), with_states = *task_states,
+  NamespaceView view(q.ns, auth, "read-job");
+  auto query = [&store, q, view, list = std::move(list).value(), with_states = *task_states,
                 with_resources = *resources]() -> Result<Reply> {
     Reply reply;
     reply.index = store.TableIndex(Table::kAllocs);
@@ -67,7 +66,7 @@ void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
     // tokens when a prefix is given: Nomad's two orders.
     bool by_id = !q.prefix.empty();
     if (!by_id && !list.filter && list.per_page > 0) {
-      ASSIGN_OR_RETURN(ListPage page, ChronologicalPage(store, list, q.ns, with_states,
+      ASSIGN_OR_RETURN(ListPage page, ChronologicalPage(store, list, view, with_states,
                                                          with_resources));
       reply.body = std::move(page.items);
       reply.next_token = std::move(page.next_token);
@@ -75,7 +74,7 @@ void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
     }
     ASSIGN_OR_RETURN(std::vector<Allocation> allocs,
                      by_id ? store.ListAllocsByIDPrefix(q.prefix) : store.ListAllocs());
-    std::erase_if(allocs, [&](const Allocation& a) { return !InNamespace(a, q.ns); });
+    std::erase_if(allocs, [&](const Allocation& a) { return !view.Shows(a.Namespace); });
     if (list.reverse) std::reverse(allocs.begin(), allocs.end());
     auto token = [by_id](const Allocation& a) {
       return by_id ? PageToken::Id(a.ID) : PageToken::CreateIndexAndId(a.CreateIndex, a.ID);
@@ -174,8 +173,8 @@ json::value AllocStub(const Allocation& alloc, bool task_states, bool resources)
 
 void AddAllocRoutes(RouteTable& routes, ApiContext& ctx) {
   routes.Add("/v1/allocations", {Http::Method::Get},
-             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
-               ListAllocations(ctx, req, w);
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w, const RequestAuth& a) {
+               ListAllocations(ctx, req, w, a);
              });
   routes.Add("/v1/allocation/:alloc_id", {Http::Method::Get},
              [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {

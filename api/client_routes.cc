@@ -288,17 +288,18 @@ void AllocServices(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrit
   ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(w));
 }
 
-void ListServices(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w) {
+void ListServices(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w,
+                  const RequestAuth& auth) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(w, opts.status());
-  std::string ns = opts->ns;
-  auto query = [&ctx, ns]() -> Result<Reply> {
+  NamespaceView view(opts->ns, auth, "read-job");
+  auto query = [&ctx, view]() -> Result<Reply> {
     const std::uint64_t index = ctx.agent.store().TableIndex(Table::kAllocs);
     ASSIGN_OR_RETURN(std::vector<ServiceRegistration> regs, AllRegistrations(ctx));
     // Namespace -> service name -> its tags, de-duplicated (Nomad's stubs).
     std::map<std::string, std::map<std::string, std::set<std::string>>> by_ns;
     for (const ServiceRegistration& r : regs) {
-      if (ns != "*" && r.Namespace != ns) continue;
+      if (!view.Shows(r.Namespace)) continue;
       auto& tags = by_ns[r.Namespace][r.ServiceName];
       tags.insert(r.Tags.begin(), r.Tags.end());
     }
@@ -320,18 +321,19 @@ void ListServices(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrite
   ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(w));
 }
 
-void GetService(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w) {
+void GetService(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w,
+                const RequestAuth& auth) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(w, opts.status());
   std::string name = PathParam(req, ":service_name");
-  std::string ns = opts->ns;
-  auto query = [&ctx, name, ns]() -> Result<Reply> {
+  NamespaceView view(opts->ns, auth, "read-job");
+  auto query = [&ctx, name, view]() -> Result<Reply> {
     Reply reply;
     reply.index = ctx.agent.store().TableIndex(Table::kAllocs);
     reply.body = json::array{};
     ASSIGN_OR_RETURN(std::vector<ServiceRegistration> regs, AllRegistrations(ctx));
     for (const ServiceRegistration& r : regs) {
-      if (r.ServiceName == name && (ns == "*" || r.Namespace == ns)) {
+      if (r.ServiceName == name && view.Shows(r.Namespace)) {
         reply.body.get_array().push_back(RegistrationJson(r));
       }
     }
@@ -365,9 +367,13 @@ void AddClientRoutes(RouteTable& routes, ApiContext& ctx) {
                AllocServices(ctx, req, w);
              });
   routes.Add("/v1/services", {M::Get},
-             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) { ListServices(ctx, req, w); });
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w, const RequestAuth& a) {
+               ListServices(ctx, req, w, a);
+             });
   routes.Add("/v1/service/:service_name", {M::Get},
-             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) { GetService(ctx, req, w); });
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w, const RequestAuth& a) {
+               GetService(ctx, req, w, a);
+             });
 }
 
 }  // namespace drover::api

@@ -31,9 +31,16 @@ constexpr const char* kAll = "*";
 struct Subscription {
   std::map<std::string, std::vector<std::string>> topics;  // topic -> keys
   std::string ns = "default";
+  std::shared_ptr<const Acl> acl;  // what the subscriber's token may read
+
+  bool Allowed(const Event& e) const {
+    if (e.Topic == "Node") return acl->AllowNodeRead();
+    return acl->AllowNamespaceOp(e.Namespace.empty() ? "default" : e.Namespace, "read-job");
+  }
 
   bool Matches(const Event& e) const {
     if (ns != kAll && !e.Namespace.empty() && e.Namespace != ns) return false;
+    if (!Allowed(e)) return false;
     for (const char* topic : {kAll, e.Topic.c_str()}) {
       auto it = topics.find(topic);
       if (it == topics.end()) continue;
@@ -238,10 +245,13 @@ EventStreams::~EventStreams() { Shutdown(); }
 
 void EventStreams::Shutdown() { hub_->Shutdown(); }
 
-void EventStreams::Serve(const Rest::Request& req, Http::ResponseWriter& writer) {
+void EventStreams::Serve(const Rest::Request& req, Http::ResponseWriter& writer,
+                         const RequestAuth& auth) {
+  if (!auth.error.ok()) return SendError(writer, auth.error);
   std::uint64_t index = 0;
   auto sub = ParseSubscription(req, &index);
   if (!sub.ok()) return SendError(writer, sub.status());
+  sub->acl = auth.who.acl;
   if (hub_->stopped()) return SendError(writer, Unavailable("agent is shutting down"));
   auto peer = writer.getPeer();
   if (!peer) return;
@@ -257,9 +267,8 @@ void EventStreams::Serve(const Rest::Request& req, Http::ResponseWriter& writer)
 
 void AddEventStreamRoutes(RouteTable& routes, ApiContext& /*ctx*/, EventStreams& streams) {
   routes.Add("/v1/event/stream", {Http::Method::Get},
-             [&streams](const Rest::Request& req, Http::ResponseWriter& writer) {
-               streams.Serve(req, writer);
-             });
+             [&streams](const Rest::Request& req, Http::ResponseWriter& writer,
+                        const RequestAuth& auth) { streams.Serve(req, writer, auth); });
 }
 
 }  // namespace drover::api

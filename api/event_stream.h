@@ -37,7 +37,9 @@ class EventStreams {
   EventStreams(const EventStreams&) = delete;
   EventStreams& operator=(const EventStreams&) = delete;
 
-  void Serve(const Rest::Request& req, Http::ResponseWriter& writer);
+  // Each event is sent only if the token may read it: read-job in its
+  // namespace, node:read for the Node topic.
+  void Serve(const Rest::Request& req, Http::ResponseWriter& writer, const RequestAuth& auth);
 
   // Ends every open stream with the terminating chunk and stops the hub's
   // thread; later requests are answered 503. Call before

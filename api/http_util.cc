@@ -166,19 +166,32 @@ std::string PrettyJson(const json::value& v) {
   return out;
 }
 
+namespace {
+
+void AddIndexHeaders(Http::ResponseWriter& writer, std::uint64_t index) {
+  if (index == 0) return;
+  auto& headers = writer.headers();
+  headers.add(std::make_shared<NamedHeader>("X-Nomad-Index", std::to_string(index)));
+  headers.add(std::make_shared<NamedHeader>("X-Nomad-KnownLeader", "true"));
+  headers.add(std::make_shared<NamedHeader>("X-Nomad-LastContact", "0"));
+}
+
+}  // namespace
+
 void SendJson(Http::ResponseWriter& writer, const json::value& body, bool pretty,
               std::uint64_t index, Http::Code code, const std::string& next_token) {
   auto& headers = writer.headers();
   headers.add<Http::Header::ContentType>(MIME(Application, Json));
-  if (index > 0) {
-    headers.add(std::make_shared<NamedHeader>("X-Nomad-Index", std::to_string(index)));
-    headers.add(std::make_shared<NamedHeader>("X-Nomad-KnownLeader", "true"));
-    headers.add(std::make_shared<NamedHeader>("X-Nomad-LastContact", "0"));
-  }
+  AddIndexHeaders(writer, index);
   if (!next_token.empty()) {
     headers.add(std::make_shared<NamedHeader>("X-Nomad-NextToken", next_token));
   }
   writer.send(code, pretty ? PrettyJson(body) + "\n" : json::serialize(body));
+}
+
+void SendEmpty(Http::ResponseWriter& writer, std::uint64_t index) {
+  AddIndexHeaders(writer, index);
+  writer.send(Http::Code::Ok, "");
 }
 
 void SendError(Http::ResponseWriter& writer, const Status& status) {

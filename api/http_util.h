@@ -56,6 +56,10 @@ void SendJson(Http::ResponseWriter& writer, const boost::json::value& body, bool
               std::uint64_t index, Http::Code code = Http::Code::Ok,
               const std::string& next_token = "");
 
+// Sends an empty 200, with the index headers when index > 0: Nomad's answer
+// to a write that returns no object (Go clients decode any non-empty body).
+void SendEmpty(Http::ResponseWriter& writer, std::uint64_t index);
+
 // Sends a non-OK status as Nomad does: the code, the message as text.
 void SendError(Http::ResponseWriter& writer, const Status& status);
 

@@ -65,7 +65,7 @@ Result<json::value> JobStub(Agent& agent, const Job& job) {
 }
 
 void Register(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
-              const std::string& path_id) {
+              const RequestAuth& auth, const std::string& path_id) {
   auto pretty = QueryBool(req, "pretty", false);
   if (!pretty.ok()) return SendError(writer, pretty.status());
   auto body = ParseJson(req.body());
@@ -80,6 +80,11 @@ void Register(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w
   if (!path_id.empty() && job->ID != path_id) {
     return SendError(writer, InvalidArgument("Job ID does not match name"));
   }
+  // The job names its namespace (Nomad's default: "default"); the token
+  // must hold submit-job there, whatever the query said.
+  if (!auth.Allows(job->Namespace.empty() ? "default" : job->Namespace, "submit-job")) {
+    return SendError(writer, PermissionDenied(kErrPermissionDenied));
+  }
   auto result = ctx.agent.RegisterJob(std::move(job).value());
   if (!result.ok()) return SendError(writer, result.status());
   json::object out{{"EvalID", result->EvalID},
@@ -92,19 +97,21 @@ void Register(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w
   SendJson(writer, out, *pretty, result->Index);
 }
 
-void ListJobs(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
+void ListJobs(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
+              const RequestAuth& auth) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
   auto list = ParseListOptions(req);
   if (!list.ok()) return SendError(writer, list.status());
   Agent& agent = ctx.agent;
   QueryOptions q = *opts;
-  auto query = [&agent, q, list = std::move(list).value()]() -> Result<Reply> {
+  NamespaceView view(q.ns, auth, "list-jobs");
+  auto query = [&agent, q, view, list = std::move(list).value()]() -> Result<Reply> {
     Reply reply;
     reply.index = agent.store().TableIndex(Table::kJobs);
     ASSIGN_OR_RETURN(std::vector<Job> jobs, agent.store().ListJobs());
     std::erase_if(jobs, [&](const Job& j) {
-      return (q.ns != "*" && j.Namespace != q.ns) || j.ID.rfind(q.prefix, 0) != 0;
+      return !view.Shows(j.Namespace) || j.ID.rfind(q.prefix, 0) != 0;
     });
     if (list.reverse) std::reverse(jobs.begin(), jobs.end());
     auto token = [](const Job& j) { return PageToken::NamespaceAndId(j.Namespace, j.ID); };
@@ -179,7 +186,7 @@ void JobAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWri
 }
 
 void ListEvals(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
-               const std::string& job_id) {
+               const RequestAuth& auth, const std::string& job_id) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
   auto list = ParseListOptions(req);
@@ -190,12 +197,13 @@ void ListEvals(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& 
   }
   StateStore& store = ctx.agent.store();
   QueryOptions q = *opts;
-  auto query = [&store, q, job_id, list = std::move(list).value()]() -> Result<Reply> {
+  NamespaceView view(q.ns, auth, "read-job");
+  auto query = [&store, q, view, job_id, list = std::move(list).value()]() -> Result<Reply> {
     Reply reply;
     reply.index = store.TableIndex(Table::kEvals);
     ASSIGN_OR_RETURN(std::vector<Evaluation> evals, store.ListEvals());
     std::erase_if(evals, [&](const Evaluation& e) {
-      return (q.ns != "*" && e.Namespace != q.ns) || (!job_id.empty() && e.JobID != job_id) ||
+      return !view.Shows(e.Namespace) || (!job_id.empty() && e.JobID != job_id) ||
              e.ID.rfind(q.prefix, 0) != 0;
     });
     if (list.reverse) std::reverse(evals.begin(), evals.end());
@@ -209,14 +217,20 @@ void ListEvals(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& 
   ctx.blocking.Serve(q, {Table::kEvals}, std::move(query), std::move(writer));
 }
 
-void GetEval(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
+void GetEval(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
+             const RequestAuth& auth) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
   StateStore& store = ctx.agent.store();
   std::string id = PathParam(req, ":eval_id");
-  auto query = [&store, id]() -> Result<Reply> {
+  auto acl = auth.who.acl;
+  auto query = [&store, id, acl]() -> Result<Reply> {
     ASSIGN_OR_RETURN(std::optional<Evaluation> eval, store.GetEval(id));
     if (!eval) return NotFound("eval not found");
+    // Checked in the evaluation's own namespace, as Nomad does.
+    if (!acl->AllowNamespaceOp(eval->Namespace, "read-job")) {
+      return PermissionDenied(kErrPermissionDenied);
+    }
     return Reply{eval->ModifyIndex, ToJson(*eval)};
   };
   ctx.blocking.Serve(*opts, {Table::kEvals}, std::move(query), std::move(writer));
@@ -227,16 +241,16 @@ void GetEval(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& wr
 void AddJobRoutes(RouteTable& routes, ApiContext& ctx) {
   using M = Http::Method;
   routes.Add("/v1/jobs", {M::Get, M::Put, M::Post},
-             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
-               if (req.method() == M::Get) return ListJobs(ctx, req, w);
-               Register(ctx, req, w, "");
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w, const RequestAuth& a) {
+               if (req.method() == M::Get) return ListJobs(ctx, req, w, a);
+               Register(ctx, req, w, a, "");
              });
   routes.Add("/v1/job/:job_id", {M::Get, M::Put, M::Post, M::Delete},
-             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w, const RequestAuth& a) {
                switch (req.method()) {
                  case M::Get: return GetJob(ctx, req, w);
                  case M::Delete: return Deregister(ctx, req, w);
-                 default: return Register(ctx, req, w, PathParam(req, ":job_id"));
+                 default: return Register(ctx, req, w, a, PathParam(req, ":job_id"));
                }
              });
   routes.Add("/v1/job/:job_id/allocations", {M::Get},
@@ -244,16 +258,16 @@ void AddJobRoutes(RouteTable& routes, ApiContext& ctx) {
                JobAllocations(ctx, req, w);
              });
   routes.Add("/v1/job/:job_id/evaluations", {M::Get},
-             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
-               ListEvals(ctx, req, w, PathParam(req, ":job_id"));
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w, const RequestAuth& a) {
+               ListEvals(ctx, req, w, a, PathParam(req, ":job_id"));
              });
   routes.Add("/v1/evaluations", {M::Get},
-             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
-               ListEvals(ctx, req, w, "");
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w, const RequestAuth& a) {
+               ListEvals(ctx, req, w, a, "");
              });
   routes.Add("/v1/evaluation/:eval_id", {M::Get},
-             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
-               GetEval(ctx, req, w);
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w, const RequestAuth& a) {
+               GetEval(ctx, req, w, a);
              });
 }
 

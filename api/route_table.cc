@@ -8,37 +8,61 @@ namespace drover::api {
 
 void RouteTable::Add(const std::string& path, std::vector<Http::Method> methods,
                      Handler handler) {
+  entries_.push_back({path, std::move(methods),
+                      [h = std::move(handler)](const Rest::Request& req,
+                                               Http::ResponseWriter& writer,
+                                               const RequestAuth&) { h(req, writer); }});
+}
+
+void RouteTable::Add(const std::string& path, std::vector<Http::Method> methods,
+                     AuthHandler handler) {
   entries_.push_back({path, std::move(methods), std::move(handler)});
 }
 
-void RouteTable::Install(Rest::Router& router) const {
+Status RouteTable::Install(Rest::Router& router, const RequestGuard& guard) const {
   static const Http::Method kAll[] = {Http::Method::Get, Http::Method::Post, Http::Method::Put,
                                       Http::Method::Delete, Http::Method::Patch,
                                       Http::Method::Head, Http::Method::Options};
   for (const Entry& e : entries_) {
     for (Http::Method m : kAll) {
       bool allowed = std::find(e.methods.begin(), e.methods.end(), m) != e.methods.end();
-      Handler h = e.handler;
-      router.addRoute(m, e.path,
-                      [allowed, h](const Rest::Request& req, Http::ResponseWriter writer) {
-                        if (!allowed) {
-                          writer.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
-                          writer.send(Http::Code::Method_Not_Allowed, "Invalid method");
-                          return Rest::Route::Result::Ok;
-                        }
-                        // The one edge where a stray exception becomes a 500.
-                        try {
-                          h(req, writer);
-                        } catch (const std::exception& ex) {
-                          log::Error(std::string("http: ") + req.resource() + ": " + ex.what());
-                          if (writer.getPeer()) {  // not yet moved out or answered
-                            SendError(writer, Internal(ex.what()));
-                          }
-                        }
-                        return Rest::Route::Result::Ok;
-                      });
+      AclRule rule;
+      if (allowed) {
+        auto r = AclRuleFor(e.path, m);
+        if (!r.ok()) return Internal("http: route " + e.path + ": " + r.status().message());
+        rule = std::move(r).value();
+      }
+      AuthHandler h = e.handler;
+      router.addRoute(m, e.path, [allowed, h, rule, &guard](const Rest::Request& req,
+                                                             Http::ResponseWriter writer) {
+        if (!allowed) {
+          writer.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
+          writer.send(Http::Code::Method_Not_Allowed, "Invalid method");
+          return Rest::Route::Result::Ok;
+        }
+        // The one edge where a stray exception becomes a 500.
+        try {
+          if (Status st = guard.CheckOrigin(req); !st.ok()) {
+            SendError(writer, st);
+            return Rest::Route::Result::Ok;
+          }
+          auto auth = guard.Authorize(req, rule);
+          if (!auth.ok()) {
+            SendError(writer, auth.status());
+            return Rest::Route::Result::Ok;
+          }
+          h(req, writer, *auth);
+        } catch (const std::exception& ex) {
+          log::Error(std::string("http: ") + req.resource() + ": " + ex.what());
+          if (writer.getPeer()) {  // not yet moved out or answered
+            SendError(writer, Internal(ex.what()));
+          }
+        }
+        return Rest::Route::Result::Ok;
+      });
     }
   }
+  return Status::Ok();
 }
 
 std::string PathParam(const Rest::Request& req, const char* name) {

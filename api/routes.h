@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "api/auth.h"
 #include "api/blocking.h"
 #include "api/http_util.h"
 #include "service/agent.h"
@@ -14,8 +15,13 @@
 namespace drover::api {
 
 // A handler answers through the writer, or moves it out to answer later
-// (blocking queries).
+// (blocking queries). The route table has checked the request's origin and
+// its token against the route's ACL rule (api/auth.h) before it runs.
 using Handler = std::function<void(const Rest::Request&, Http::ResponseWriter&)>;
+// A handler that also needs to know who is asking: lists filtered to what
+// the token may read, the ACL endpoints.
+using AuthHandler =
+    std::function<void(const Rest::Request&, Http::ResponseWriter&, const RequestAuth&)>;
 
 struct ApiContext {
   Agent& agent;
@@ -25,14 +31,16 @@ struct ApiContext {
 class RouteTable {
  public:
   void Add(const std::string& path, std::vector<Http::Method> methods, Handler handler);
-  // Registers every path for every method on `router`.
-  void Install(Rest::Router& router) const;
+  void Add(const std::string& path, std::vector<Http::Method> methods, AuthHandler handler);
+  // Registers every path for every method on `router`, each behind `guard`
+  // and its ACL rule (AclRuleFor). A route without a rule is an error.
+  Status Install(Rest::Router& router, const RequestGuard& guard) const;
 
  private:
   struct Entry {
     std::string path;
     std::vector<Http::Method> methods;
-    Handler handler;
+    AuthHandler handler;
   };
   std::vector<Entry> entries_;
 };
@@ -41,6 +49,7 @@ void AddAllocRoutes(RouteTable& routes, ApiContext& ctx);
 void AddJobRoutes(RouteTable& routes, ApiContext& ctx);
 void AddAgentRoutes(RouteTable& routes, ApiContext& ctx);
 void AddClientRoutes(RouteTable& routes, ApiContext& ctx);
+void AddAclRoutes(RouteTable& routes, ApiContext& ctx);
 
 // Helpers shared by the handler groups.
 boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool resources);

@@ -19,9 +19,11 @@ constexpr size_t kMaxRequestBytes = 4 << 20;
 }  // namespace
 
 struct Server::Impl {
-  explicit Impl(Agent& a) : agent(a), blocking(a.store()), streams(a.store()), ctx{a, blocking} {}
+  explicit Impl(Agent& a)
+      : agent(a), guard(a), blocking(a.store()), streams(a.store()), ctx{a, blocking} {}
 
   Agent& agent;
+  RequestGuard guard;
   BlockingQueries blocking;
   EventStreams streams;
   FsStreams fs_streams;
@@ -43,7 +45,8 @@ Status Server::Start(const std::string& addr, int threads) {
   AddClientRoutes(routes, impl_->ctx);
   AddEventStreamRoutes(routes, impl_->ctx, impl_->streams);
   AddFsRoutes(routes, impl_->ctx, impl_->fs_streams);
-  routes.Install(impl_->router);
+  AddAclRoutes(routes, impl_->ctx);
+  RETURN_IF_ERROR(routes.Install(impl_->router, impl_->guard));
   impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {
     w.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
     w.send(Http::Code::Not_Found, "404 page not found\n");

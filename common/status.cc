@@ -22,4 +22,11 @@ std::string Status::ToString() const {
   return std::string(StatusCodeName(code_)) + ": " + message_;
 }
 
+std::string GoMultiError(const std::vector<std::string>& errors) {
+  std::string out = std::to_string(errors.size()) +
+                    (errors.size() == 1 ? " error occurred:\n" : " errors occurred:\n");
+  for (const auto& e : errors) out += "\t* " + e + "\n";
+  return out + "\n";
+}
+
 }  // namespace drover

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace drover {
 
@@ -26,6 +27,10 @@ enum class StatusCode {
 };
 
 const char* StatusCodeName(StatusCode code);
+
+// Several errors in the text of Go's go-multierror, as Nomad reports
+// validation failures: "2 errors occurred:\n\t* a\n\t* b\n\n".
+std::string GoMultiError(const std::vector<std::string>& errors);
 
 class [[nodiscard]] Status {
  public:

@@ -26,12 +26,24 @@ Status IndexEvalsByCreateIndex(MigrationTxn& txn) {
   });
 }
 
+// v3: the ACL system. Tokens (`acl_tokens`, with `acl_secrets` mapping the
+// SHA-256 of each secret to its accessor) and policies (`acl_policies`) get
+// column families of their own, created empty when the store opens; no
+// existing entry changes. The step records the empty ACL tables' indexes so
+// that their first reads answer a real X-Nomad-Index.
+Status AddAclTables(MigrationTxn& txn) {
+  txn.Put("meta", "index/acl_token", "0");
+  txn.Put("meta", "index/acl_policy", "0");
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<Migration> All() {
   return {
       {1, "initial schema", InitialSchema},
       {2, "index evaluations by CreateIndex", IndexEvalsByCreateIndex},
+      {3, "ACL tokens and policies", AddAclTables},
   };
 }
 

@@ -61,7 +61,8 @@ Agent::Agent(AgentConfig config, std::unique_ptr<StateStore> store, Node node, N
     : config_(std::move(config)),
       store_(std::move(store)),
       node_(std::move(node)),
-      capacity_(cap) {}
+      capacity_(cap),
+      acl_(std::make_unique<AclService>(*store_, config_.acl_enabled, config_.data_dir)) {}
 
 Agent::~Agent() { Shutdown(); }
 

@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "lifecycle/engine.h"
+#include "service/acl.h"
 #include "service/gc.h"
 #include "service/host_stats.h"
 #include "service/node.h"
@@ -36,6 +37,11 @@ struct AgentConfig {
   std::size_t journal_max_events = 100'000;
   Nanos journal_max_age = 7 * 24 * kHour;
   bool dev = false;  // a throw-away data dir; tasks are stopped on exit
+  bool acl_enabled = false;  // acl.enabled: tokens required (service/acl.h)
+  // Host names (besides IP literals, "localhost", the machine's host name
+  // and the node name) that a request's Host header may carry: the guard
+  // against DNS rebinding (http.allowed_hosts).
+  std::vector<std::string> allowed_hosts;
   std::string version;
 };
 
@@ -70,6 +76,7 @@ class Agent : private EngineListener {
   const AgentConfig& config() const { return config_; }
   const Node& node() const { return node_; }
   StateStore& store() { return *store_; }
+  AclService& acl() { return *acl_; }
   std::size_t RunningAllocs() const;
   // The client endpoints: host stats and allocation directory GC.
   const HostStatsCollector& host_stats() const { return *host_stats_; }
@@ -116,6 +123,7 @@ class Agent : private EngineListener {
   std::unique_ptr<HostStatsCollector> host_stats_;
   std::unique_ptr<AllocGarbageCollector> gc_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<AclService> acl_;
 };
 
 }  // namespace drover

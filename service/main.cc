@@ -34,7 +34,8 @@ std::string DefaultDataDir() {
 // http_addr, region, datacenter, name, log_level, client.node_class,
 // client.meta (object of strings), client.options (object of strings:
 // user.denylist, user.checked_drivers, ...), client.gc_max_allocs (integer, 50),
-// journal_max_events (100000), journal_max_age_seconds (604800; 0: no limit).
+// journal_max_events (100000), journal_max_age_seconds (604800; 0: no limit),
+// acl.enabled (false), http.allowed_hosts (list of host names).
 Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string& log_level) {
   std::ifstream in(path);
   if (!in) return InvalidArgument("cannot read config file " + path);
@@ -68,6 +69,25 @@ Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string&
       config.journal_max_age = v->get_int64() * kSecond;
     }
   }
+  if (const json::value* acl = o.if_contains("acl")) {
+    const json::value* enabled = acl->is_object() ? acl->get_object().if_contains("enabled") : nullptr;
+    if (!acl->is_object() || (enabled != nullptr && !enabled->is_bool()))
+      return InvalidArgument("config file " + path + ": acl must be an object with a boolean enabled");
+    if (enabled != nullptr) config.acl_enabled = enabled->get_bool();
+  }
+  if (const json::value* http = o.if_contains("http")) {
+    const json::value* hosts =
+        http->is_object() ? http->get_object().if_contains("allowed_hosts") : nullptr;
+    if (!http->is_object() || (hosts != nullptr && !hosts->is_array()))
+      return InvalidArgument("config file " + path + ": http.allowed_hosts must be a list of strings");
+    if (hosts != nullptr) {
+      for (const json::value& h : hosts->get_array()) {
+        if (!h.is_string())
+          return InvalidArgument("config file " + path + ": http.allowed_hosts must be a list of strings");
+        config.allowed_hosts.emplace_back(h.get_string());
+      }
+    }
+  }
   if (const json::value* client = o.if_contains("client"); client && client->is_object()) {
     RETURN_IF_ERROR(str(client->get_object(), "node_class", config.node_class));
     if (const json::value* gc = client->get_object().if_contains("gc_max_allocs")) {
@@ -94,13 +114,37 @@ Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string&
   return Status::Ok();
 }
 
-int RunAgent(AgentConfig config, const std::string& log_level) {
+// True if `addr` ("host:port") listens on loopback only.
+bool LoopbackAddress(const std::string& addr) {
+  std::string host = addr.substr(0, addr.rfind(':'));
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+int RunAgent(AgentConfig config, const std::string& log_level, bool insecure_bind) {
   log::Level level;
   if (!log::ParseLevel(log_level, &level)) {
     std::cerr << "invalid --log-level \"" << log_level << "\" (debug, info, warn, error)\n";
     return 2;
   }
   log::SetLevel(level);
+
+  // Anyone who reaches a non-loopback address without ACLs can run any
+  // command on this machine: say so, and only on explicit request.
+  if (!LoopbackAddress(config.http_addr) && !config.acl_enabled) {
+    if (!insecure_bind) {
+      log::Error("agent: refusing to serve on " + config.http_addr +
+                 " without ACLs: anyone who can reach it could run any command on this "
+                 "machine. Enable ACLs (--acl-enabled, or \"acl\": {\"enabled\": true}), "
+                 "bind 127.0.0.1, or pass --insecure-bind to accept the risk.");
+      return 2;
+    }
+    log::Warn("agent: !!! SERVING ON " + config.http_addr +
+              " WITHOUT ACLS (--insecure-bind): ANYONE WHO CAN REACH THIS ADDRESS CAN RUN ANY "
+              "COMMAND ON THIS MACHINE !!!");
+  }
 
   std::string dev_dir;
   if (config.dev) {
@@ -121,7 +165,8 @@ int RunAgent(AgentConfig config, const std::string& log_level) {
   pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
 
   log::Info("agent: starting drover " + config.version + " data_dir=" + config.data_dir +
-            " http_addr=" + config.http_addr + (config.dev ? " (dev mode)" : ""));
+            " http_addr=" + config.http_addr + (config.dev ? " (dev mode)" : "") +
+            (config.acl_enabled ? " acl=enabled" : " acl=disabled"));
   auto agent = Agent::Create(config);
   if (!agent.ok()) {
     log::Error("agent: " + agent.status().message());
@@ -174,6 +219,12 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--region", config.region, "Region")->capture_default_str();
   agent_cmd->add_option("--dc", config.datacenter, "Datacenter")->capture_default_str();
   agent_cmd->add_option("--node", config.node_name, "Node name (default: host name)");
+  bool acl_flag = false, insecure_bind = false;
+  agent_cmd->add_flag("--acl-enabled", acl_flag,
+                      "Require ACL tokens (then POST /v1/acl/bootstrap for the first one)");
+  agent_cmd->add_flag("--insecure-bind", insecure_bind,
+                      "Allow a non-loopback --http-addr without ACLs (anyone who reaches it "
+                      "can run any command)");
 
   AddStateCommands(app);
 
@@ -194,8 +245,9 @@ int main(int argc, char** argv) {
     // Flags win over the config file.
     if (!data_dir.empty()) config.data_dir = data_dir;
     if (!http_addr.empty()) config.http_addr = http_addr;
+    if (acl_flag) config.acl_enabled = true;
     if (config.data_dir.empty()) config.data_dir = DefaultDataDir();
-    return RunAgent(config, log_level);
+    return RunAgent(config, log_level, insecure_bind);
   }
   return 0;
 }

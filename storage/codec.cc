@@ -79,6 +79,10 @@ BOOST_DESCRIBE_STRUCT(Node, (),
                        SchedulingEligibility, Status, StatusDescription, StatusUpdatedAt, Events,
                        Drivers, HostVolumes, CreateIndex, ModifyIndex))
 BOOST_DESCRIBE_STRUCT(Event, (), (Topic, Type, Key, Namespace, FilterKeys, Index, Payload))
+BOOST_DESCRIBE_STRUCT(ACLToken, (),
+                      (AccessorID, SecretID, Name, Type, Policies, Global, CreateTime,
+                       ExpirationTime, ExpirationTTL, SecretHash, CreateIndex, ModifyIndex))
+BOOST_DESCRIBE_STRUCT(ACLPolicy, (), (Name, Description, Rules, JobACL, CreateIndex, ModifyIndex))
 
 namespace {
 
@@ -375,5 +379,7 @@ DROVER_INSTANTIATE_CODEC(Node)
 DROVER_INSTANTIATE_CODEC(Event)
 DROVER_INSTANTIATE_CODEC(RestartPolicy)
 DROVER_INSTANTIATE_CODEC(AllocMetric)
+DROVER_INSTANTIATE_CODEC(ACLToken)
+DROVER_INSTANTIATE_CODEC(ACLPolicy)
 
 }  // namespace drover

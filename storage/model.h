@@ -389,6 +389,41 @@ struct Node {
   friend bool operator==(const Node&, const Node&) = default;
 };
 
+// ---- ACL -------------------------------------------------------------------
+
+// An ACL token as Nomad serves it. The secret itself is never stored: the
+// store keeps SecretHash (SHA-256, hex) and the API fills SecretID only in
+// the replies that may carry it (creation, bootstrap, token/self).
+struct ACLToken {
+  std::string AccessorID;
+  std::string SecretID;
+  std::string Name;
+  std::string Type;  // "client" | "management"
+  std::vector<std::string> Policies;
+  bool Global = false;
+  GoTime CreateTime;
+  std::optional<GoTime> ExpirationTime;
+  Nanos ExpirationTTL = 0;
+  std::string SecretHash;  // stored only; never served
+  std::uint64_t CreateIndex = 0;
+  std::uint64_t ModifyIndex = 0;
+  friend bool operator==(const ACLToken&, const ACLToken&) = default;
+};
+
+// A named ACL policy; Rules is the policy text (HCL or its JSON form).
+struct ACLPolicy {
+  std::string Name;
+  std::string Description;
+  std::string Rules;
+  RawJson JobACL;
+  std::uint64_t CreateIndex = 0;
+  std::uint64_t ModifyIndex = 0;
+  friend bool operator==(const ACLPolicy&, const ACLPolicy&) = default;
+};
+
+inline constexpr const char* kAclTokenClient = "client";
+inline constexpr const char* kAclTokenManagement = "management";
+
 // An entry of the durable event journal, in the shape of Nomad's event
 // stream (`GET /v1/event/stream`).
 struct Event {

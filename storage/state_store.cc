@@ -23,10 +23,14 @@ namespace {
 
 // Column families, in the order they are opened; kCfNames[i] is handle i.
 enum Cf { kDefault, kMeta, kJobs, kEvals, kAllocs, kAllocCreate, kAllocJob, kNodes, kEvents,
-          kTaskLocal, kEvalCreate, kCfCount };
+          kTaskLocal, kEvalCreate, kAclTokens, kAclSecrets, kAclPolicies, kCfCount };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
-    "events", "task_local", "eval_create"};
+    "events", "task_local", "eval_create", "acl_tokens", "acl_secrets", "acl_policies"};
+
+// Every table with an index: the journaled ones and the ACL tables.
+constexpr Table kIndexedTables[] = {Table::kJobs,   Table::kEvals,     Table::kAllocs,
+                                    Table::kNodes,  Table::kAclTokens, Table::kAclPolicies};
 
 constexpr char kSep = '\0';
 
@@ -98,6 +102,8 @@ const char* TableName(Table t) {
     case Table::kEvals: return "evals";
     case Table::kAllocs: return "allocs";
     case Table::kNodes: return "nodes";
+    case Table::kAclTokens: return "acl_token";
+    case Table::kAclPolicies: return "acl_policy";
   }
   return "unknown";
 }
@@ -111,7 +117,7 @@ struct StateStore::Impl {
 
   std::mutex write_mu;  // serialises Apply()
   std::atomic<std::uint64_t> latest{0};
-  std::array<std::atomic<std::uint64_t>, std::size(kAllTables)> table_index{};
+  std::array<std::atomic<std::uint64_t>, std::size(kIndexedTables)> table_index{};
 
   struct Waiter {
     std::uint32_t tables;  // bit per Table
@@ -142,7 +148,7 @@ struct StateStore::Impl {
       ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*text, "index"));
       latest = v;
     }
-    for (Table t : kAllTables) {
+    for (Table t : kIndexedTables) {
       ASSIGN_OR_RETURN(std::optional<std::string> idx, Get(kMeta, TableIndexKey(t)));
       if (idx) {
         ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*idx, "table index"));
@@ -263,6 +269,32 @@ void WriteTxn::PutTaskLocal(const std::string& alloc_id, const std::string& task
 
 void WriteTxn::DeleteTaskLocal(const std::string& alloc_id, const std::string& task) {
   batch_->Delete(store_->impl_->cf(kTaskLocal), alloc_id + kSep + task);
+}
+
+void WriteTxn::PutAclToken(const ACLToken& token) {
+  auto& impl = *store_->impl_;
+  ACLToken stored = token;
+  stored.SecretID.clear();
+  batch_->Put(impl.cf(kAclTokens), token.AccessorID, EncodeJson(stored));
+  batch_->Put(impl.cf(kAclSecrets), token.SecretHash, token.AccessorID);
+  Touch(Table::kAclTokens);
+}
+
+void WriteTxn::DeleteAclToken(const ACLToken& token) {
+  auto& impl = *store_->impl_;
+  batch_->Delete(impl.cf(kAclTokens), token.AccessorID);
+  batch_->Delete(impl.cf(kAclSecrets), token.SecretHash);
+  Touch(Table::kAclTokens);
+}
+
+void WriteTxn::PutAclPolicy(const ACLPolicy& policy) {
+  batch_->Put(store_->impl_->cf(kAclPolicies), policy.Name, EncodeJson(policy));
+  Touch(Table::kAclPolicies);
+}
+
+void WriteTxn::DeleteAclPolicy(const std::string& name) {
+  batch_->Delete(store_->impl_->cf(kAclPolicies), name);
+  Touch(Table::kAclPolicies);
 }
 
 void WriteTxn::PutMeta(const std::string& key, const std::string& value) {
@@ -463,12 +495,12 @@ Result<std::uint64_t> StateStore::Apply(const std::function<Status(WriteTxn&)>& 
     RETURN_IF_ERROR(fn(txn));
     touched = txn.touched_;
     batch.Put(im.cf(kMeta), "index", std::to_string(index));
-    for (Table t : kAllTables) {
+    for (Table t : kIndexedTables) {
       if (touched & (1u << static_cast<unsigned>(t)))
         batch.Put(im.cf(kMeta), TableIndexKey(t), std::to_string(index));
     }
     RETURN_IF_ERROR(FromRocks(im.db->Write(im.write_options, &batch), "commit"));
-    for (Table t : kAllTables) {
+    for (Table t : kIndexedTables) {
       if (touched & (1u << static_cast<unsigned>(t)))
         im.table_index[static_cast<size_t>(t)] = index;
     }
@@ -552,6 +584,29 @@ Result<std::optional<Node>> StateStore::GetNode(const std::string& id) const {
 
 Result<std::vector<Node>> StateStore::ListNodes() const {
   return impl_->ListObjects<Node>(kNodes, "", "Node");
+}
+
+Result<std::optional<ACLToken>> StateStore::GetAclToken(const std::string& accessor_id) const {
+  return impl_->GetObject<ACLToken>(kAclTokens, accessor_id, "ACLToken");
+}
+
+Result<std::optional<ACLToken>> StateStore::GetAclTokenBySecretHash(
+    const std::string& secret_hash) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> accessor, impl_->Get(kAclSecrets, secret_hash));
+  if (!accessor) return std::optional<ACLToken>();
+  return GetAclToken(*accessor);
+}
+
+Result<std::vector<ACLToken>> StateStore::ListAclTokens() const {
+  return impl_->ListObjects<ACLToken>(kAclTokens, "", "ACLToken");
+}
+
+Result<std::optional<ACLPolicy>> StateStore::GetAclPolicy(const std::string& name) const {
+  return impl_->GetObject<ACLPolicy>(kAclPolicies, name, "ACLPolicy");
+}
+
+Result<std::vector<ACLPolicy>> StateStore::ListAclPolicies() const {
+  return impl_->ListObjects<ACLPolicy>(kAclPolicies, "", "ACLPolicy");
 }
 
 Result<std::optional<std::string>> StateStore::GetTaskLocal(const std::string& alloc_id,

@@ -24,6 +24,13 @@
 //   nodes         <node id>               -> Node JSON
 //   events        be64(index) be32(seq)   -> Event JSON
 //   task_local    <alloc id> \0 <task>    -> lifecycle's local task state JSON
+//   acl_tokens    <accessor id>           -> ACLToken JSON (SecretHash, no SecretID;
+//                                            schema v3)
+//   acl_secrets   sha256hex(<secret id>)  -> <accessor id> (schema v3)
+//   acl_policies  <policy name>           -> ACLPolicy JSON (schema v3)
+//   meta          "acl/bootstrap"         -> decimal text: the index at which the
+//                                            ACL system was bootstrapped (absent:
+//                                            not yet)
 //   meta          "journal/base"          -> decimal text: the index the journal
 //                                            snapshot covers (absent: none)
 //                 "journal/snapshot"      -> the folded state at that index
@@ -55,10 +62,14 @@ namespace drover {
 std::string EvalCreateKey(std::uint64_t create_index, const std::string& eval_id);
 
 // Tables that carry a Nomad index ("X-Nomad-Index" of list endpoints).
-enum class Table { kJobs, kEvals, kAllocs, kNodes };
+enum class Table { kJobs, kEvals, kAllocs, kNodes, kAclTokens, kAclPolicies };
 const char* TableName(Table t);
+// The tables whose objects the event journal carries.
 inline constexpr Table kAllTables[] = {Table::kJobs, Table::kEvals, Table::kAllocs,
                                        Table::kNodes};
+// The ACL tables: indexed, never journaled (their objects are secrets or
+// guard them).
+inline constexpr Table kAclTables[] = {Table::kAclTokens, Table::kAclPolicies};
 
 // The write side of one Apply(). Objects are staged in one WriteBatch;
 // nothing is visible until the batch commits.
@@ -77,6 +88,11 @@ class WriteTxn {
   void PutTaskLocal(const std::string& alloc_id, const std::string& task,
                     const std::string& json);
   void DeleteTaskLocal(const std::string& alloc_id, const std::string& task);
+  // The token's SecretHash indexes it; its SecretID is not written.
+  void PutAclToken(const ACLToken& token);
+  void DeleteAclToken(const ACLToken& token);
+  void PutAclPolicy(const ACLPolicy& policy);
+  void DeleteAclPolicy(const std::string& name);
   // Writes a meta key (see the key layout) as part of this change.
   void PutMeta(const std::string& key, const std::string& value);
   // Appends to the event journal; the event's Index is set to index().
@@ -184,6 +200,13 @@ class StateStore {
   Result<std::vector<Node>> ListNodes() const;
   Result<std::optional<std::string>> GetTaskLocal(const std::string& alloc_id,
                                                   const std::string& task) const;
+  Result<std::optional<ACLToken>> GetAclToken(const std::string& accessor_id) const;
+  Result<std::optional<ACLToken>> GetAclTokenBySecretHash(const std::string& secret_hash) const;
+  // By accessor ID.
+  Result<std::vector<ACLToken>> ListAclTokens() const;
+  Result<std::optional<ACLPolicy>> GetAclPolicy(const std::string& name) const;
+  // By name.
+  Result<std::vector<ACLPolicy>> ListAclPolicies() const;
   // Journal entries with Index >= from_index, in order; at most `limit`.
   Result<std::vector<Event>> ListEvents(std::uint64_t from_index, std::size_t limit) const;
 

@@ -31,6 +31,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/json_assert.h"
 #include "tests/support/http_client.h"
+#include "tests/support/stream_reader.h"
 
 namespace drover::testing {
 namespace {
@@ -127,85 +128,6 @@ std::string EventId(const json::value& e) {
   return std::to_string(U64(e, "/Index")) + " " + Str(e, "/Topic") + " " + Str(e, "/Type") +
          " " + Str(e, "/Key");
 }
-
-// A GET /v1/event/stream reader on a raw socket: de-chunks the body and
-// splits it into lines as they arrive.
-class StreamReader {
- public:
-  StreamReader(std::uint16_t port, const std::string& target) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return;
-    std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n";
-    connected_ = ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
-  }
-  ~StreamReader() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-
-  bool connected() const { return connected_; }
-  int status() const { return status_; }
-  const std::vector<std::string>& lines() const { return lines_; }
-
-  // Reads until `done` holds for the lines so far, the stream ends, or
-  // `timeout` passes. Returns whether `done` held.
-  bool ReadUntil(const std::function<bool(const std::vector<std::string>&)>& done,
-                 std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done(lines_)) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left <= 0ms || ended_) return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[16384];
-      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
-      if (n <= 0) {
-        ended_ = true;
-        continue;
-      }
-      raw_.append(buf, static_cast<std::size_t>(n));
-      Parse();
-    }
-    return true;
-  }
-
- private:
-  void Parse() {
-    if (status_ == 0) {
-      const auto end = raw_.find("\r\n\r\n");
-      if (end == std::string::npos) return;
-      status_ = std::atoi(raw_.c_str() + raw_.find(' ') + 1);
-      raw_.erase(0, end + 4);
-    }
-    for (;;) {
-      const auto eol = raw_.find("\r\n");
-      if (eol == std::string::npos) return;
-      const std::size_t size = std::strtoul(raw_.substr(0, eol).c_str(), nullptr, 16);
-      if (raw_.size() < eol + 2 + size + 2) return;
-      if (size == 0) {
-        ended_ = true;
-        return;
-      }
-      body_ += raw_.substr(eol + 2, size);
-      raw_.erase(0, eol + 2 + size + 2);
-      for (auto nl = body_.find('\n'); nl != std::string::npos; nl = body_.find('\n')) {
-        lines_.push_back(body_.substr(0, nl));
-        body_.erase(0, nl + 1);
-      }
-    }
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  bool ended_ = false;
-  int status_ = 0;
-  std::string raw_, body_;
-  std::vector<std::string> lines_;
-};
 
 class StateToolE2ETest : public ::testing::Test {
  protected:

@@ -336,7 +336,10 @@ Status AgentProcess::WaitReady() {
                          ") before it was ready; log tail:\n" + LogTail());
     }
     auto response = client.Get("/v1/agent/self");
-    if (response.ok() && response->status == 200) return Status::Ok();
+    // 403: serving, with ACLs on (agent/self then needs a token).
+    if (response.ok() && (response->status == 200 || response->status == 403)) {
+      return Status::Ok();
+    }
     last = response.ok() ? "HTTP " + std::to_string(response->status) + ": " + response->body
                          : response.status().ToString();
     std::this_thread::sleep_for(milliseconds(25));

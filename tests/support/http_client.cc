@@ -255,7 +255,9 @@ Result<HttpResponse> HttpClient::Request(std::string_view method, std::string_vi
   std::string request;
   request.reserve(256 + body.size());
   request.append(method).append(" ").append(path).append(" HTTP/1.1\r\n");
-  request.append("Host: 127.0.0.1:").append(std::to_string(port_)).append("\r\n");
+  if (!headers.Has("Host")) {
+    request.append("Host: 127.0.0.1:").append(std::to_string(port_)).append("\r\n");
+  }
   request.append("Connection: keep-alive\r\n");
   for (const auto& [name, value] : headers.fields()) {
     request.append(name).append(": ").append(value).append("\r\n");

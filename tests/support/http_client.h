@@ -62,8 +62,8 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // `path` is the request target, query string included. Host,
-  // Content-Length and Connection are set by the client.
+  // `path` is the request target, query string included. Content-Length
+  // and Connection are set by the client, and Host unless `headers` has one.
   Result<HttpResponse> Request(std::string_view method, std::string_view path,
                                std::string_view body = {},
                                const HttpHeaders& headers = {});

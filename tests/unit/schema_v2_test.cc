@@ -47,7 +47,7 @@ TEST_F(SchemaV2Test, V1EvaluationsAreListedChronologicallyAfterTheMigration) {
   ASSERT_TRUE(testing::WriteV1Store(dir_, {{}, kEvals, {}}).ok());
   auto store = OpenCurrent();
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  EXPECT_EQ((*store)->schema_version(), 2);
+  EXPECT_EQ((*store)->schema_version(), migrations::kSchemaVersion);
   auto evals = (*store)->ListEvals();
   ASSERT_TRUE(evals.ok()) << evals.status().ToString();
   ASSERT_EQ(evals->size(), 3u);
