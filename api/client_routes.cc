@@ -163,6 +163,7 @@ json::value UsageJson(const ResourceUsage& u) {
       {"MemoryStats", json::object{{"RSS", m.RSS},
                                    {"Cache", m.Cache},
                                    {"Swap", m.Swap},
+                                   {"MappedFile", m.MappedFile},
                                    {"Usage", m.Usage},
                                    {"MaxUsage", m.MaxUsage},
                                    {"KernelUsage", m.KernelUsage},
@@ -198,23 +199,25 @@ void AllocStats(ApiContext& ctx, ProcessTreeStats& trees, const Rest::Request& r
   auto alloc = ctx.agent.store().GetAlloc(id);
   if (!alloc.ok()) return SendError(w, alloc.status());
   if (!*alloc) return SendError(w, NotFound("Unknown allocation \"" + id + "\""));
-  auto pids = RunningTaskPids(ctx.agent.store(), **alloc);
-  if (!pids.ok()) return SendError(w, pids.status());
+  auto running = RunningTasks(ctx.agent.store(), **alloc);
+  if (!running.ok()) return SendError(w, running.status());
 
   ResourceUsage total;
-  total.MemoryStats.Measured = {"RSS", "Swap", "Max Usage"};
-  total.CpuStats.Measured = {"System Mode", "User Mode", "Percent"};
   Nanos timestamp = 0;
   json::object tasks;
-  for (const auto& [task, pid] : *pids) {
+  for (const auto& [task, run] : *running) {
     if (!task_filter.empty() && task != task_filter) continue;
-    ProcessTreeStats::Reading r = trees.Read(id + "/" + task, pid);
+    // From the task's cgroup when it has one, else from its process tree.
+    ProcessTreeStats::Reading r = run.group.enabled() ? trees.ReadCgroup(id + "/" + task, run.group)
+                                                      : trees.Read(id + "/" + task, run.pid);
     const Nanos now = NowNanos();
     AddUsage(total, r.usage);
     timestamp = std::max(timestamp, now);
     tasks[task] = json::object{
         {"ResourceUsage", UsageJson(r.usage)}, {"Timestamp", now}, {"Pids", nullptr}};
   }
+  if (total.MemoryStats.Measured.empty()) total.MemoryStats.Measured = {"RSS", "Swap", "Max Usage"};
+  if (total.CpuStats.Measured.empty()) total.CpuStats.Measured = {"System Mode", "User Mode", "Percent"};
   SendJson(w,
            json::object{{"ResourceUsage", UsageJson(total)},
                         {"Tasks", std::move(tasks)},

@@ -29,7 +29,8 @@ AllocRunner::AllocRunner(AllocRunnerDeps deps, Allocation alloc)
   const TaskGroup* group = GroupOf(alloc_);
   if (group == nullptr) return;
   TaskRunnerDeps task_deps{deps_.scheduler, deps_.monitor,   deps_.driver, *this,
-                           deps_.node,      deps_.agent_env, deps_.data_dir};
+                           deps_.node,      deps_.agent_env, deps_.data_dir,
+                           deps_.containment};
   const std::string& job_type = alloc_.Job->Type;
   for (const Task& task : group->Tasks) {
     RestartPolicy policy = task.RestartPolicy    ? *task.RestartPolicy

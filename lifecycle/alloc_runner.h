@@ -38,6 +38,7 @@ struct AllocRunnerDeps {
   const NodeInfo& node;
   const EnvMap& agent_env;
   std::string data_dir;
+  const ContainmentOptions& containment;
 };
 
 class AllocRunner : public TaskRunnerListener {

@@ -18,6 +18,7 @@
 
 #include "common/gotime.h"
 #include "common/status.h"
+#include "lifecycle/containment.h"
 #include "lifecycle/restart_tracker.h"
 
 namespace drover {
@@ -34,6 +35,14 @@ struct TaskLaunch {
   int kill_signal = 2;  // SIGINT, Nomad's default
   Nanos kill_timeout = 5 * kSecond;
   std::string state_dir;  // the executor's directory; created by the driver
+  // Containment (see lifecycle/containment.h).
+  std::string user;                 // the task's User; "" runs as the agent
+  std::vector<std::string> user_dirs;  // names under working_dir given to `user`
+  std::string alloc_id;             // with task_name, names the task's cgroup
+  std::string task_name;
+  std::int64_t memory_mb = 0;
+  std::int64_t memory_max_mb = 0;
+  std::int64_t cpu_mhz = 0;
 };
 
 // Identifies a running task across agent restarts. The executor is named
@@ -66,8 +75,15 @@ class Driver {
 };
 using DriverPtr = std::unique_ptr<Driver>;
 
-// `executor_path`: the drover-executor binary.
-DriverPtr NewRawExecDriver(std::string executor_path);
+// `executor_path`: the drover-executor binary. With a cgroup layout in
+// `containment`, every task gets a cgroup with its limits; a task whose
+// name cannot name a cgroup is refused.
+DriverPtr NewRawExecDriver(std::string executor_path, Containment containment = {});
+
+// The cgroup the executor in `state_dir` holds its task in, from its
+// spec; disabled if it has none (or the spec is gone). The spec is durable,
+// so an agent that restarts finds the group again.
+cgroup::TaskGroup ExecutorTaskGroup(const std::string& state_dir);
 
 // drover-executor next to the running binary.
 std::string DefaultExecutorPath();

@@ -171,7 +171,8 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
 
   AllocRunnerDeps Deps() {
     return AllocRunnerDeps{store_,        *this,      *this,           *driver_, *this,
-                           options_.node, agent_env_, options_.data_dir};
+                           options_.node, agent_env_, options_.data_dir,
+                           options_.containment};
   }
 
   void OnAllocUpdated(const std::string& id) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "lifecycle/containment.h"
 #include "lifecycle/driver.h"
 #include "lifecycle/task_env.h"
 #include "storage/state_store.h"
@@ -29,6 +30,7 @@ struct EngineOptions {
   std::string data_dir;
   NodeInfo node;
   EngineListener* listener = nullptr;  // may be null
+  ContainmentOptions containment;      // task user policy (the driver holds the cgroups)
 };
 
 class Engine {

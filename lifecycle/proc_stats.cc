@@ -153,6 +153,7 @@ void AddUsage(ResourceUsage& total, const ResourceUsage& add) {
   m.RSS += add.MemoryStats.RSS;
   m.Cache += add.MemoryStats.Cache;
   m.Swap += add.MemoryStats.Swap;
+  m.MappedFile += add.MemoryStats.MappedFile;
   m.Usage += add.MemoryStats.Usage;
   m.MaxUsage += add.MemoryStats.MaxUsage;
   m.KernelUsage += add.MemoryStats.KernelUsage;
@@ -174,21 +175,55 @@ ProcessTreeStats::ProcessTreeStats(double mhz_per_core, Nanos min_window)
       ticks_per_second_(::sysconf(_SC_CLK_TCK)) {}
 
 ProcessTreeStats::Reading ProcessTreeStats::Read(const std::string& key, int root) {
+  return ReadWith(key, ticks_per_second_, [root] { return SampleProcessTree(root); });
+}
+
+ProcessTreeStats::Reading ProcessTreeStats::ReadCgroup(const std::string& key,
+                                                       const cgroup::TaskGroup& group) {
+  const long tps = ticks_per_second_;
+  // A cgroup counts CPU in nanoseconds: its "ticks" are those.
+  auto sample = [&group, tps] {
+    TreeSample s;
+    s.pids = cgroup::Pids(group);
+    std::sort(s.pids.begin(), s.pids.end());
+    cgroup::CpuStat cpu = cgroup::ReadCpu(group, tps);
+    s.user_ticks = cpu.user_ns;
+    s.system_ticks = cpu.system_ns;
+    s.at = MonotonicNanos();
+    return s;
+  };
+  Reading r = ReadWith(key + "#cgroup", kSecond, sample);
+  // The CPU percentages come from the tick deltas; the rest is the
+  // controllers' own figures now.
+  TreeSample none;
+  ResourceUsage u = CgroupUsage(none, none, cgroup::ReadMemory(group), cgroup::ReadCpu(group, tps),
+                                group.version, mhz_per_core_, tps);
+  u.CpuStats.SystemMode = r.usage.CpuStats.SystemMode;
+  u.CpuStats.UserMode = r.usage.CpuStats.UserMode;
+  u.CpuStats.Percent = r.usage.CpuStats.Percent;
+  u.CpuStats.TotalTicks = r.usage.CpuStats.TotalTicks;
+  r.usage = std::move(u);
+  return r;
+}
+
+template <typename SampleFn>
+ProcessTreeStats::Reading ProcessTreeStats::ReadWith(const std::string& key, long ticks_per_second,
+                                                     SampleFn sample) {
   std::optional<TreeSample> before;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = last_.find(key);
     if (it != last_.end()) before = it->second;
   }
-  TreeSample after = SampleProcessTree(root);
+  TreeSample after = sample();
   const bool usable = before && after.at - before->at >= min_window_ &&
                       after.at - before->at <= kStaleSample;
   if (!usable) {
     before = std::move(after);
     std::this_thread::sleep_for(std::chrono::nanoseconds(min_window_));
-    after = SampleProcessTree(root);
+    after = sample();
   }
-  Reading reading{UsageBetween(*before, after, mhz_per_core_, ticks_per_second_), after.pids};
+  Reading reading{UsageBetween(*before, after, mhz_per_core_, ticks_per_second), after.pids};
   std::lock_guard<std::mutex> lock(mu_);
   // Keep the newest baseline; forget trees not read for a long time.
   for (auto it = last_.begin(); it != last_.end();) {
@@ -198,9 +233,38 @@ ProcessTreeStats::Reading ProcessTreeStats::Read(const std::string& key, int roo
   return reading;
 }
 
-Result<std::map<std::string, int>> RunningTaskPids(const StateStore& store,
-                                                   const Allocation& alloc) {
-  std::map<std::string, int> out;
+std::vector<std::string> CgroupMeasuredMemory(cgroup::Version version) {
+  if (version == cgroup::Version::kV2) return {"RSS", "Cache", "Swap", "Usage"};
+  return {"RSS", "Cache", "Swap", "Usage", "Max Usage", "Kernel Usage", "Kernel Max Usage"};
+}
+
+std::vector<std::string> CgroupMeasuredCpu() {
+  return {"System Mode", "User Mode", "Throttled Periods", "Throttled Time", "Percent"};
+}
+
+ResourceUsage CgroupUsage(const TreeSample& before, const TreeSample& after,
+                          const cgroup::MemoryStat& mem, const cgroup::CpuStat& cpu,
+                          cgroup::Version version, double mhz_per_core, long ticks_per_second) {
+  ResourceUsage u = UsageBetween(before, after, mhz_per_core, ticks_per_second);
+  MemoryUsage& m = u.MemoryStats;
+  m.RSS = mem.rss;
+  m.Cache = mem.cache;
+  m.Swap = mem.swap;
+  m.MappedFile = mem.mapped_file;
+  m.Usage = mem.usage;
+  m.MaxUsage = mem.max_usage;
+  m.KernelUsage = mem.kernel_usage;
+  m.KernelMaxUsage = mem.kernel_max_usage;
+  m.Measured = CgroupMeasuredMemory(version);
+  u.CpuStats.ThrottledPeriods = cpu.throttled_periods;
+  u.CpuStats.ThrottledTime = cpu.throttled_time_ns;
+  u.CpuStats.Measured = CgroupMeasuredCpu();
+  return u;
+}
+
+Result<std::map<std::string, RunningTask>> RunningTasks(const StateStore& store,
+                                                        const Allocation& alloc) {
+  std::map<std::string, RunningTask> out;
   if (!alloc.TaskStates) return out;
   for (const auto& [task, state] : *alloc.TaskStates) {
     if (state.State != kTaskStateRunning) continue;
@@ -208,10 +272,11 @@ Result<std::map<std::string, int>> RunningTaskPids(const StateStore& store,
     if (!json) continue;
     ASSIGN_OR_RETURN(TaskLocalState local, DecodeTaskLocalState(*json));
     if (local.handle.task_pid > 0 && ProcessAlive(local.handle)) {
-      out[task] = local.handle.task_pid;
+      out[task] = RunningTask{local.handle.task_pid, ExecutorTaskGroup(local.handle.state_dir)};
     }
   }
   return out;
 }
+
 
 }  // namespace drover

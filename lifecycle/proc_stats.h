@@ -7,6 +7,11 @@
 // its own still counts). Memory is summed over the tree; CPU percentages
 // are the tree's tick deltas between two samples over the wall time between
 // them. The parsers are pure functions over /proc text, for tests.
+//
+// A task held in a cgroup (lifecycle/executor/cgroup.h) is measured from
+// the cgroup instead, as Nomad's executor does: its members, CPU time and
+// throttling, and the memory controller's figures (RSS, Cache, Swap,
+// MappedFile, Usage, MaxUsage, KernelUsage, KernelMaxUsage).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +24,7 @@
 
 #include "common/gotime.h"
 #include "common/status.h"
+#include "lifecycle/executor/cgroup.h"
 #include "storage/model.h"
 #include "storage/state_store.h"
 
@@ -69,6 +75,7 @@ struct MemoryUsage {
   std::uint64_t RSS = 0;
   std::uint64_t Cache = 0;
   std::uint64_t Swap = 0;
+  std::uint64_t MappedFile = 0;
   std::uint64_t Usage = 0;
   std::uint64_t MaxUsage = 0;
   std::uint64_t KernelUsage = 0;
@@ -110,8 +117,13 @@ class ProcessTreeStats {
   };
   // `key` names the tree across calls (e.g. alloc ID + task).
   Reading Read(const std::string& key, int root);
+  // The same for a task held in `group` (enabled): measured from the cgroup.
+  Reading ReadCgroup(const std::string& key, const cgroup::TaskGroup& group);
 
  private:
+  template <typename SampleFn>
+  Reading ReadWith(const std::string& key, long ticks_per_second, SampleFn sample);
+
   double mhz_per_core_;
   Nanos min_window_;
   long ticks_per_second_;
@@ -119,9 +131,24 @@ class ProcessTreeStats {
   std::map<std::string, TreeSample> last_;  // by key
 };
 
-// The root pid of every task of `alloc` that runs now, by task name: the
-// task pid its executor recorded (task_local), while that executor lives.
-Result<std::map<std::string, int>> RunningTaskPids(const StateStore& store,
-                                                   const Allocation& alloc);
+// Every task of `alloc` that runs now, by task name: the root pid its
+// executor recorded (task_local), while that executor lives, and the
+// cgroup the task is held in (disabled when it has none).
+struct RunningTask {
+  int pid = 0;
+  cgroup::TaskGroup group;
+};
+Result<std::map<std::string, RunningTask>> RunningTasks(const StateStore& store,
+                                                        const Allocation& alloc);
+
+// Nomad's Measured lists for a cgroup of `version`.
+std::vector<std::string> CgroupMeasuredMemory(cgroup::Version version);
+std::vector<std::string> CgroupMeasuredCpu();
+
+// The usage of a cgroup task: CPU from the tick deltas of `before` and
+// `after` (as UsageBetween), memory and throttling from `mem` and `cpu`.
+ResourceUsage CgroupUsage(const TreeSample& before, const TreeSample& after,
+                          const cgroup::MemoryStat& mem, const cgroup::CpuStat& cpu,
+                          cgroup::Version version, double mhz_per_core, long ticks_per_second);
 
 }  // namespace drover

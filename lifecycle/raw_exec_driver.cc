@@ -15,12 +15,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "common/log.h"
 #include "lifecycle/driver.h"
 #include "lifecycle/executor/protocol.h"
 
@@ -32,6 +34,7 @@ namespace fs = std::filesystem;
 
 constexpr int kCommandTimeoutMs = 2000;
 constexpr int kStartTimeoutMs = 10000;
+constexpr int kCgroupKillMs = 5000;
 
 // Reads the executor's one announcement line from `fd`.
 Result<std::string> ReadAnnouncement(int fd) {
@@ -54,7 +57,8 @@ Result<std::string> ReadAnnouncement(int fd) {
 
 class RawExecDriver : public Driver {
  public:
-  explicit RawExecDriver(std::string executor_path) : executor_(std::move(executor_path)) {}
+  RawExecDriver(std::string executor_path, Containment containment)
+      : executor_(std::move(executor_path)), containment_(std::move(containment)) {}
 
   Result<ProcessHandle> Start(const TaskLaunch& launch) override {
     std::string exe = launch.command;
@@ -82,6 +86,23 @@ class RawExecDriver : public Driver {
     spec.max_file_bytes = launch.max_file_bytes;
     spec.kill_signal = launch.kill_signal;
     spec.kill_timeout_ms = launch.kill_timeout / kMillisecond;
+    spec.user = launch.user;
+    if (!launch.user.empty()) spec.chown = launch.user_dirs;
+    if (containment_.layout.version != cgroup::Version::kNone) {
+      std::string name = cgroup::TaskGroupName(launch.alloc_id, launch.task_name);
+      if (name.empty()) {
+        return InvalidArgument("task name \"" + launch.task_name + "\" cannot name a cgroup");
+      }
+      cgroup::TaskGroup group = cgroup::MakeTaskGroup(containment_.layout, name);
+      spec.cgroup_version = static_cast<int>(group.version);
+      for (const auto& [controller, dir] : group.dirs) spec.cgroups.push_back(controller + ":" + dir);
+      cgroup::MemoryLimits mem = cgroup::ComputeMemoryLimits(launch.memory_mb, launch.memory_max_mb);
+      spec.memory_hard_bytes = mem.hard_bytes;
+      spec.memory_soft_bytes = mem.soft_bytes;
+      spec.pids_max = containment_.options.pids_max;
+      // As Nomad: a task's CPU MHz are its cpu shares.
+      spec.cpu_shares = std::clamp<std::int64_t>(launch.cpu_mhz, 0, 262144);
+    }
     if (!executor::WriteFileDurably(launch.state_dir + "/spec", executor::EncodeSpec(spec))) {
       return Internal("write executor spec: " + std::string(std::strerror(errno)));
     }
@@ -136,9 +157,15 @@ class RawExecDriver : public Driver {
       // The executor exits at once after an error; collect it here (the
       // engine's reaper runs on this same thread, so it cannot race us).
       ::waitpid(pid, nullptr, 0);
+      // "invalid": the task as given can never start (not worth retrying).
+      if (line->rfind("invalid ", 0) == 0) {
+        std::string why = line->substr(8);
+        // As Nomad's exec drivers word a failed launch (user lookup).
+        if (why.rfind("exec ", 0) != 0) why = "failed to launch command with executor: " + why;
+        return InvalidArgument(why);
+      }
       std::string why = line->rfind("error ", 0) == 0 ? line->substr(6) : *line;
-      bool bad_command = why.rfind("exec ", 0) == 0;
-      return Status(bad_command ? StatusCode::kInvalidArgument : StatusCode::kInternal, why);
+      return Internal(why);
     }
     ProcessHandle h;
     h.pid = pid;
@@ -162,12 +189,20 @@ class RawExecDriver : public Driver {
     ExitResult r;
     r.ExitCode = record->exit_code;
     r.Signal = record->signal;
+    r.OOMKilled = record->oom_killed;
     return r;
   }
 
   void Cleanup(const ProcessHandle& handle) override {
+    if (handle.state_dir.empty()) return;
+    // The executor removes the task's cgroup when it ends; one that was
+    // killed itself left it (and maybe processes in it) behind.
+    cgroup::TaskGroup group = ExecutorTaskGroup(handle.state_dir);
+    if (group.enabled() && (!cgroup::KillAll(group, kCgroupKillMs) || !cgroup::Remove(group, kCgroupKillMs))) {
+      log::Warn("cgroup of task in " + handle.state_dir + " could not be removed");
+    }
     std::error_code ec;
-    if (!handle.state_dir.empty()) fs::remove_all(handle.state_dir, ec);
+    fs::remove_all(handle.state_dir, ec);
   }
 
  private:
@@ -177,18 +212,31 @@ class RawExecDriver : public Driver {
     auto reply = executor::SendCommand(handle.state_dir, command, kCommandTimeoutMs);
     if (reply && *reply == "ok") return Status::Ok();
     if (reply) return Internal("executor: " + *reply);
+    if (fallback == SIGKILL) {
+      // The executor cannot be reached: with a cgroup, everything in it.
+      cgroup::TaskGroup group = ExecutorTaskGroup(handle.state_dir);
+      if (group.enabled()) (void)cgroup::KillAll(group, kCgroupKillMs);
+    }
     if (handle.task_pid > 0 && ::kill(-handle.task_pid, fallback) == 0) return Status::Ok();
     if (errno == ESRCH) return Status::Ok();  // nothing left to signal
     return Internal("signal task " + std::to_string(handle.task_pid) + ": " + std::strerror(errno));
   }
 
   std::string executor_;
+  Containment containment_;
 };
 
 }  // namespace
 
-DriverPtr NewRawExecDriver(std::string executor_path) {
-  return std::make_unique<RawExecDriver>(std::move(executor_path));
+DriverPtr NewRawExecDriver(std::string executor_path, Containment containment) {
+  return std::make_unique<RawExecDriver>(std::move(executor_path), std::move(containment));
+}
+
+cgroup::TaskGroup ExecutorTaskGroup(const std::string& state_dir) {
+  auto text = executor::ReadWholeFile(state_dir + "/spec");
+  executor::Spec spec;
+  if (!text || !executor::DecodeSpec(*text, &spec)) return {};
+  return executor::SpecGroup(spec);
 }
 
 std::string DefaultExecutorPath() {

@@ -282,6 +282,12 @@ TaskEvent EventFailedValidation(Nanos now, const std::string& error) {
   return Finished(std::move(e));
 }
 
+TaskEvent EventHookFailed(Nanos now, const std::string& message) {
+  TaskEvent e = NewEvent(kEventHookFailed, now);
+  SetMessage(e, message);
+  return Finished(std::move(e));
+}
+
 void AppendTaskEvent(TaskState& state, TaskEvent e) {
   PopulateDisplayMessage(e);
   while (state.Events.size() >= kTaskEventLimit) state.Events.erase(state.Events.begin());

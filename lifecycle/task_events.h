@@ -30,6 +30,9 @@ inline constexpr const char* kEventLeaderDead = "Leader Task Dead";
 inline constexpr const char* kEventMainDead = "Main Tasks Dead";
 inline constexpr const char* kEventTaskSetup = "Task Setup";
 inline constexpr const char* kEventBuildingTaskDir = "Building Task Directory";
+inline constexpr const char* kEventHookFailed = "Task hook failed";
+// The exit message of a task the kernel OOM-killed (Nomad's docker driver).
+inline constexpr const char* kExitMessageOOMKilled = "OOM Killed";
 
 // Sets DisplayMessage from the event's type and fields (Nomad's
 // TaskEvent.PopulateEventDisplayMessage).
@@ -54,6 +57,8 @@ TaskEvent EventLeaderDead(Nanos now);
 TaskEvent EventSetupFailure(Nanos now, const std::string& error, bool fails_task);
 TaskEvent EventDriverFailure(Nanos now, const std::string& error);
 TaskEvent EventFailedValidation(Nanos now, const std::string& error);
+// Nomad's emitHookError: "<hook name>: <error>" as the Message.
+TaskEvent EventHookFailed(Nanos now, const std::string& message);
 
 // Appends `e` to `state.Events`, keeping only the latest kTaskEventLimit.
 void AppendTaskEvent(TaskState& state, TaskEvent e);

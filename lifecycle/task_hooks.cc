@@ -7,6 +7,20 @@
 namespace drover {
 namespace {
 
+// Nomad's validate hook: refuses a user the client options deny, before
+// anything of the task is built.
+class ValidateHook : public TaskPrestartHook {
+ public:
+  explicit ValidateHook(const ContainmentOptions& options) : options_(options) {}
+  const char* Name() const override { return "validate"; }
+  Status Prestart(TaskHookContext& ctx) override {
+    return CheckTaskUser(options_, ctx.task.Driver, ctx.task.User);
+  }
+
+ private:
+  const ContainmentOptions& options_;
+};
+
 // Builds the allocation and task directories.
 class TaskDirHook : public TaskPrestartHook {
  public:
@@ -38,8 +52,10 @@ class EnvHook : public TaskPrestartHook {
 
 }  // namespace
 
-std::vector<TaskPrestartHookPtr> DefaultPrestartHooks(const EnvMap& agent_env) {
+std::vector<TaskPrestartHookPtr> DefaultPrestartHooks(const EnvMap& agent_env,
+                                                      const ContainmentOptions& containment) {
   std::vector<TaskPrestartHookPtr> hooks;
+  hooks.push_back(std::make_unique<ValidateHook>(containment));
   hooks.push_back(std::make_unique<TaskDirHook>());
   hooks.push_back(std::make_unique<EnvHook>(agent_env));
   return hooks;

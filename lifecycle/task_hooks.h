@@ -18,6 +18,7 @@
 
 #include "common/status.h"
 #include "lifecycle/alloc_dir.h"
+#include "lifecycle/containment.h"
 #include "lifecycle/task_env.h"
 #include "storage/model.h"
 
@@ -37,12 +38,15 @@ class TaskPrestartHook {
  public:
   virtual ~TaskPrestartHook() = default;
   virtual const char* Name() const = 0;
-  // An error fails this run of the task ("Setup Failure").
+  // An error fails this run of the task ("Setup Failure"); InvalidArgument
+  // fails the task for good ("Task hook failed", not recoverable).
   virtual Status Prestart(TaskHookContext& ctx) = 0;
 };
 using TaskPrestartHookPtr = std::unique_ptr<TaskPrestartHook>;
 
-// The hooks every task runs, in order: task directory, environment.
-std::vector<TaskPrestartHookPtr> DefaultPrestartHooks(const EnvMap& agent_env);
+// The hooks every task runs, in order: validation (the task's user against
+// the client's user lists), task directory, environment.
+std::vector<TaskPrestartHookPtr> DefaultPrestartHooks(const EnvMap& agent_env,
+                                                      const ContainmentOptions& containment);
 
 }  // namespace drover

@@ -60,7 +60,7 @@ TaskRunner::TaskRunner(TaskRunnerDeps deps, const Allocation& alloc, const Task&
       task_(task),
       paths_(MakeTaskPaths(deps.data_dir, alloc.ID, task.Name)),
       tracker_(policy, job_type, task.Lifecycle, deps.scheduler.Now()),
-      hooks_(DefaultPrestartHooks(deps.agent_env)) {
+      hooks_(DefaultPrestartHooks(deps.agent_env, deps.containment)) {
   state_.State = kTaskStatePending;
 }
 
@@ -205,6 +205,12 @@ void TaskRunner::RunOnce() {
                       [this](TaskEvent e) { Emit(std::move(e)); }, now};
   for (auto& hook : hooks_) {
     Status st = hook->Prestart(ctx);
+    if (!st.ok() && st.code() == StatusCode::kInvalidArgument) {
+      // The task as given cannot run (e.g. a disallowed user): as Nomad,
+      // "Task hook failed" and the error is not recoverable.
+      HandleStartFailure(EventHookFailed(now, std::string(hook->Name()) + ": " + st.message()), false);
+      return;
+    }
     if (!st.ok()) {
       HandleStartFailure(EventSetupFailure(now, st.message(), false), true);
       return;
@@ -241,6 +247,16 @@ void TaskRunner::RunOnce() {
   launch.kill_signal = kill_signal < 0 ? SIGINT : kill_signal;
   launch.kill_timeout = KillTimeout();
   launch.state_dir = paths_.executor_dir;
+  launch.user = task_.User;
+  // As Nomad's task dir for exec: the user owns what the task writes to.
+  launch.user_dirs = {"local", "secrets", "tmp"};
+  launch.alloc_id = alloc_.ID;
+  launch.task_name = task_.Name;
+  if (task_.Resources) {
+    launch.memory_mb = task_.Resources->MemoryMB;
+    launch.memory_max_mb = task_.Resources->MemoryMaxMB;
+    launch.cpu_mhz = task_.Resources->CPU;
+  }
 
   auto handle = deps_.driver.Start(launch);
   if (!handle.ok()) {
@@ -283,7 +299,10 @@ void TaskRunner::OnExit(std::optional<ExitResult> result) {
   deps_.scheduler.Cancel(kill_timer_);
   Nanos now = deps_.scheduler.Now();
   if (result) {
-    Emit(EventTerminated(now, result->ExitCode, result->Signal, "", result->OOMKilled));
+    // As Nomad reports a task the kernel OOM-killed: Details.oom_killed and
+    // the exit message "OOM Killed".
+    Emit(EventTerminated(now, result->ExitCode, result->Signal,
+                         result->OOMKilled ? kExitMessageOOMKilled : "", result->OOMKilled));
     tracker_.SetExitResult(*result);
   } else {
     // The executor itself was killed before it could record the exit.

@@ -52,6 +52,7 @@ struct TaskRunnerDeps {
   const NodeInfo& node;
   const EnvMap& agent_env;
   std::string data_dir;
+  const ContainmentOptions& containment;
 };
 
 class TaskRunner {

@@ -80,12 +80,25 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
             std::to_string(store->LatestIndex()) + ", schema v" +
             std::to_string(store->schema_version()));
 
+  ASSIGN_OR_RETURN(ContainmentOptions containment_options, ParseClientOptions(config.client_options));
+  cgroup::Layout cgroups = DetectCgroups();
+  if (cgroups.version == cgroup::Version::kNone) {
+    log::Warn("containment: off, tasks run without cgroups: " + cgroups.off_reason);
+  } else {
+    log::Info(std::string("containment: cgroup v") + (cgroups.version == cgroup::Version::kV2 ? "2" : "1") +
+              ", task groups under " +
+              cgroups.parents[cgroups.version == cgroup::Version::kV2 ? cgroup::kUnified : "memory"] +
+              ", pids.max " +
+              std::to_string(containment_options.pids_max));
+  }
+
   ASSIGN_OR_RETURN(std::string node_id, LoadOrCreateNodeID(*store));
   NodeCapacity cap = FingerprintCapacity(config.data_dir);
   ASSIGN_OR_RETURN(DynamicMeta dynamic_meta, LoadDynamicMeta(*store));
   NodeSettings settings{config.node_name, config.datacenter, config.node_class, config.http_addr,
                         MergeNodeMeta(config.meta, dynamic_meta)};
   Node node = BuildNode(node_id, settings, cap, config.version, NowNanos());
+  AddContainmentAttributes(cgroups, node.Attributes);
 
   // Register the node (its fingerprint may have changed since last start).
   ASSIGN_OR_RETURN(std::optional<Node> existing, store->GetNode(node_id));
@@ -109,10 +122,11 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       agent->config_.data_dir,
       NodeInfo{node.ID, node.Name, agent->config_.region, node.Datacenter,
                agent->config_.max_kill_timeout},
-      agent.get()};
-  agent->engine_ =
-      std::make_unique<Engine>(*agent->store_, NewRawExecDriver(DefaultExecutorPath()),
-                               std::move(engine_options));
+      agent.get(), containment_options};
+  agent->engine_ = std::make_unique<Engine>(
+      *agent->store_,
+      NewRawExecDriver(DefaultExecutorPath(), Containment{containment_options, std::move(cgroups)}),
+      std::move(engine_options));
   RETURN_IF_ERROR(agent->engine_->Start());
   RETURN_IF_ERROR(agent->RearmFollowups());
   agent->CompactJournalPeriodically();

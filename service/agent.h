@@ -28,6 +28,9 @@ struct AgentConfig {
   std::string node_name;  // default: the host name
   std::string node_class;
   StringMap meta;
+  // client.options: Nomad's string options; Drover reads the task user
+  // lists and drover.pids_max from it (lifecycle/containment.h).
+  StringMap client_options;
   std::size_t gc_max_allocs = 50;  // client.gc_max_allocs
   // client.max_kill_timeout: caps every task's KillTimeout (Nomad: 30s).
   Nanos max_kill_timeout = 30 * kSecond;

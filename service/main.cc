@@ -32,7 +32,8 @@ std::string DefaultDataDir() {
 
 // Reads the agent's JSON config file. Keys (all optional): data_dir,
 // http_addr, region, datacenter, name, log_level, client.node_class,
-// client.meta (object of strings), client.gc_max_allocs (integer, 50),
+// client.meta (object of strings), client.options (object of strings:
+// user.denylist, user.checked_drivers, ...), client.gc_max_allocs (integer, 50),
 // client.max_kill_timeout (Go duration, "30s"),
 // journal_max_events (100000), journal_max_age_seconds (604800; 0: no limit),
 // acl.enabled (false), http.allowed_hosts (list of host names).
@@ -102,14 +103,21 @@ Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string&
         return InvalidArgument("config file " + path + ": client.max_kill_timeout must be a positive duration such as \"30s\"");
       config.max_kill_timeout = *d;
     }
-    if (const json::value* meta = client->get_object().if_contains("meta")) {
-      if (!meta->is_object()) return InvalidArgument("config file " + path + ": client.meta must be an object");
-      for (const auto& kv : meta->get_object()) {
+    // An object of strings, e.g. client.meta.
+    auto strings = [&](const char* key, StringMap& out) -> Status {
+      const json::value* obj = client->get_object().if_contains(key);
+      if (obj == nullptr) return Status::Ok();
+      const std::string name = std::string("client.") + key;
+      if (!obj->is_object()) return InvalidArgument("config file " + path + ": " + name + " must be an object");
+      for (const auto& kv : obj->get_object()) {
         if (!kv.value().is_string())
-          return InvalidArgument("config file " + path + ": client.meta values must be strings");
-        config.meta[std::string(kv.key())] = std::string(kv.value().get_string());
+          return InvalidArgument("config file " + path + ": " + name + " values must be strings");
+        out[std::string(kv.key())] = std::string(kv.value().get_string());
       }
-    }
+      return Status::Ok();
+    };
+    RETURN_IF_ERROR(strings("options", config.client_options));
+    RETURN_IF_ERROR(strings("meta", config.meta));
   }
   return Status::Ok();
 }

@@ -6,13 +6,24 @@
 // own) from <state dir>/spec, captures the task's stdout and stderr into
 // rotated log files, forwards the signals it receives to the task's group,
 // answers the agent on <state dir>/sock, and when the task exits records
-// the exit durably in <state dir>/exit and exits. It does not depend on the
-// agent: an agent that is killed or upgraded finds it again, and the logs
-// keep flowing meanwhile. See protocol.h for the files and commands.
+// the exit durably in <state dir>/exit and exits.
+//
+// Containment (both optional, as the spec says): the task runs as the
+// spec's user (looked up here, before fork; the child drops its groups,
+// gid and uid before exec and never execs if any step fails) and in its own
+// cgroup with the spec's limits (the child joins it before exec). When the
+// task ends, everything left in its cgroup is killed, so descendants that
+// left the task's process group or session die with it; then the cgroup
+// is removed. Whether the kernel OOM-killed in it goes into the exit.
+//
+// It does not depend on the agent: an agent that is killed or upgraded
+// finds it again, and the logs keep flowing meanwhile. See protocol.h for
+// the files and commands.
 //
 // Kept free of anything but libc and the C++ standard library so that it
 // stays small (one per task).
 #include <fcntl.h>
+#include <grp.h>  // setgroups
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -31,8 +42,10 @@
 #include <string>
 #include <vector>
 
+#include "lifecycle/executor/cgroup.h"
 #include "lifecycle/executor/log_rotator.h"
 #include "lifecycle/executor/protocol.h"
+#include "lifecycle/executor/task_user.h"
 
 namespace drover::executor {
 namespace {
@@ -42,6 +55,8 @@ constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2
 constexpr int kDrainMillis = 200;
 // How long a new executor waits for a predecessor of the same task to exit.
 constexpr int kTakeOverMillis = 5000;
+// How long killing what is left in a task's cgroup may take.
+constexpr int kCgroupKillMillis = 5000;
 
 std::int64_t NowNanos(clockid_t clock) {
   timespec ts{};
@@ -78,6 +93,24 @@ int Listen(const std::string& path) {
   return fd;
 }
 
+// What went wrong in the child before exec: the step and its errno.
+enum ChildStep : int { kJoinCgroup = 1, kChdir, kSetgroups, kSetgid, kSetuid, kExec };
+struct ChildFailure {
+  int step = 0;
+  int err = 0;
+};
+
+const char* StepName(int step) {
+  switch (step) {
+    case kJoinCgroup: return "join cgroup";
+    case kChdir: return "chdir";
+    case kSetgroups: return "setgroups";
+    case kSetgid: return "setgid";
+    case kSetuid: return "setuid";
+    default: return "exec";
+  }
+}
+
 class Executor {
  public:
   Executor(std::string state_dir, Spec spec)
@@ -89,7 +122,11 @@ class Executor {
   int Run() {
     std::string error = Setup();
     if (!error.empty()) {
-      Announce("error " + error);
+      if (cgroup_created_) {
+        cgroup::KillAll(group_, 2000);
+        cgroup::Remove(group_, 2000);
+      }
+      Announce((invalid_ ? "invalid " : "error ") + error);
       return 1;
     }
     Announce("started " + std::to_string(task_pid_));
@@ -116,7 +153,56 @@ class Executor {
     signal_fd_ = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (signal_fd_ < 0) return std::string("signalfd: ") + std::strerror(errno);
     ::signal(SIGPIPE, SIG_IGN);
-    return Spawn();
+    if (!spec_.user.empty()) {
+      error = ResolveUser(spec_.user, &creds_, &invalid_);
+      if (!error.empty()) return error;
+      error = GiveDirsToUser();
+      if (!error.empty()) return error;
+      SetEnv(spec_.env, "USER", creds_.name);
+      SetEnv(spec_.env, "LOGNAME", creds_.name);
+      SetEnv(spec_.env, "HOME", creds_.home);
+    }
+    group_ = SpecGroup(spec_);
+    if (group_.enabled()) {
+      cgroup::Limits limits;
+      limits.memory = {spec_.memory_hard_bytes, spec_.memory_soft_bytes};
+      limits.pids_max = spec_.pids_max;
+      limits.cpu_shares = spec_.cpu_shares;
+      cgroup_created_ = true;
+      error = cgroup::Create(group_, limits);
+      if (!error.empty()) return "cgroup: " + error;
+      join_fds_ = cgroup::OpenJoinFiles(group_, &error);
+      if (!error.empty()) return "cgroup: " + error;
+    }
+    error = Spawn();
+    for (int fd : join_fds_) ::close(fd);
+    join_fds_.clear();
+    return error;
+  }
+
+  // The directories the task writes to are the user's: each opened
+  // relative to the task directory's descriptor, refusing symlinks.
+  std::string GiveDirsToUser() {
+    if (spec_.chown.empty()) return "";
+    int dir_fd = ::open(spec_.cwd.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) return "open task dir " + spec_.cwd + ": " + std::strerror(errno);
+    std::string error;
+    for (const std::string& name : spec_.chown) {
+      if (!cgroup::ValidComponent(name)) {
+        error = "invalid task dir name \"" + name + "\"";
+        break;
+      }
+      int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0 && errno == ENOENT) continue;
+      if (fd < 0 || ::fchown(fd, creds_.uid, creds_.gid) != 0) {
+        error = "chown " + spec_.cwd + "/" + name + ": " + std::strerror(errno);
+        if (fd >= 0) ::close(fd);
+        break;
+      }
+      ::close(fd);
+    }
+    ::close(dir_fd);
+    return error;
   }
 
   // One executor per task at a time: each holds an exclusive lock on
@@ -152,10 +238,27 @@ class Executor {
     for (auto& e : spec_.env) envp.push_back(e.data());
     envp.push_back(nullptr);
 
+    const bool switch_user = !spec_.user.empty() &&
+                             !(::geteuid() != 0 && creds_.uid == ::geteuid() && creds_.gid == ::getegid());
     pid_t pid = ::fork();
     if (pid < 0) return std::string("fork: ") + std::strerror(errno);
     if (pid == 0) {
       // The child: only async-signal-safe calls until exec.
+      auto fail = [&](int step, int err) {
+        ChildFailure f{step, err};
+        (void)!::write(status[1], &f, sizeof(f));
+        ::_exit(127);
+      };
+      if (!join_fds_.empty()) {
+        if (int e = cgroup::JoinByFds(join_fds_, static_cast<int>(::getpid())); e != 0) fail(kJoinCgroup, e);
+      }
+      // As Nomad's executor: the task starts from the default OOM score,
+      // not from the agent's.
+      int oom_fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+      if (oom_fd >= 0) {
+        (void)!::write(oom_fd, "0", 1);
+        ::close(oom_fd);
+      }
       ::setpgid(0, 0);
       sigset_t none;
       sigemptyset(&none);
@@ -166,29 +269,36 @@ class Executor {
       ::dup2(out[1], 1);
       ::dup2(err[1], 2);
       ::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
-      if (!spec_.cwd.empty() && ::chdir(spec_.cwd.c_str()) != 0) {
-        int e = errno;
-        (void)!::write(status[1], &e, sizeof(e));
-        ::_exit(127);
+      // The working directory first: the user may not be able to reach it.
+      if (!spec_.cwd.empty() && ::chdir(spec_.cwd.c_str()) != 0) fail(kChdir, errno);
+      if (switch_user) {
+        if (::setgroups(creds_.groups.size(), creds_.groups.data()) != 0) fail(kSetgroups, errno);
+        if (::setgid(creds_.gid) != 0) fail(kSetgid, errno);
+        if (::setuid(creds_.uid) != 0) fail(kSetuid, errno);
+        // Never run the task with more than it asked for.
+        if (creds_.uid != 0 && (::geteuid() != creds_.uid || ::setuid(0) == 0)) fail(kSetuid, EPERM);
       }
       ::execve(spec_.command.c_str(), argv.data(), envp.data());
-      int e = errno;
-      (void)!::write(status[1], &e, sizeof(e));
-      ::_exit(127);
+      fail(kExec, errno);
     }
     ::close(out[1]);
     ::close(err[1]);
     ::close(status[1]);
     ::setpgid(pid, pid);  // also from here: no race with the child's own call
-    int child_errno = 0;
+    ChildFailure failure;
     ssize_t n;
     do {
-      n = ::read(status[0], &child_errno, sizeof(child_errno));
+      n = ::read(status[0], &failure, sizeof(failure));
     } while (n < 0 && errno == EINTR);
     ::close(status[0]);
-    if (n == sizeof(child_errno)) {
+    if (n == sizeof(failure)) {
       ::waitpid(pid, nullptr, 0);
-      return "exec \"" + spec_.command + "\": " + std::strerror(child_errno);
+      if (failure.step == kExec) {
+        invalid_ = true;  // the command cannot run: retrying will not help
+        return "exec \"" + spec_.command + "\": " + std::strerror(failure.err);
+      }
+      invalid_ = failure.step != kJoinCgroup;  // cannot become the user: never run as another
+      return std::string(StepName(failure.step)) + ": " + std::strerror(failure.err);
     }
     task_pid_ = pid;
     out_fd_ = out[0];
@@ -212,6 +322,7 @@ class Executor {
       if (ready < 0 && errno != EINTR) break;
       if (kill_deadline_ns_ > 0 && NowNanos(CLOCK_MONOTONIC) >= kill_deadline_ns_) {
         ::kill(-task_pid_, SIGKILL);
+        if (group_.enabled()) cgroup::KillAll(group_, kCgroupKillMillis);
         kill_deadline_ns_ = 0;
       }
       for (const pollfd& p : fds) {
@@ -265,6 +376,7 @@ class Executor {
       exit_.signal = WTERMSIG(status);
       exit_.exit_code = 128 + exit_.signal;
     }
+    if (group_.enabled()) exit_.oom_killed = cgroup::OomKilled(group_);
   }
 
   void Accept() {
@@ -303,8 +415,10 @@ class Executor {
 
   int Finish() {
     // Whatever the task left behind in its group goes with it, as when
-    // Nomad's executor shuts down.
+    // Nomad's executor shuts down; with a cgroup, so does everything that
+    // left the group (setsid).
     ::kill(-task_pid_, SIGKILL);
+    if (group_.enabled()) cgroup::KillAll(group_, kCgroupKillMillis);
     std::int64_t deadline = NowNanos(CLOCK_MONOTONIC) + kDrainMillis * 1'000'000LL;
     while ((out_fd_ >= 0 || err_fd_ >= 0) && NowNanos(CLOCK_MONOTONIC) < deadline) {
       std::vector<pollfd> fds;
@@ -315,6 +429,10 @@ class Executor {
       if (err_fd_ >= 0) Pump(err_fd_, err_log_);
     }
     ::unlink((state_dir_ + "/sock").c_str());
+    if (group_.enabled() && (!cgroup::KillAll(group_, kCgroupKillMillis) ||
+                             !cgroup::Remove(group_, kCgroupKillMillis))) {
+      std::fprintf(stderr, "drover-executor: cgroup of the task not removed\n");
+    }
     if (!WriteFileDurably(state_dir_ + "/exit", EncodeExit(exit_))) return 2;
     return 0;
   }
@@ -328,6 +446,11 @@ class Executor {
   int signal_fd_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
+  bool invalid_ = false;  // the error cannot go away by retrying
+  Credentials creds_;
+  cgroup::TaskGroup group_;
+  bool cgroup_created_ = false;
+  std::vector<int> join_fds_;
   pid_t task_pid_ = -1;
   bool exited_ = false;
   ExitRecord exit_;

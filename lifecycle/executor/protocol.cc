@@ -45,6 +45,16 @@ std::string EncodeSpec(const Spec& s) {
   Put(out, "max_file_bytes", std::to_string(s.max_file_bytes));
   Put(out, "kill_signal", std::to_string(s.kill_signal));
   Put(out, "kill_timeout_ms", std::to_string(s.kill_timeout_ms));
+  if (!s.user.empty()) Put(out, "user", s.user);
+  for (const auto& c : s.chown) Put(out, "chown", c);
+  if (s.cgroup_version != 0) {
+    Put(out, "cgroup_version", std::to_string(s.cgroup_version));
+    for (const auto& c : s.cgroups) Put(out, "cgroup", c);
+    Put(out, "memory_hard_bytes", std::to_string(s.memory_hard_bytes));
+    Put(out, "memory_soft_bytes", std::to_string(s.memory_soft_bytes));
+    Put(out, "pids_max", std::to_string(s.pids_max));
+    Put(out, "cpu_shares", std::to_string(s.cpu_shares));
+  }
   return out;
 }
 
@@ -67,29 +77,55 @@ bool DecodeSpec(const std::string& text, Spec* s) {
     else if (key == "cwd") s->cwd = value;
     else if (key == "stdout") s->stdout_base = value;
     else if (key == "stderr") s->stderr_base = value;
+    else if (key == "user") s->user = value;
+    else if (key == "chown") s->chown.push_back(value);
+    else if (key == "cgroup") s->cgroups.push_back(value);
     else if (!ParseInt(value, &n)) return false;
     else if (key == "max_files") s->max_files = static_cast<int>(n);
     else if (key == "max_file_bytes") s->max_file_bytes = static_cast<std::uint64_t>(n);
     else if (key == "kill_signal") s->kill_signal = static_cast<int>(n);
     else if (key == "kill_timeout_ms") s->kill_timeout_ms = n;
+    else if (key == "cgroup_version" && (n == 1 || n == 2)) s->cgroup_version = static_cast<int>(n);
+    else if (key == "memory_hard_bytes" && n >= -1) s->memory_hard_bytes = n;
+    else if (key == "memory_soft_bytes" && n >= 0) s->memory_soft_bytes = n;
+    else if (key == "pids_max" && n >= 0) s->pids_max = n;
+    else if (key == "cpu_shares" && n >= 0) s->cpu_shares = n;
     else return false;
+  }
+  for (const auto& c : s->cgroups) {
+    auto colon = c.find(':');
+    if (colon == std::string::npos || colon == 0 || c.compare(colon + 1, 1, "/") != 0) return false;
   }
   return !s->command.empty() && !s->stdout_base.empty() && !s->stderr_base.empty();
 }
 
 std::string EncodeExit(const ExitRecord& r) {
   return std::to_string(r.exit_code) + " " + std::to_string(r.signal) + " " +
-         std::to_string(r.time_ns) + "\n";
+         std::to_string(r.time_ns) + " " + (r.oom_killed ? "1" : "0") + "\n";
 }
 
 std::optional<ExitRecord> DecodeExit(const std::string& text) {
   ExitRecord r;
   long long code = 0, sig = 0, t = 0;
-  if (std::sscanf(text.c_str(), "%lld %lld %lld", &code, &sig, &t) != 3) return std::nullopt;
+  int oom = 0;
+  int fields = std::sscanf(text.c_str(), "%lld %lld %lld %d", &code, &sig, &t, &oom);
+  if (fields != 3 && fields != 4) return std::nullopt;
+  r.oom_killed = fields == 4 && oom != 0;
   r.exit_code = code;
   r.signal = sig;
   r.time_ns = t;
   return r;
+}
+
+cgroup::TaskGroup SpecGroup(const Spec& spec) {
+  cgroup::TaskGroup g;
+  if (spec.cgroup_version == 0 || spec.cgroups.empty()) return g;
+  g.version = spec.cgroup_version == 2 ? cgroup::Version::kV2 : cgroup::Version::kV1;
+  for (const auto& c : spec.cgroups) {
+    auto colon = c.find(':');
+    g.dirs[c.substr(0, colon)] = c.substr(colon + 1);
+  }
+  return g;
 }
 
 bool WriteFileDurably(const std::string& path, const std::string& data) {

@@ -9,14 +9,22 @@
 //             stdout <base path>      stderr <base path>   (".<n>" appended)
 //             max_files <n>           max_file_bytes <n>
 //             kill_signal <n>         kill_timeout_ms <n>
+//             user <name>             (the task runs as it; else as the executor)
+//             chown <dir name> (repeated: directories under cwd given to the user)
+//             cgroup_version <1|2>    cgroup <controller>:<dir> (repeated)
+//             memory_hard_bytes <n>   memory_soft_bytes <n>  (-1: unlimited)
+//             pids_max <n>            cpu_shares <n>
 //   sock    the control socket (unix, stream): one command per connection,
 //           one line each way:  "signal <n>\n" | "kill\n" | "status\n"
 //           answered "ok\n", "running <task pid>\n" or "error <text>\n"
 //   exit    written once the task has exited, durably (fsync + rename):
-//           "<exit code> <signal> <unix nanos>\n"
+//           "<exit code> <signal> <unix nanos> <oom killed 0|1>\n"
+//           (the last field is absent in records of older executors)
 //
 // On start the executor prints one line on its stdout and closes it:
-//   "started <task pid>\n"  or  "error <text>\n"
+//   "started <task pid>\n", "error <text>\n" (may succeed if retried) or
+//   "invalid <text>\n" (the task as given can never start: unknown user,
+//   command that cannot be executed)
 //
 // Free of everything but the C and C++ standard libraries: the executor
 // links it and stays small.
@@ -26,6 +34,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "lifecycle/executor/cgroup.h"
 
 namespace drover::executor {
 
@@ -40,16 +50,28 @@ struct Spec {
   std::uint64_t max_file_bytes = 10ull << 20;
   int kill_signal = 2;  // SIGINT
   std::int64_t kill_timeout_ms = 5000;
+  std::string user;                // "": run as the executor's user
+  std::vector<std::string> chown;  // names under cwd, chowned to `user`
+  int cgroup_version = 0;          // 0: no cgroup
+  std::vector<std::string> cgroups;  // "<controller>:<dir>"
+  std::int64_t memory_hard_bytes = 0;
+  std::int64_t memory_soft_bytes = 0;
+  std::int64_t pids_max = 0;
+  std::int64_t cpu_shares = 0;
 };
 
 std::string EncodeSpec(const Spec& spec);
 // False if the text is not a well-formed spec.
 bool DecodeSpec(const std::string& text, Spec* spec);
 
+// The task's cgroup named by a spec (disabled without one).
+cgroup::TaskGroup SpecGroup(const Spec& spec);
+
 struct ExitRecord {
   std::int64_t exit_code = 0;
   std::int64_t signal = 0;
   std::int64_t time_ns = 0;
+  bool oom_killed = false;  // the kernel OOM-killed in the task's cgroup
 };
 std::string EncodeExit(const ExitRecord& r);
 std::optional<ExitRecord> DecodeExit(const std::string& text);

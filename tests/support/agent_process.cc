@@ -24,6 +24,8 @@
 #include <sstream>
 #include <thread>
 
+#include "lifecycle/driver.h"
+
 namespace drover::testing {
 namespace {
 
@@ -390,13 +392,25 @@ void AgentProcess::KillEverything() {
   for (pid_t pid : tree) ::kill(pid, SIGKILL);
   // Processes of an earlier incarnation of the agent are no longer its
   // descendants; the data dir still finds them.
-  for (int round = 0; round < 250; ++round) {
+  bool gone = false;
+  for (int round = 0; round < 250 && !gone; ++round) {
     const auto left = ProcessesUsing(data_dir_);
-    if (left.empty()) return;
+    gone = left.empty();
     for (pid_t pid : left) ::kill(pid, SIGKILL);
-    std::this_thread::sleep_for(milliseconds(20));
+    if (!gone) std::this_thread::sleep_for(milliseconds(20));
   }
-  std::cerr << "drover-e2e: processes using " << data_dir_ << " survived SIGKILL\n";
+  if (!gone) std::cerr << "drover-e2e: processes using " << data_dir_ << " survived SIGKILL\n";
+  // Executors killed here leave their tasks' cgroups (and whatever else is
+  // in them); each executor's spec names its task's group.
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(data_dir_ / "executor", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->path().filename() != "spec") continue;
+    cgroup::TaskGroup group = ExecutorTaskGroup(it->path().parent_path().string());
+    if (group.enabled() && (!cgroup::KillAll(group, 5000) || !cgroup::Remove(group, 5000))) {
+      std::cerr << "drover-e2e: cgroup of " << it->path().parent_path() << " not removed\n";
+    }
+  }
 }
 
 }  // namespace drover::testing
