@@ -10,8 +10,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "api/fd_limits.h"
 #include "api/server.h"
 #include "common/log.h"
+#include "service/accept_backoff.h"
 #include "service/agent.h"
 #include "service/state_tool.h"
 
@@ -119,6 +121,14 @@ int RunAgent(AgentConfig config, const std::string& log_level) {
     log::Error("agent: " + agent.status().message());
     return 1;
   }
+  // Connections, executors and RocksDB share one fd budget; when it runs
+  // out anyway, accept() backs off instead of spinning.
+  if (auto fds = api::RaiseFdLimit(); fds.ok()) {
+    log::Info("agent: file descriptor limit " + std::to_string(*fds));
+  } else {
+    log::Warn("agent: " + fds.status().message());
+  }
+  InstallAcceptBackoff();
   api::Server server(**agent);
   Status st = server.Start(config.http_addr);
   if (!st.ok()) {
