@@ -61,6 +61,14 @@ EdgeVerdict HttpRequestFramer::Reject(int code, std::string_view text) {
   return v;
 }
 
+EdgeVerdict HttpRequestFramer::Complete(std::size_t consumed) {
+  ResetRequest();
+  EdgeVerdict v;
+  v.action = Action::kComplete;
+  v.consumed = consumed;
+  return v;
+}
+
 void HttpRequestFramer::ResetRequest() {
   State rejected = state_ == State::kRejected ? State::kRejected : State::kMethod;
   *this = HttpRequestFramer(limits_);
@@ -108,11 +116,7 @@ EdgeVerdict HttpRequestFramer::EndHead(std::size_t consumed) {
     state_ = State::kBody;
     return {};
   }
-  ResetRequest();
-  EdgeVerdict v;
-  v.action = Action::kComplete;
-  v.consumed = consumed;
-  return v;
+  return Complete(consumed);
 }
 
 EdgeVerdict HttpRequestFramer::Feed(std::string_view data) {
@@ -241,11 +245,7 @@ EdgeVerdict HttpRequestFramer::Feed(std::string_view data) {
         i += static_cast<std::size_t>(take) - 1;
         continue_due = false;
         if (body_left_ == 0) {
-          ResetRequest();
-          EdgeVerdict v;
-          v.action = Action::kComplete;
-          v.consumed = i + 1;
-          return v;
+          return Complete(i + 1);
         }
         break;
       }
@@ -321,11 +321,7 @@ EdgeVerdict HttpRequestFramer::Feed(std::string_view data) {
         } else if (state_ == State::kTrailerLf) {
           state_ = State::kTrailerStart;
         } else {
-          ResetRequest();
-          EdgeVerdict v;
-          v.action = Action::kComplete;
-          v.consumed = i + 1;
-          return v;
+          return Complete(i + 1);
         }
         break;
 

@@ -85,6 +85,8 @@ class HttpRequestFramer {
   EdgeVerdict EndField();
   // The head is complete: decide how the body is framed.
   EdgeVerdict EndHead(std::size_t consumed);
+  // The request ends after `consumed` bytes of this Feed; ready for the next.
+  EdgeVerdict Complete(std::size_t consumed);
   void ResetRequest();
 
   EdgeLimits limits_;

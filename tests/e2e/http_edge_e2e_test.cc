@@ -14,6 +14,7 @@
 #include "tests/support/agent_process.h"
 #include "tests/support/json_assert.h"
 #include "tests/support/raw_http.h"
+#include "tests/support/shared_agent.h"
 
 namespace drover::testing {
 namespace {
@@ -32,19 +33,8 @@ bool LooksLikeExceptionText(const std::string& body) {
   return false;
 }
 
-class HttpEdgeE2ETest : public ::testing::Test {
+class HttpEdgeE2ETest : public SharedAgentTest<HttpEdgeE2ETest> {
  protected:
-  static void SetUpTestSuite() {
-    auto agent = AgentProcess::Launch();
-    ASSERT_TRUE(agent.ok()) << agent.status().ToString();
-    agent_ = std::move(agent).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete agent_;
-    agent_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(agent_, nullptr); }
-
   static RawConnection Connect() {
     auto c = RawConnection::Connect(agent_->port(), kReadTimeout);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
@@ -67,10 +57,7 @@ class HttpEdgeE2ETest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->status, 200);
   }
-
-  static AgentProcess* agent_;
 };
-AgentProcess* HttpEdgeE2ETest::agent_ = nullptr;
 
 TEST_F(HttpEdgeE2ETest, FourMebibyteUrlIs414AtOnce) {
   const std::string wire = "GET /v1/jobs?prefix=" + std::string(4 << 20, 'a') + " HTTP/1.1\r\n\r\n";
