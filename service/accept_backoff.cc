@@ -31,7 +31,13 @@ void InstallAcceptBackoff() {
 }  // namespace drover
 
 extern "C" int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
-  const int client = drover::RealAccept4(fd, addr, len, flags);
+  int client = drover::RealAccept4(fd, addr, len, flags);
+  // Connections the HTTP edge just shut are closed by their worker threads
+  // a moment later: give them that moment before shedding anyone.
+  for (int retry = 0; retry < 5 && client < 0 && (errno == EMFILE || errno == ENFILE); ++retry) {
+    ::usleep(20'000);
+    client = drover::RealAccept4(fd, addr, len, flags);
+  }
   if (client >= 0 || (errno != EMFILE && errno != ENFILE)) return client;
 
   const int reserve = drover::g_reserve_fd.exchange(-1);
