@@ -116,17 +116,17 @@ int RunAgent(AgentConfig config, const std::string& log_level) {
 
   log::Info("agent: starting drover " + config.version + " data_dir=" + config.data_dir +
             " http_addr=" + config.http_addr + (config.dev ? " (dev mode)" : ""));
-  auto agent = Agent::Create(config);
-  if (!agent.ok()) {
-    log::Error("agent: " + agent.status().message());
-    return 1;
-  }
-  // Connections, executors and RocksDB share one fd budget; when it runs
-  // out anyway, accept() backs off instead of spinning.
+  // RocksDB, executors' pipes and HTTP connections share one fd budget;
+  // when it runs out anyway, accept() backs off instead of spinning.
   if (auto fds = api::RaiseFdLimit(); fds.ok()) {
     log::Info("agent: file descriptor limit " + std::to_string(*fds));
   } else {
     log::Warn("agent: " + fds.status().message());
+  }
+  auto agent = Agent::Create(config);
+  if (!agent.ok()) {
+    log::Error("agent: " + agent.status().message());
+    return 1;
   }
   InstallAcceptBackoff();
   api::Server server(**agent);
