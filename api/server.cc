@@ -4,7 +4,9 @@
 #include <pistache/router.h>
 
 #include "api/blocking.h"
+#include "api/edge_handler.h"
 #include "api/event_stream.h"
+#include "api/fd_limits.h"
 #include "api/fs_routes.h"
 #include "api/routes.h"
 #include "common/log.h"
@@ -13,8 +15,9 @@ namespace drover::api {
 
 namespace {
 
-// Nomad accepts job bodies far beyond Pistache's 4 KiB default.
-constexpr size_t kMaxRequestBytes = 4 << 20;
+// Nomad accepts job bodies far beyond Pistache's 4 KiB default; the edge
+// (api/http_edge.h) enforces 64 KiB of head and 4 MiB of body.
+const EdgeLimits kEdgeLimits;
 
 }  // namespace
 
@@ -60,12 +63,13 @@ Status Server::Start(const std::string& addr, int threads) {
                     .threads(threads)
                     .flags(Pistache::Tcp::Options::ReuseAddr |
                            Pistache::Tcp::Options::CloseOnExec)
-                    .maxRequestSize(kMaxRequestBytes)
+                    .maxRequestSize(EdgeMaxRequestBytes(kEdgeLimits))
                     // Parked blocking queries are idle connections: keep them
                     // past the longest wait (5 min + jitter).
                     .keepaliveTimeout(std::chrono::seconds(360));
     impl_->endpoint->init(opts);
-    impl_->endpoint->setHandler(impl_->router.handler());
+    impl_->endpoint->setHandler(MakeEdgeHandler(
+        impl_->router.handler(), {kEdgeLimits, ConnectionBudget(CurrentFdLimit())}));
     impl_->endpoint->serveThreaded();
   } catch (const std::exception& ex) {
     return Unavailable("http: cannot serve on " + addr + ": " + ex.what());

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Installs what Drover needs on Debian 12 (only what is missing) and builds
 # it into ./build. Used by run.sh, test.sh and CI.
+#   scripts/setup.sh --sanitizer-tools   installs, in addition, what
+#     fuzz.sh needs (clang 14, libFuzzer and LeakSanitizer from
+#     libclang-rt-14-dev), and builds nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+TOOLS_ONLY=0
+if [[ "${1:-}" == "--sanitizer-tools" ]]; then TOOLS_ONLY=1; fi
 
 PACKAGES=(
   build-essential cmake pkg-config
   librocksdb-dev libpistache-dev libboost1.81-dev libboost-json1.81-dev
   libcli11-dev libgtest-dev libgmock-dev
 )
+if ((TOOLS_ONLY)); then PACKAGES+=(clang-14 libclang-rt-14-dev); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -22,6 +28,8 @@ if ((${#missing[@]})); then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     -o DPkg::Lock::Timeout=300 "${missing[@]}"
 fi
+
+if ((TOOLS_ONLY)); then exit 0; fi
 
 BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 echo "==> building (${BUILD_TYPE})"

@@ -10,8 +10,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "api/fd_limits.h"
 #include "api/server.h"
 #include "common/log.h"
+#include "service/accept_backoff.h"
 #include "service/agent.h"
 #include "service/state_tool.h"
 
@@ -175,11 +177,19 @@ int RunAgent(AgentConfig config, const std::string& log_level, bool insecure_bin
   log::Info("agent: starting drover " + config.version + " data_dir=" + config.data_dir +
             " http_addr=" + config.http_addr + (config.dev ? " (dev mode)" : "") +
             (config.acl_enabled ? " acl=enabled" : " acl=disabled"));
+  // RocksDB, executors' pipes and HTTP connections share one fd budget;
+  // when it runs out anyway, accept() backs off instead of spinning.
+  if (auto fds = api::RaiseFdLimit(); fds.ok()) {
+    log::Info("agent: file descriptor limit " + std::to_string(*fds));
+  } else {
+    log::Warn("agent: " + fds.status().message());
+  }
   auto agent = Agent::Create(config);
   if (!agent.ok()) {
     log::Error("agent: " + agent.status().message());
     return 1;
   }
+  InstallAcceptBackoff();
   api::Server server(**agent);
   Status st = server.Start(config.http_addr);
   if (!st.ok()) {

@@ -319,6 +319,7 @@ Status AgentProcess::Start() {
       "--log-level",   options_.log_level,
   };
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+  argv.insert(argv.begin(), options_.launcher.begin(), options_.launcher.end());
   std::ofstream(log_path_, std::ios::app) << "=== drover-e2e: starting agent on port "
                                           << port_ << " ===\n";
   ASSIGN_OR_RETURN(pid_, Spawn(argv, log_path_));

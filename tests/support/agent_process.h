@@ -38,6 +38,9 @@ struct AgentOptions {
   std::string binary = DROVER_BINARY;
   std::string log_level = "debug";
   std::vector<std::string> extra_args;  // e.g. {"--dev"}
+  // Runs the agent through this command line, which must exec its
+  // arguments: {"/usr/bin/prlimit", "--nofile=256"}.
+  std::vector<std::string> launcher;
   std::chrono::milliseconds ready_timeout = std::chrono::seconds(30);
 };
 
