@@ -3,11 +3,9 @@
 // position, every parsed position is 1-based, and a parsed tree printed back
 // as HCL parses to the same tree.
 //
-//   cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DDROVER_FUZZ=ON
-//   cmake --build build/fuzz --target hcl_fuzz
-//   mkdir -p build/fuzz/corpus_work
-//   build/fuzz/hcl/fuzz/hcl_fuzz -max_total_time=120 -dict=hcl/fuzz/hcl.dict \
-//       build/fuzz/corpus_work hcl/fuzz/corpus
+//   scripts/fuzz.sh 120 hcl_fuzz       (seeds: fuzz/corpus/hcl_fuzz/)
+// fuzz/hcl.dict is a dictionary of HCL tokens for longer manual runs
+// (add -dict=fuzz/hcl.dict).
 #include <boost/json.hpp>
 
 #include <cstdint>

@@ -1,0 +1,6 @@
+namespace "*" {
+  policy = "write"
+}
+namespace "secret" { policy = "deny" }
+operator { policy = "read" }
+plugin { policy = "list" }
