@@ -21,6 +21,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/log.h"
+#include "common/safe_fs.h"
 #include "lifecycle/driver.h"
 #include "lifecycle/executor/protocol.h"
 
@@ -58,11 +60,29 @@ class RawExecDriver : public Driver {
 
   Result<ProcessHandle> Start(const TaskLaunch& launch) override {
     std::string exe = launch.command;
+    // Before any lookup: a C string would end at the NUL.
+    if (exe.find('\0') != std::string::npos) return InvalidArgument("command contains a NUL byte");
     if (exe.find('/') == std::string::npos) {
       auto found = bp::search_path(exe);
       if (found.empty()) return InvalidArgument("executable \"" + exe + "\" not found in $PATH");
       exe = found.string();
     }
+    executor::Spec spec;
+    spec.command = exe;
+    spec.args = launch.args;
+    for (const auto& [k, v] : launch.env) spec.env.push_back(k + "=" + v);
+    spec.cwd = launch.working_dir;
+    spec.alloc_dir = launch.alloc_dir;
+    spec.logs_dir = launch.logs_dir;
+    spec.stdout_name = launch.stdout_name;
+    spec.stderr_name = launch.stderr_name;
+    spec.max_files = launch.max_files;
+    spec.max_file_bytes = launch.max_file_bytes;
+    spec.kill_signal = launch.kill_signal;
+    spec.kill_timeout_ms = launch.kill_timeout / kMillisecond;
+    // A NUL byte in an argument or the environment, a number out of range:
+    // refused here with its name, never launched cut short.
+    ASSIGN_OR_RETURN(std::string encoded, executor::EncodeLaunchSpec(spec));
     if (::access(exe.c_str(), X_OK) != 0) {
       return InvalidArgument("cannot execute \"" + exe + "\": " + std::strerror(errno));
     }
@@ -71,18 +91,7 @@ class RawExecDriver : public Driver {
     fs::create_directories(launch.state_dir, ec);
     if (ec) return Internal("create " + launch.state_dir + ": " + ec.message());
     fs::remove(launch.state_dir + "/exit", ec);  // from an earlier run of the task
-    executor::Spec spec;
-    spec.command = exe;
-    spec.args = launch.args;
-    for (const auto& [k, v] : launch.env) spec.env.push_back(k + "=" + v);
-    spec.cwd = launch.working_dir;
-    spec.stdout_base = launch.stdout_base;
-    spec.stderr_base = launch.stderr_base;
-    spec.max_files = launch.max_files;
-    spec.max_file_bytes = launch.max_file_bytes;
-    spec.kill_signal = launch.kill_signal;
-    spec.kill_timeout_ms = launch.kill_timeout / kMillisecond;
-    if (!executor::WriteFileDurably(launch.state_dir + "/spec", executor::EncodeSpec(spec))) {
+    if (!executor::WriteFileDurably(launch.state_dir + "/spec", encoded)) {
       return Internal("write executor spec: " + std::string(std::strerror(errno)));
     }
 
@@ -166,8 +175,8 @@ class RawExecDriver : public Driver {
   }
 
   void Cleanup(const ProcessHandle& handle) override {
-    std::error_code ec;
-    if (!handle.state_dir.empty()) fs::remove_all(handle.state_dir, ec);
+    if (!handle.state_dir.empty() && RemovePathTree(handle.state_dir) != 0)
+      log::Warn("remove " + handle.state_dir + ": " + std::strerror(errno));
   }
 
  private:
