@@ -39,6 +39,9 @@ struct AgentOptions {
   std::string log_level = "debug";
   std::vector<std::string> extra_args;  // e.g. {"--dev"}
   std::chrono::milliseconds ready_timeout = std::chrono::seconds(30);
+  // Runs once on the (empty) data dir before the agent first starts, e.g.
+  // to mount a small filesystem there; an error fails Launch().
+  std::function<Status(const std::filesystem::path& data_dir)> prepare_data_dir;
 };
 
 class AgentProcess {
