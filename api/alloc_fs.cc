@@ -72,19 +72,10 @@ Status CheckPrivate(const std::vector<std::string>& parts, std::string_view path
   return Status::Ok();
 }
 
-std::string Join(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& p : parts) {
-    if (!out.empty()) out += '/';
-    out += p;
-  }
-  return out.empty() ? "." : out;
-}
-
 // Step 3: the kernel resolves beneath the root and refuses every symlink.
 Result<UniqueFd> OpenIn(int root, const std::vector<std::string>& parts, std::string_view path,
                         int flags, Resolver resolver) {
-  UniqueFd fd(OpenBeneath(root, Join(parts), flags, 0, resolver));
+  UniqueFd fd(OpenBeneath(root, parts, flags, 0, resolver));
   if (fd.valid()) return fd;
   if (errno == EAGAIN) return Unavailable("resolve " + std::string(path) + ": try again");
   return LookupError((flags & O_PATH) != 0 ? "stat" : "open", path, errno);
@@ -126,13 +117,7 @@ Result<std::vector<std::string>> SplitRequestPath(std::string_view path) {
     return InvalidArgument("Path contains a NUL byte");
   if (path.size() >= kMaxPathBytes) return InvalidArgument("Path is too long");
   std::vector<std::string> parts;
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    std::size_t slash = path.find('/', pos);
-    if (slash == std::string_view::npos) slash = path.size();
-    std::string_view part = path.substr(pos, slash - pos);
-    pos = slash + 1;
-    if (part.empty() || part == ".") continue;
+  for (std::string_view part : PathComponents(path)) {
     if (part == "..") {
       // Above the root is an escape, as Nomad's PathEscapesAllocDir says;
       // "a/../b" stays inside and is just "b".

@@ -41,13 +41,7 @@ bool SplitRel(std::string_view rel, std::vector<std::string>* parts) {
     errno = EXDEV;
     return false;
   }
-  std::size_t pos = 0;
-  while (pos <= rel.size()) {
-    std::size_t slash = rel.find('/', pos);
-    if (slash == std::string_view::npos) slash = rel.size();
-    std::string_view part = rel.substr(pos, slash - pos);
-    pos = slash + 1;
-    if (part.empty() || part == ".") continue;
+  for (std::string_view part : PathComponents(rel)) {
     if (part == ".." || part.find('\0') != std::string_view::npos) {
       errno = part == ".." ? EXDEV : EINVAL;
       return false;
@@ -198,6 +192,19 @@ bool Openat2Available() {
   return available;
 }
 
+std::vector<std::string_view> PathComponents(std::string_view path) {
+  std::vector<std::string_view> parts;
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    std::size_t slash = path.find('/', pos);
+    if (slash == std::string_view::npos) slash = path.size();
+    std::string_view part = path.substr(pos, slash - pos);
+    pos = slash + 1;
+    if (!part.empty() && part != ".") parts.push_back(part);
+  }
+  return parts;
+}
+
 bool IsSafeComponent(std::string_view name) {
   return !name.empty() && name.size() <= NAME_MAX && name != "." && name != ".." &&
          name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
@@ -206,6 +213,17 @@ bool IsSafeComponent(std::string_view name) {
 int OpenBeneath(int root, std::string_view rel, int flags, mode_t mode, Resolver resolver) {
   std::vector<std::string> parts;
   if (!SplitRel(rel, &parts)) return -1;
+  return OpenBeneath(root, parts, flags, mode, resolver);
+}
+
+int OpenBeneath(int root, const std::vector<std::string>& parts, int flags, mode_t mode,
+                Resolver resolver) {
+  for (const std::string& part : parts) {
+    if (!IsSafeComponent(part)) {
+      errno = part == ".." ? EXDEV : part.size() > NAME_MAX ? ENAMETOOLONG : EINVAL;
+      return -1;
+    }
+  }
   flags |= O_NOFOLLOW | O_CLOEXEC;
   if (resolver == Resolver::kAuto) resolver = Openat2Available() ? Resolver::kOpenat2 : Resolver::kWalk;
   return resolver == Resolver::kOpenat2 ? OpenOpenat2(root, parts, flags, mode)

@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace drover {
 
@@ -65,6 +66,11 @@ enum class Resolver { kAuto, kOpenat2, kWalk };
 // Whether openat2 with the RESOLVE_ flags above works here (probed once).
 bool Openat2Available();
 
+// The components of a '/'-separated path in order, without the empty and
+// "." ones ("a//./b/" gives "a", "b"); ".." is kept, for the caller to
+// judge.
+std::vector<std::string_view> PathComponents(std::string_view path);
+
 // True if `name` is one directory entry name that resolves to itself: not
 // empty, not "." or "..", no '/', no NUL, at most NAME_MAX bytes.
 bool IsSafeComponent(std::string_view name);
@@ -78,6 +84,9 @@ bool IsSafeComponent(std::string_view name);
 // ENOTDIR for a non-directory on the way, EAGAIN if renames kept racing the
 // lookup, or whatever open(2) says.
 int OpenBeneath(int root, std::string_view rel, int flags, mode_t mode = 0,
+                Resolver resolver = Resolver::kAuto);
+// The same for a path already split into components (none may be "..").
+int OpenBeneath(int root, const std::vector<std::string>& parts, int flags, mode_t mode = 0,
                 Resolver resolver = Resolver::kAuto);
 
 // Creates every missing directory of `rel` beneath `root` (with `mode`,

@@ -56,12 +56,8 @@ Status InRange(std::string_view what, std::uint64_t v, std::uint64_t lo, std::ui
 
 bool IsRelativeBeneath(std::string_view rel) {
   if (rel.empty() || rel.front() == '/') return false;
-  std::size_t pos = 0;
-  while (pos <= rel.size()) {
-    std::size_t slash = rel.find('/', pos);
-    if (slash == std::string_view::npos) slash = rel.size();
-    if (rel.substr(pos, slash - pos) == "..") return false;
-    pos = slash + 1;
+  for (std::string_view part : PathComponents(rel)) {
+    if (part == "..") return false;
   }
   return true;
 }

@@ -33,6 +33,22 @@ std::string ReadFile(const fs::path& p) {
   return ss.str();
 }
 
+// A temporary directory, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/safe_fs_test.XXXXXX";
+    if (::mkdtemp(tmpl) != nullptr) path_ = tmpl;
+  }
+  ~TempDir() {
+    if (!path_.empty()) fs::remove_all(path_);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
 // <tmp>/outside/   what a planted link points at: must stay as it is
 // <tmp>/root/      the tree the descriptor names
 class SafeFsTest : public ::testing::TestWithParam<Resolver> {
@@ -40,25 +56,21 @@ class SafeFsTest : public ::testing::TestWithParam<Resolver> {
   void SetUp() override {
     if (GetParam() == Resolver::kOpenat2 && !Openat2Available())
       GTEST_SKIP() << "openat2 is not available on this kernel";
-    char tmpl[] = "/tmp/safe_fs_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
+    ASSERT_FALSE(dir_.path().empty());
+    tmp_ = dir_.path();
     WriteFile(tmp_ / "outside" / "precious", "PRECIOUS");
     fs::create_directories(tmp_ / "root" / "a" / "b");
     WriteFile(tmp_ / "root" / "a" / "b" / "file", "inside");
     root_ = UniqueFd(::open((tmp_ / "root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     ASSERT_TRUE(root_.valid());
   }
-  void TearDown() override {
-    if (!tmp_.empty()) fs::remove_all(tmp_);
-  }
-
   // OpenBeneath's errno for `rel`, or 0 if it opened.
   int OpenErrno(const std::string& rel, int flags = O_RDONLY) {
     UniqueFd fd(OpenBeneath(root_.get(), rel, flags, 0644, GetParam()));
     return fd.valid() ? 0 : errno;
   }
 
+  TempDir dir_;
   fs::path tmp_;
   UniqueFd root_;
 };
@@ -98,9 +110,9 @@ TEST_P(SafeFsTest, RefusesEveryLinkAndEscape) {
 }
 
 TEST(SafeFs, MakeDirsBeneathCreatesAndRefusesLinks) {
-  char tmpl[] = "/tmp/safe_fs_test.XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const fs::path tmp = tmpl;
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path& tmp = dir.path();
   fs::create_directories(tmp / "outside");
   fs::create_directories(tmp / "root");
   UniqueFd root(::open((tmp / "root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -120,13 +132,12 @@ TEST(SafeFs, MakeDirsBeneathCreatesAndRefusesLinks) {
   EXPECT_EQ(errno, ENOTDIR);
   EXPECT_FALSE(UniqueFd(MakeDirsBeneath(root.get(), "x/../..", 0755)).valid());
   EXPECT_EQ(errno, EXDEV);
-  fs::remove_all(tmp);
 }
 
 TEST(SafeFs, RemoveTreeAtNeverFollowsLinks) {
-  char tmpl[] = "/tmp/safe_fs_test.XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const fs::path tmp = tmpl;
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path& tmp = dir.path();
   WriteFile(tmp / "outside" / "precious", "PRECIOUS");
   WriteFile(tmp / "root" / "tree" / "a" / "file", "x");
   fs::create_symlink(tmp / "outside", tmp / "root" / "tree" / "a" / "dirlink");
@@ -144,13 +155,12 @@ TEST(SafeFs, RemoveTreeAtNeverFollowsLinks) {
   EXPECT_EQ(RemoveTreeAt(root.get(), "tree"), 0);
   EXPECT_FALSE(fs::is_symlink(tmp / "root" / "tree"));
   EXPECT_EQ(ReadFile(tmp / "outside" / "precious"), "PRECIOUS");
-  fs::remove_all(tmp);
 }
 
 TEST(SafeFs, RemoveTreeAtRemovesTreesDeeperThanItHoldsOpen) {
-  char tmpl[] = "/tmp/safe_fs_test.XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const fs::path tmp = tmpl;
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path& tmp = dir.path();
   fs::create_directories(tmp / "root" / "deep");
   // 300 levels, built relative to a descriptor as a task would (the path
   // itself would pass PATH_MAX).
@@ -165,13 +175,12 @@ TEST(SafeFs, RemoveTreeAtRemovesTreesDeeperThanItHoldsOpen) {
   UniqueFd root(::open((tmp / "root").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   EXPECT_EQ(RemoveTreeAt(root.get(), "deep"), 0) << std::strerror(errno);
   EXPECT_FALSE(fs::exists(tmp / "root" / "deep"));
-  fs::remove_all(tmp);
 }
 
 TEST(SafeFs, OpenAppendOwnFileReplacesWhatWasPlanted) {
-  char tmpl[] = "/tmp/safe_fs_test.XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const fs::path tmp = tmpl;
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const fs::path& tmp = dir.path();
   WriteFile(tmp / "outside" / "precious", "PRECIOUS");
   fs::create_directories(tmp / "logs");
   fs::create_symlink(tmp / "outside" / "precious", tmp / "logs" / "symlink");
@@ -192,7 +201,6 @@ TEST(SafeFs, OpenAppendOwnFileReplacesWhatWasPlanted) {
   EXPECT_EQ(ReadFile(tmp / "outside" / "precious"), "PRECIOUS");
   EXPECT_EQ(ReadFile(tmp / "logs" / "symlink"), "out\n");
   EXPECT_EQ(ReadFile(tmp / "logs" / "mine"), "old\nout\n");  // ours: appended to
-  fs::remove_all(tmp);
 }
 
 TEST(SafeFs, IsSafeComponent) {
