@@ -402,6 +402,10 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
   db_options.info_log = std::make_shared<AgentLogger>();
+  // No blind resume attempts while the disk is still full (they write into
+  // files that saw the error); the SstFileManager resumes once space is
+  // free, which is the one recovery a full disk needs.
+  db_options.max_bgerror_resume_count = 0;
 
   // Made here, not by RocksDB, which logs an error when it is missing.
   std::error_code dir_error;
