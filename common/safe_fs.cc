@@ -111,9 +111,9 @@ int OpenWalk(int root, const std::vector<std::string>& parts, int flags, mode_t 
 }
 
 struct RemoveState {
-  int top;                   // the tree's own directory: deep levels move here
-  unsigned long moved = 0;   // names for moved directories
-  bool progress = false;     // something was removed or moved in this pass
+  int top;                  // the tree's own directory: deep levels move here
+  unsigned long moved = 0;  // names for moved directories
+  bool progress = false;    // something was removed or moved in this pass
   int first_errno = 0;
   void Fail() {
     if (first_errno == 0) first_errno = errno;
@@ -156,8 +156,10 @@ void EmptyDir(int fd, int depth, RemoveState& st) {
       continue;
     }
     if (depth + 1 >= kMaxRemoveDepth) {
-      if (MoveUp(dfd, e->d_name, st)) st.progress = true;
-      else st.Fail();
+      if (MoveUp(dfd, e->d_name, st))
+        st.progress = true;
+      else
+        st.Fail();
       continue;
     }
     int sub = ::openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -225,7 +227,8 @@ int OpenBeneath(int root, const std::vector<std::string>& parts, int flags, mode
     }
   }
   flags |= O_NOFOLLOW | O_CLOEXEC;
-  if (resolver == Resolver::kAuto) resolver = Openat2Available() ? Resolver::kOpenat2 : Resolver::kWalk;
+  if (resolver == Resolver::kAuto)
+    resolver = Openat2Available() ? Resolver::kOpenat2 : Resolver::kWalk;
   return resolver == Resolver::kOpenat2 ? OpenOpenat2(root, parts, flags, mode)
                                         : OpenWalk(root, parts, flags, mode);
 }
@@ -280,7 +283,9 @@ int RemoveTreeAt(int dir, const char* name) {
 
 int RemovePathTree(const std::string& path) {
   const std::size_t slash = path.find_last_of('/');
-  const std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const std::string parent = slash == std::string::npos ? "."
+                             : slash == 0               ? "/"
+                                                        : path.substr(0, slash);
   const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (!IsSafeComponent(name)) {
     errno = EINVAL;
@@ -292,8 +297,8 @@ int RemovePathTree(const std::string& path) {
 }
 
 int OpenAppendOwnFile(int dir, const char* name, mode_t mode) {
-  constexpr int kFlags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-                         O_CLOEXEC;
+  constexpr int kFlags =
+      O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
   for (int attempt = 0; attempt < kReplaceAttempts; ++attempt) {
     // Only a plain file with no other name is ours to append to; it is
     // checked before the open, so that a FIFO or a device is never opened,

@@ -20,8 +20,7 @@ constexpr mode_t kDirMode = 0777;  // less the umask, as os.MkdirAll in Nomad
 constexpr mode_t kSecretsMode = 0700;
 
 Status DirError(const std::string& what, int err) {
-  if (err == ELOOP)
-    return FailedPrecondition(what + " is a symbolic link; refusing to follow it");
+  if (err == ELOOP) return FailedPrecondition(what + " is a symbolic link; refusing to follow it");
   if (err == ENOTDIR) return FailedPrecondition(what + " exists and is not a directory");
   return Internal(what + ": " + std::strerror(err));
 }
@@ -51,7 +50,8 @@ std::string AllocDirOf(const std::string& data_dir, const std::string& alloc_id)
 
 Result<TaskPaths> MakeTaskPaths(const std::string& data_dir, const std::string& alloc_id,
                                 const std::string& task) {
-  if (!IsSafeComponent(alloc_id)) return InvalidArgument("invalid allocation ID \"" + alloc_id + "\"");
+  if (!IsSafeComponent(alloc_id))
+    return InvalidArgument("invalid allocation ID \"" + alloc_id + "\"");
   RETURN_IF_ERROR(CheckTaskDirName(task));
   TaskPaths p;
   p.alloc_dir = AllocDirOf(data_dir, alloc_id);
@@ -84,9 +84,9 @@ Result<bool> BuildTaskDirs(const TaskPaths& p) {
   const std::string local_rel = p.task + "/local";
   struct stat st {};
   const bool first_run = ::fstatat(alloc.get(), local_rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0;
-  for (const std::string& rel : {std::string(kLogsDirRel), std::string(kSharedDirName) + "/data",
-                                 std::string(kSharedDirName) + "/tmp", local_rel,
-                                 p.task + "/tmp"}) {
+  for (const std::string& rel :
+       {std::string(kLogsDirRel), std::string(kSharedDirName) + "/data",
+        std::string(kSharedDirName) + "/tmp", local_rel, p.task + "/tmp"}) {
     ASSIGN_OR_RETURN(UniqueFd dir, MakeDirs(alloc.get(), p.alloc_dir, rel));
   }
   ASSIGN_OR_RETURN(UniqueFd secrets, MakeDirs(alloc.get(), p.alloc_dir, p.task + "/secrets"));
@@ -96,7 +96,8 @@ Result<bool> BuildTaskDirs(const TaskPaths& p) {
 }
 
 Status DestroyAllocDir(const std::string& data_dir, const std::string& alloc_id) {
-  if (!IsSafeComponent(alloc_id)) return InvalidArgument("invalid allocation ID \"" + alloc_id + "\"");
+  if (!IsSafeComponent(alloc_id))
+    return InvalidArgument("invalid allocation ID \"" + alloc_id + "\"");
   Status result;
   for (const char* parent : {"/executor", "/alloc"}) {
     const std::string dir = data_dir + parent;

@@ -54,6 +54,12 @@ Status InRange(std::string_view what, std::uint64_t v, std::uint64_t lo, std::ui
                          std::to_string(lo) + ", " + std::to_string(hi) + "]");
 }
 
+Status InRangeSigned(std::string_view what, std::int64_t v, std::int64_t lo, std::int64_t hi) {
+  if (v >= lo && v <= hi) return Status::Ok();
+  return InvalidArgument(std::string(what) + " " + std::to_string(v) + " is out of range [" +
+                         std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
 bool IsRelativeBeneath(std::string_view rel) {
   if (rel.empty() || rel.front() == '/') return false;
   for (std::string_view part : PathComponents(rel)) {
@@ -63,11 +69,22 @@ bool IsRelativeBeneath(std::string_view rel) {
 }
 
 // The fields that hold one value each, in the order they are written.
-enum Single { kCommand, kCwd, kAllocDir, kLogsDir, kStdout, kStderr, kMaxFiles, kMaxFileBytes,
-              kKillSignal, kKillTimeoutMs, kSingleCount };
+enum Single {
+  kCommand,
+  kCwd,
+  kAllocDir,
+  kLogsDir,
+  kStdout,
+  kStderr,
+  kMaxFiles,
+  kMaxFileBytes,
+  kKillSignal,
+  kKillTimeoutMs,
+  kSingleCount
+};
 constexpr std::string_view kSingleKeys[kSingleCount] = {
-    "command", "cwd", "alloc_dir", "logs_dir", "stdout", "stderr", "max_files",
-    "max_file_bytes", "kill_signal", "kill_timeout_ms"};
+    "command", "cwd",       "alloc_dir",      "logs_dir",    "stdout",
+    "stderr",  "max_files", "max_file_bytes", "kill_signal", "kill_timeout_ms"};
 
 }  // namespace
 
@@ -96,14 +113,10 @@ Status ValidateSpec(const Spec& s) {
     if (!IsSafeComponent(*name))
       return InvalidArgument("log name \"" + *name + "\" is not one path component");
   }
-  RETURN_IF_ERROR(InRange("max_files", s.max_files < 0 ? 0 : static_cast<std::uint64_t>(s.max_files),
-                          1, kMaxLogFiles));
+  RETURN_IF_ERROR(InRangeSigned("max_files", s.max_files, 1, kMaxLogFiles));
   RETURN_IF_ERROR(InRange("max_file_bytes", s.max_file_bytes, 1, kMaxLogFileBytes));
-  RETURN_IF_ERROR(InRange("kill_signal", s.kill_signal < 0 ? 0 : static_cast<std::uint64_t>(s.kill_signal),
-                          1, kMaxSignal));
-  RETURN_IF_ERROR(InRange("kill_timeout_ms",
-                          s.kill_timeout_ms < 0 ? UINT64_MAX : static_cast<std::uint64_t>(s.kill_timeout_ms),
-                          0, kMaxKillTimeoutMs));
+  RETURN_IF_ERROR(InRangeSigned("kill_signal", s.kill_signal, 1, kMaxSignal));
+  RETURN_IF_ERROR(InRangeSigned("kill_timeout_ms", s.kill_timeout_ms, 0, kMaxKillTimeoutMs));
   return Status::Ok();
 }
 
@@ -135,7 +148,8 @@ Result<Spec> DecodeLaunchSpec(std::string_view text) {
   while (pos < text.size()) {
     const std::string at = " at byte " + std::to_string(pos);
     const std::size_t space = text.find(' ', pos);
-    if (space == std::string_view::npos) return InvalidArgument("launch spec: truncated field" + at);
+    if (space == std::string_view::npos)
+      return InvalidArgument("launch spec: truncated field" + at);
     const std::string_view key = text.substr(pos, space - pos);
     const std::size_t newline = text.find('\n', space + 1);
     if (newline == std::string_view::npos || newline - space - 1 > kMaxLengthDigits)
@@ -146,7 +160,8 @@ Result<Spec> DecodeLaunchSpec(std::string_view text) {
     const std::size_t start = newline + 1;
     if (length > text.size() - start || text.size() - start - length < 1 ||
         text[start + length] != '\n') {
-      return InvalidArgument("launch spec: value of \"" + std::string(key) + "\" runs past its end" + at);
+      return InvalidArgument("launch spec: value of \"" + std::string(key) +
+                             "\" runs past its end" + at);
     }
     const std::string_view value = text.substr(start, length);
     pos = start + length + 1;
@@ -160,18 +175,22 @@ Result<Spec> DecodeLaunchSpec(std::string_view text) {
     }
     int i = 0;
     while (i < kSingleCount && kSingleKeys[i] != key) ++i;
-    if (i == kSingleCount) return InvalidArgument("launch spec: unknown key \"" + std::string(key) + "\"" + at);
-    if (seen[i]) return InvalidArgument("launch spec: repeated key \"" + std::string(key) + "\"" + at);
+    if (i == kSingleCount)
+      return InvalidArgument("launch spec: unknown key \"" + std::string(key) + "\"" + at);
+    if (seen[i])
+      return InvalidArgument("launch spec: repeated key \"" + std::string(key) + "\"" + at);
     seen[i] = true;
     singles[i] = value;
   }
   for (int i = 0; i < kSingleCount; ++i) {
-    if (!seen[i]) return InvalidArgument("launch spec: missing \"" + std::string(kSingleKeys[i]) + "\"");
+    if (!seen[i])
+      return InvalidArgument("launch spec: missing \"" + std::string(kSingleKeys[i]) + "\"");
   }
   std::uint64_t n[kSingleCount] = {};
   for (int i = kMaxFiles; i < kSingleCount; ++i) {
     if (!ParseDecimal(singles[i], &n[i]))
-      return InvalidArgument("launch spec: \"" + std::string(kSingleKeys[i]) + "\" is not a number");
+      return InvalidArgument("launch spec: \"" + std::string(kSingleKeys[i]) +
+                             "\" is not a number");
   }
   RETURN_IF_ERROR(InRange("max_files", n[kMaxFiles], 1, kMaxLogFiles));
   RETURN_IF_ERROR(InRange("kill_signal", n[kKillSignal], 1, kMaxSignal));

@@ -99,8 +99,8 @@ class PathSafetyE2ETest : public ::testing::Test {
   }
   void SetUp() override {
     ASSERT_NE(agent_, nullptr) << "the agent did not start";
-    outside_ = agent_->data_dir().parent_path() /
-               ("outside-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    outside_ = agent_->data_dir().parent_path() / ("outside-" + test);
     fs::create_directories(outside_);
     fs::permissions(outside_, fs::perms(0755), fs::perm_options::replace);
     std::ofstream(outside_ / "precious") << "PRECIOUS";
