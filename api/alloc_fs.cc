@@ -2,8 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,11 +15,7 @@ namespace drover::api {
 namespace {
 
 constexpr std::size_t kMaxPathBytes = PATH_MAX;  // 4096: the kernel's own limit
-constexpr int kOpenat2Retries = 8;                // EAGAIN: a rename raced the lookup
 constexpr std::string_view kSharedDir = "alloc";  // every other top-level dir is a task's
-
-constexpr std::uint64_t kResolveFlags =
-    RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 
 // Go's texts for the errnos a lookup meets ("no such file or directory").
 std::string ErrnoText(int err) {
@@ -78,60 +72,13 @@ Status CheckPrivate(const std::vector<std::string>& parts, std::string_view path
   return Status::Ok();
 }
 
-std::string Join(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& p : parts) {
-    if (!out.empty()) out += '/';
-    out += p;
-  }
-  return out.empty() ? "." : out;
-}
-
-long Openat2(int dirfd, const char* path, std::uint64_t flags) {
-  open_how how{};
-  how.flags = flags;
-  how.resolve = kResolveFlags;
-  return ::syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
-}
-
-// Step 3 with openat2: one syscall, the kernel refuses symlinks and escapes.
-Result<UniqueFd> ResolveOpenat2(int root, const std::vector<std::string>& parts,
-                                std::string_view path) {
-  const std::string rel = Join(parts);
-  for (int attempt = 0;; ++attempt) {
-    long fd = Openat2(root, rel.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (fd >= 0) {
-      // With O_PATH | O_NOFOLLOW a trailing symlink comes back as the link
-      // itself; refuse it as the walk does, so both answer alike.
-      UniqueFd out(static_cast<int>(fd));
-      struct stat st {};
-      if (::fstat(out.get(), &st) != 0) return LookupError("stat", path, errno);
-      if (S_ISLNK(st.st_mode)) return SymlinkError(path);
-      return out;
-    }
-    if (errno == EAGAIN && attempt < kOpenat2Retries) continue;
-    if (errno == EAGAIN) return Unavailable("resolve " + std::string(path) + ": try again");
-    return LookupError("stat", path, errno);
-  }
-}
-
-// Step 3 without openat2: one component at a time beneath the fd of the
-// previous one. The components hold no "..", so only a symlink could lead
-// out, and O_NOFOLLOW with O_PATH hands us the link itself, which is refused.
-Result<UniqueFd> ResolveWalk(int root, const std::vector<std::string>& parts,
-                             std::string_view path) {
-  UniqueFd cur(::fcntl(root, F_DUPFD_CLOEXEC, 0));
-  if (!cur.valid()) return LookupError("stat", path, errno);
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    UniqueFd next(::openat(cur.get(), parts[i].c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-    if (!next.valid()) return LookupError("stat", path, errno);
-    struct stat st {};
-    if (::fstat(next.get(), &st) != 0) return LookupError("stat", path, errno);
-    if (S_ISLNK(st.st_mode)) return SymlinkError(path);
-    if (i + 1 < parts.size() && !S_ISDIR(st.st_mode)) return LookupError("stat", path, ENOTDIR);
-    cur = std::move(next);
-  }
-  return cur;
+// Step 3: the kernel resolves beneath the root and refuses every symlink.
+Result<UniqueFd> OpenIn(int root, const std::vector<std::string>& parts, std::string_view path,
+                        int flags, Resolver resolver) {
+  UniqueFd fd(OpenBeneath(root, parts, flags, 0, resolver));
+  if (fd.valid()) return fd;
+  if (errno == EAGAIN) return Unavailable("resolve " + std::string(path) + ": try again");
+  return LookupError((flags & O_PATH) != 0 ? "stat" : "open", path, errno);
 }
 
 AllocFileInfo InfoOf(std::string name, const struct stat& st) {
@@ -146,11 +93,6 @@ AllocFileInfo InfoOf(std::string name, const struct stat& st) {
 }
 
 }  // namespace
-
-void UniqueFd::Reset() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
 
 std::string GoFileMode(mode_t mode) {
   // Go prints one letter per type bit, in this order, then the permissions.
@@ -170,28 +112,12 @@ std::string GoFileMode(mode_t mode) {
   return out;
 }
 
-bool Openat2Available() {
-  static const bool available = [] {
-    long fd = Openat2(AT_FDCWD, ".", O_PATH | O_CLOEXEC);
-    if (fd < 0) return false;  // ENOSYS (old kernel), EPERM (seccomp), E2BIG...
-    ::close(static_cast<int>(fd));
-    return true;
-  }();
-  return available;
-}
-
 Result<std::vector<std::string>> SplitRequestPath(std::string_view path) {
   if (path.find('\0') != std::string_view::npos)
     return InvalidArgument("Path contains a NUL byte");
   if (path.size() >= kMaxPathBytes) return InvalidArgument("Path is too long");
   std::vector<std::string> parts;
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    std::size_t slash = path.find('/', pos);
-    if (slash == std::string_view::npos) slash = path.size();
-    std::string_view part = path.substr(pos, slash - pos);
-    pos = slash + 1;
-    if (part.empty() || part == ".") continue;
+  for (std::string_view part : PathComponents(path)) {
     if (part == "..") {
       // Above the root is an escape, as Nomad's PathEscapesAllocDir says;
       // "a/../b" stays inside and is just "b".
@@ -223,8 +149,7 @@ Result<AllocFs> AllocFs::Open(const std::string& alloc_dir, Resolver resolver) {
 Result<UniqueFd> AllocFs::Resolve(std::string_view path, std::vector<std::string>* parts) const {
   ASSIGN_OR_RETURN(*parts, SplitRequestPath(path));
   RETURN_IF_ERROR(CheckPrivate(*parts, path));
-  return resolver_ == Resolver::kOpenat2 ? ResolveOpenat2(root_.get(), *parts, path)
-                                         : ResolveWalk(root_.get(), *parts, path);
+  return OpenIn(root_.get(), *parts, path, O_PATH, resolver_);
 }
 
 Result<struct stat> AllocFs::Lstat(std::string_view path) const {
@@ -282,18 +207,8 @@ Result<OpenedFile> AllocFs::OpenFile(std::string_view path) const {
   // An O_PATH fd cannot be read and a file cannot be reopened beneath
   // itself, so it is resolved again (safely) and must be the same inode.
   OpenedFile f;
-  if (resolver_ == Resolver::kOpenat2) {
-    long fd = Openat2(root_.get(), Join(parts).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-                                                            O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) return LookupError("open", path, errno);
-    f.fd = UniqueFd(static_cast<int>(fd));
-  } else {
-    std::vector<std::string> dir_parts(parts.begin(), parts.end() - 1);
-    ASSIGN_OR_RETURN(UniqueFd parent, ResolveWalk(root_.get(), dir_parts, path));
-    f.fd = UniqueFd(::openat(parent.get(), parts.back().c_str(),
-                             O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-    if (!f.fd.valid()) return LookupError("open", path, errno);
-  }
+  ASSIGN_OR_RETURN(f.fd,
+                   OpenIn(root_.get(), parts, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, resolver_));
   if (::fstat(f.fd.get(), &f.st) != 0) return LookupError("stat", path, errno);
   if (f.st.st_dev != first.st_dev || f.st.st_ino != first.st_ino || !S_ISREG(f.st.st_mode))
     return PermissionDenied("file \"" + std::string(path) + "\" was replaced while it was opened");

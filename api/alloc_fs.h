@@ -12,10 +12,8 @@
 //      Nomad ("/alloc/logs"), so "/etc/passwd" is <alloc>/etc/passwd.
 //   2. A task's secrets/ and private/ are refused by name.
 //   3. The kernel resolves the components beneath an fd of the allocation
-//      root: openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-//      RESOLVE_NO_MAGICLINKS), or, where the kernel lacks openat2, a walk
-//      that opens one component at a time with O_NOFOLLOW and refuses any
-//      symlink it meets. Either way no symlink is ever followed, even one
+//      root without following any symlink (common/safe_fs.h: openat2, or a
+//      component walk with O_NOFOLLOW where the kernel lacks it), even one
 //      that points back inside: the answer is the same for every link.
 //   4. Reads go through the fd that was resolved, and only regular files are
 //      read (a FIFO would block a thread forever).
@@ -29,40 +27,13 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "common/gotime.h"
+#include "common/safe_fs.h"
 #include "common/status.h"
 
 namespace drover::api {
-
-// An owned file descriptor.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { Reset(); }
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void Reset();
-  // Gives up ownership (to fdopendir, for one).
-  int Release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_ = -1;
-};
 
 // One entry of fs/ls or the answer of fs/stat (Nomad's AllocFileInfo).
 struct AllocFileInfo {
@@ -77,13 +48,11 @@ struct AllocFileInfo {
 // "dtrwxrwxrwx", a symlink "Lrwxrwxrwx", a FIFO "prw-r--r--".
 std::string GoFileMode(mode_t mode);
 
-// How components are resolved. kAuto uses openat2 where the kernel has it.
-// The others exist so that tests can run both.
-enum class Resolver { kAuto, kOpenat2, kWalk };
-
-// Whether openat2 with the RESOLVE_ flags above works on this kernel
-// (probed once).
-bool Openat2Available();
+// The resolver is common/safe_fs.h's, shared with the agent's and the
+// executor's writes.
+using ::drover::Openat2Available;
+using ::drover::Resolver;
+using ::drover::UniqueFd;
 
 // Step 1 above: the components of a request path below the root ("" and
 // "/" give none). Errors: NUL byte, too long, escape.

@@ -162,6 +162,7 @@ int HttpCodeFor(StatusCode code) {
     case StatusCode::kFailedPrecondition: return 400;
     case StatusCode::kPermissionDenied: return 403;
     case StatusCode::kTooLarge: return 413;
+    case StatusCode::kResourceExhausted: return 507;  // Insufficient Storage
     case StatusCode::kUnavailable: return 503;
     case StatusCode::kInternal: return 500;
   }

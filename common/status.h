@@ -22,6 +22,7 @@ enum class StatusCode {
   kFailedPrecondition,  // not allowed in the current state: 400
   kPermissionDenied,    // 403
   kTooLarge,            // request body too large: 413
+  kResourceExhausted,   // out of disk space; retry once some is freed: 507
   kUnavailable,         // try again later: 503
   kInternal,            // a broken invariant or an I/O failure: 500
 };
@@ -71,6 +72,9 @@ inline Status FailedPrecondition(std::string m) {
 }
 inline Status PermissionDenied(std::string m) {
   return Status(StatusCode::kPermissionDenied, std::move(m));
+}
+inline Status ResourceExhausted(std::string m) {
+  return Status(StatusCode::kResourceExhausted, std::move(m));
 }
 inline Status Internal(std::string m) {
   return Status(StatusCode::kInternal, std::move(m));

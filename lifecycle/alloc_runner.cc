@@ -7,6 +7,8 @@
 namespace drover {
 namespace {
 
+constexpr Nanos kPersistRetryDelay = 5 * kSecond;
+
 std::vector<Task> GroupTasks(const Allocation& alloc) {
   const TaskGroup* group = GroupOf(alloc);
   return group ? group->Tasks : std::vector<Task>{};
@@ -283,6 +285,22 @@ void AllocRunner::KillForFailure() {
   kill_phase_ = KillPhase::kLeader;
 }
 
+// A write that failed (a full disk) is tried again until it succeeds, so
+// that the store catches up with the tasks once space is freed, without
+// waiting for the next change of the task.
+void AllocRunner::RetryPersist(const std::string& task_name) {
+  unpersisted_.insert(task_name);
+  if (persist_retry_scheduled_) return;
+  persist_retry_scheduled_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  deps_.scheduler.After(kPersistRetryDelay, [this, alive] {
+    if (alive.expired() || !*alive.lock()) return;
+    persist_retry_scheduled_ = false;
+    const std::set<std::string> names = unpersisted_;
+    for (const std::string& name : names) Persist(name);
+  });
+}
+
 void AllocRunner::Persist(const std::string& task_name) {
   TaskRunner* task = FindTask(task_name);
   if (task == nullptr) return;
@@ -310,9 +328,11 @@ void AllocRunner::Persist(const std::string& task_name) {
     if (result.status().code() != StatusCode::kNotFound) {
       log::Error("persist task state of alloc " + alloc_.ID + " task " + task_name + ": " +
                  result.status().ToString());
+      RetryPersist(task_name);
     }
     return;
   }
+  unpersisted_.erase(task_name);
   alloc_.ClientStatus = status.status;
   if (ClientTerminal(status.status) && AllTasksDead() && !terminal_reported_) {
     terminal_reported_ = true;

@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,7 @@ class AllocRunner : public TaskRunnerListener {
   enum class KillPhase { kNone, kLeader, kMain, kSidecars, kDone };
 
   void Persist(const std::string& task_name);
+  void RetryPersist(const std::string& task_name);
   void ScheduleReconcile();
   void Reconcile();
   void KillForFailure();
@@ -92,6 +94,8 @@ class AllocRunner : public TaskRunnerListener {
   KillPhase kill_phase_ = KillPhase::kNone;
   bool reconcile_scheduled_ = false;
   bool terminal_reported_ = false;
+  std::set<std::string> unpersisted_;  // tasks whose last change failed to persist
+  bool persist_retry_scheduled_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

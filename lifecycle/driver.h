@@ -28,8 +28,12 @@ struct TaskLaunch {
   std::vector<std::string> args;
   std::map<std::string, std::string> env;  // the complete environment
   std::string working_dir;
-  std::string stdout_base;  // "<logs>/<task>.stdout"; ".<n>" is appended
-  std::string stderr_base;
+  // Logs go to <alloc_dir>/<logs_dir>/<stdout_name>.<n> (and stderr's),
+  // opened beneath the allocation directory without following a symlink.
+  std::string alloc_dir;
+  std::string logs_dir = "alloc/logs";
+  std::string stdout_name;  // "<task>.stdout"
+  std::string stderr_name;
   int max_files = 10;
   std::uint64_t max_file_bytes = 10ull << 20;
   int kill_signal = 2;  // SIGINT, Nomad's default
@@ -61,7 +65,8 @@ class Driver {
   virtual ~Driver() = default;
   // Starts the task and returns once it runs (or failed to start).
   // InvalidArgument for a command that cannot run (not found, not
-  // executable): not worth retrying; Internal otherwise.
+  // executable, NUL bytes in its arguments or environment): not worth
+  // retrying; Internal otherwise.
   virtual Result<ProcessHandle> Start(const TaskLaunch& launch) = 0;
   // Sends `signal` to the task's process group.
   virtual Status Signal(const ProcessHandle& handle, int signal) = 0;

@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "common/log.h"
+#include "common/safe_fs.h"
 #include "lifecycle/driver.h"
 #include "lifecycle/executor/protocol.h"
 
@@ -62,28 +63,25 @@ class RawExecDriver : public Driver {
 
   Result<ProcessHandle> Start(const TaskLaunch& launch) override {
     std::string exe = launch.command;
+    // Before any lookup: a C string would end at the NUL.
+    if (exe.find('\0') != std::string::npos) return InvalidArgument("command contains a NUL byte");
     if (exe.find('/') == std::string::npos) {
       auto found = bp::search_path(exe);
       if (found.empty()) return InvalidArgument("executable \"" + exe + "\" not found in $PATH");
       exe = found.string();
     }
-    if (::access(exe.c_str(), X_OK) != 0) {
-      return InvalidArgument("cannot execute \"" + exe + "\": " + std::strerror(errno));
-    }
-
-    std::error_code ec;
-    fs::create_directories(launch.state_dir, ec);
-    if (ec) return Internal("create " + launch.state_dir + ": " + ec.message());
-    fs::remove(launch.state_dir + "/exit", ec);  // from an earlier run of the task
     executor::Spec spec;
     spec.command = exe;
     spec.args = launch.args;
     for (const auto& [k, v] : launch.env) spec.env.push_back(k + "=" + v);
     spec.cwd = launch.working_dir;
-    spec.stdout_base = launch.stdout_base;
-    spec.stderr_base = launch.stderr_base;
-    spec.max_files = launch.max_files;
-    spec.max_file_bytes = launch.max_file_bytes;
+    spec.alloc_dir = launch.alloc_dir;
+    spec.logs_dir = launch.logs_dir;
+    spec.stdout_name = launch.stdout_name;
+    spec.stderr_name = launch.stderr_name;
+    // Within what the executor accepts (jobs stored before validation).
+    spec.max_files = std::clamp(launch.max_files, 1, executor::kMaxLogFiles);
+    spec.max_file_bytes = std::clamp<std::uint64_t>(launch.max_file_bytes, 1, executor::kMaxLogFileBytes);
     spec.kill_signal = launch.kill_signal;
     spec.kill_timeout_ms = launch.kill_timeout / kMillisecond;
     spec.user = launch.user;
@@ -103,7 +101,18 @@ class RawExecDriver : public Driver {
       // As Nomad: a task's CPU MHz are its cpu shares.
       spec.cpu_shares = std::clamp<std::int64_t>(launch.cpu_mhz, 0, 262144);
     }
-    if (!executor::WriteFileDurably(launch.state_dir + "/spec", executor::EncodeSpec(spec))) {
+    // A NUL byte in an argument or the environment, a number out of range:
+    // refused here with its name, never launched cut short.
+    ASSIGN_OR_RETURN(std::string encoded, executor::EncodeLaunchSpec(spec));
+    if (::access(exe.c_str(), X_OK) != 0) {
+      return InvalidArgument("cannot execute \"" + exe + "\": " + std::strerror(errno));
+    }
+
+    std::error_code ec;
+    fs::create_directories(launch.state_dir, ec);
+    if (ec) return Internal("create " + launch.state_dir + ": " + ec.message());
+    fs::remove(launch.state_dir + "/exit", ec);  // from an earlier run of the task
+    if (!executor::WriteFileDurably(launch.state_dir + "/spec", encoded)) {
       return Internal("write executor spec: " + std::string(std::strerror(errno)));
     }
 
@@ -201,8 +210,8 @@ class RawExecDriver : public Driver {
     if (group.enabled() && (!cgroup::KillAll(group, kCgroupKillMs) || !cgroup::Remove(group, kCgroupKillMs))) {
       log::Warn("cgroup of task in " + handle.state_dir + " could not be removed");
     }
-    std::error_code ec;
-    fs::remove_all(handle.state_dir, ec);
+    if (RemovePathTree(handle.state_dir) != 0)
+      log::Warn("remove " + handle.state_dir + ": " + std::strerror(errno));
   }
 
  private:
@@ -234,9 +243,10 @@ DriverPtr NewRawExecDriver(std::string executor_path, Containment containment) {
 
 cgroup::TaskGroup ExecutorTaskGroup(const std::string& state_dir) {
   auto text = executor::ReadWholeFile(state_dir + "/spec");
-  executor::Spec spec;
-  if (!text || !executor::DecodeSpec(*text, &spec)) return {};
-  return executor::SpecGroup(spec);
+  if (!text) return {};
+  auto spec = executor::DecodeLaunchSpec(*text);
+  if (!spec.ok()) return {};
+  return executor::SpecGroup(*spec);
 }
 
 std::string DefaultExecutorPath() {

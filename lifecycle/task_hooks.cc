@@ -1,7 +1,5 @@
 #include "lifecycle/task_hooks.h"
 
-#include <filesystem>
-
 #include "lifecycle/task_events.h"
 
 namespace drover {
@@ -26,13 +24,11 @@ class TaskDirHook : public TaskPrestartHook {
  public:
   const char* Name() const override { return "task_dir"; }
   Status Prestart(TaskHookContext& ctx) override {
+    ASSIGN_OR_RETURN(bool built, BuildTaskDirs(ctx.paths));
     // As Nomad's task_dir hook: announced once, when the directory is built,
     // not again on every restart.
-    std::error_code ec;
-    if (!std::filesystem::exists(ctx.paths.local_dir, ec)) {
-      ctx.emit(EventTaskSetup(ctx.now, kEventBuildingTaskDir));
-    }
-    return BuildTaskDirs(ctx.paths);
+    if (built) ctx.emit(EventTaskSetup(ctx.now, kEventBuildingTaskDir));
+    return Status::Ok();
   }
 };
 

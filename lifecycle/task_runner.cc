@@ -200,8 +200,15 @@ void TaskRunner::RunOnce() {
   }
   waiting_for_gate_ = false;
   Nanos now = deps_.scheduler.Now();
+  if (!paths_.ok()) {
+    // Job validation refuses such names; one that got into the store
+    // anyway never becomes a path.
+    HandleStartFailure(EventSetupFailure(now, paths_.status().message(), true), false);
+    return;
+  }
+  const TaskPaths& paths = *paths_;
   EnvMap env;
-  TaskHookContext ctx{alloc_, task_, paths_, deps_.node, env,
+  TaskHookContext ctx{alloc_, task_, paths, deps_.node, env,
                       [this](TaskEvent e) { Emit(std::move(e)); }, now};
   for (auto& hook : hooks_) {
     Status st = hook->Prestart(ctx);
@@ -231,9 +238,11 @@ void TaskRunner::RunOnce() {
     }
   }
   launch.env = std::move(env);
-  launch.working_dir = paths_.task_dir;
-  launch.stdout_base = paths_.stdout_base;
-  launch.stderr_base = paths_.stderr_base;
+  launch.working_dir = paths.task_dir;
+  launch.alloc_dir = paths.alloc_dir;
+  launch.logs_dir = std::string(kLogsDirRel);
+  launch.stdout_name = paths.stdout_name;
+  launch.stderr_name = paths.stderr_name;
   if (task_.LogConfig) {
     // Validated at registration; clamped again for jobs stored before that.
     launch.max_files = static_cast<int>(std::clamp<std::int64_t>(
@@ -246,7 +255,7 @@ void TaskRunner::RunOnce() {
   int kill_signal = task_.KillSignal.empty() ? SIGINT : SignalFromName(task_.KillSignal);
   launch.kill_signal = kill_signal < 0 ? SIGINT : kill_signal;
   launch.kill_timeout = KillTimeout();
-  launch.state_dir = paths_.executor_dir;
+  launch.state_dir = paths.executor_dir;
   launch.user = task_.User;
   // As Nomad's task dir for exec: the user owns what the task writes to.
   launch.user_dirs = {"local", "secrets", "tmp"};

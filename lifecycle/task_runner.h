@@ -116,7 +116,7 @@ class TaskRunner {
   TaskRunnerDeps deps_;
   const Allocation& alloc_;
   const Task& task_;
-  TaskPaths paths_;
+  Result<TaskPaths> paths_;  // an error for a name that cannot be a directory
   RestartTracker tracker_;
   std::vector<TaskPrestartHookPtr> hooks_;
 

@@ -44,7 +44,7 @@ void AllocGarbageCollector::Kick() {
 
 bool AllocGarbageCollector::HasDir(const std::string& alloc_id) const {
   std::error_code ec;
-  return std::filesystem::exists(MakeTaskPaths(options_.data_dir, alloc_id, "").alloc_dir, ec);
+  return std::filesystem::exists(AllocDirOf(options_.data_dir, alloc_id), ec);
 }
 
 Status AllocGarbageCollector::Destroy(const Allocation& alloc, const char* reason) {

@@ -1,6 +1,7 @@
 #include "storage/state_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/utilities/write_batch_with_index.h>
 #include <rocksdb/write_batch.h>
@@ -11,11 +12,15 @@
 #include <array>
 #include <atomic>
 #include <charconv>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <utility>
 
+#include "common/log.h"
 #include "storage/codec.h"
 
 namespace drover {
@@ -34,10 +39,51 @@ constexpr Table kIndexedTables[] = {Table::kJobs,   Table::kEvals,     Table::kA
 
 constexpr char kSep = '\0';
 
+// RocksDB resumes writing after a full disk once this much is free again
+// (its reserved disk buffer is the largest write buffer). Drover's objects
+// are small, so a small buffer costs nothing and lets a nearly full disk
+// recover; RocksDB's 64 MiB default would need 64 MiB free.
+constexpr std::size_t kWriteBufferBytes = 4 << 20;
+
 Status FromRocks(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return Status::Ok();
+  if (s.IsNoSpace()) {
+    // Until space is freed every write fails this way; reads go on, and
+    // RocksDB resumes by itself once there is room (no restart needed).
+    return ResourceExhausted(std::string(what) + ": insufficient storage: the disk of the state "
+                             "store is full; writes resume once space is freed (" +
+                             s.ToString() + ")");
+  }
+  if (s.IsBusy() || s.IsTryAgain()) return Unavailable(std::string(what) + ": " + s.ToString());
   return Internal(std::string(what) + ": " + s.ToString());
 }
+
+// RocksDB's own log goes to the agent's log, not to a LOG file in the data
+// dir: Debian's librocksdb is built with assertions, and its file logger
+// aborts the process (WritableFileWriter: `sync_without_flush_called_`) on
+// the first line it writes after one write failed, which a full disk
+// causes at once. Errors and warnings show; the rest at debug level.
+class AgentLogger : public rocksdb::Logger {
+ public:
+  AgentLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    const log::Level ours = level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? log::Level::kError
+                            : level == rocksdb::InfoLogLevel::WARN_LEVEL ? log::Level::kWarn
+                                                                          : log::Level::kDebug;
+    if (!log::Enabled(ours)) return;
+    char buf[1024];
+    const int n = std::vsnprintf(buf, sizeof(buf), format, ap);
+    if (n < 0) return;
+    std::string_view line(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof(buf) - 1));
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.remove_suffix(1);
+    log::Write(ours, "rocksdb: " + std::string(line));
+  }
+};
 
 std::string Be64(std::uint64_t v) {
   std::string out(8, '\0');
@@ -81,6 +127,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Descriptors() {
   for (const char* name : kCfNames) {
     rocksdb::ColumnFamilyOptions cf_options;
     cf_options.OptimizeForPointLookup(8);
+    cf_options.write_buffer_size = kWriteBufferBytes;
     descriptors.emplace_back(name, cf_options);
   }
   return descriptors;
@@ -116,6 +163,17 @@ struct StateStore::Impl {
   std::string secondary_dir;  // a read-only instance's private directory
 
   std::mutex write_mu;  // serialises Apply()
+  bool writes_failing = false;  // under write_mu: the last commit failed
+
+  // Logs the first failed commit and the first one that works again.
+  void NoteWrite(const Status& st) {
+    if (!st.ok() && !writes_failing) {
+      log::Error("storage: writes fail until the cause is fixed; reads go on: " + st.message());
+    } else if (st.ok() && writes_failing) {
+      log::Info("storage: writes work again");
+    }
+    writes_failing = !st.ok();
+  }
   std::atomic<std::uint64_t> latest{0};
   std::array<std::atomic<std::uint64_t>, std::size(kIndexedTables)> table_index{};
 
@@ -375,8 +433,15 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
-  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.info_log = std::make_shared<AgentLogger>();
+  // No blind resume attempts while the disk is still full (they write into
+  // files that saw the error); the SstFileManager resumes once space is
+  // free, which is the one recovery a full disk needs.
+  db_options.max_bgerror_resume_count = 0;
 
+  // Made here, not by RocksDB, which logs an error when it is missing.
+  std::error_code dir_error;
+  std::filesystem::create_directories(dir, dir_error);
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(db_options, dir, Descriptors(), &impl->cfs, &raw);
   if (!s.ok()) {
@@ -457,7 +522,7 @@ Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& 
 
   rocksdb::DBOptions db_options;
   db_options.max_open_files = -1;  // required of secondary instances
-  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.info_log = std::make_shared<AgentLogger>();
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenAsSecondary(db_options, dir, impl->secondary_dir,
                                                    Descriptors(), &impl->cfs, &raw);
@@ -499,7 +564,9 @@ Result<std::uint64_t> StateStore::Apply(const std::function<Status(WriteTxn&)>& 
       if (touched & (1u << static_cast<unsigned>(t)))
         batch.Put(im.cf(kMeta), TableIndexKey(t), std::to_string(index));
     }
-    RETURN_IF_ERROR(FromRocks(im.db->Write(im.write_options, &batch), "commit"));
+    Status written = FromRocks(im.db->Write(im.write_options, &batch), "commit");
+    im.NoteWrite(written);
+    RETURN_IF_ERROR(written);
     for (Table t : kIndexedTables) {
       if (touched & (1u << static_cast<unsigned>(t)))
         im.table_index[static_cast<size_t>(t)] = index;

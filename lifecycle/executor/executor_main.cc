@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "lifecycle/executor/cgroup.h"
+#include "common/safe_fs.h"
 #include "lifecycle/executor/log_rotator.h"
 #include "lifecycle/executor/protocol.h"
 #include "lifecycle/executor/task_user.h"
@@ -111,13 +112,33 @@ const char* StepName(int step) {
   }
 }
 
+// The logs directory, beneath the allocation directory: a symlink in
+// place of alloc/ or alloc/logs (a task can plant one) is refused, so that
+// nothing is written or deleted wherever it points.
+drover::UniqueFd OpenLogsDir(const Spec& spec, std::string* error) {
+  drover::UniqueFd alloc(
+      ::open(spec.alloc_dir.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!alloc.valid()) {
+    *error = spec.alloc_dir + ": " + std::strerror(errno);
+    return alloc;
+  }
+  drover::UniqueFd logs(drover::OpenBeneath(alloc.get(), spec.logs_dir, O_RDONLY | O_DIRECTORY));
+  if (!logs.valid()) {
+    *error = spec.logs_dir + ": " +
+             (errno == ELOOP ? std::string("is or goes through a symbolic link; not followed")
+                             : std::strerror(errno));
+  }
+  return logs;
+}
+
 class Executor {
  public:
-  Executor(std::string state_dir, Spec spec)
+  Executor(std::string state_dir, Spec spec, UniqueFd logs_dir)
       : state_dir_(std::move(state_dir)),
         spec_(std::move(spec)),
-        out_log_(spec_.stdout_base, spec_.max_files, spec_.max_file_bytes),
-        err_log_(spec_.stderr_base, spec_.max_files, spec_.max_file_bytes) {}
+        logs_dir_(std::move(logs_dir)),
+        out_log_(logs_dir_.get(), spec_.stdout_name, spec_.max_files, spec_.max_file_bytes),
+        err_log_(logs_dir_.get(), spec_.stderr_name, spec_.max_files, spec_.max_file_bytes) {}
 
   int Run() {
     std::string error = Setup();
@@ -136,7 +157,8 @@ class Executor {
 
  private:
   std::string Setup() {
-    if (!out_log_.Open() || !err_log_.Open()) return std::string("open logs: ") + std::strerror(errno);
+    if (!out_log_.Open() || !err_log_.Open())
+      return std::string("open logs: ") + std::strerror(errno);
     // Bound by a relative name from inside the directory: the full path may
     // be longer than a socket address can hold.
     if (::chdir(state_dir_.c_str()) != 0) return std::string("chdir: ") + std::strerror(errno);
@@ -439,6 +461,7 @@ class Executor {
 
   std::string state_dir_;
   Spec spec_;
+  UniqueFd logs_dir_;  // the rotators open their files beneath it
   LogRotator out_log_;
   LogRotator err_log_;
   int lock_fd_ = -1;
@@ -469,11 +492,21 @@ int main(int argc, char** argv) {
   ::setsid();  // its own session: it outlives the agent and the agent's group
   std::string dir = argv[1];
   auto text = ReadWholeFile(dir + "/spec");
-  Spec spec;
-  if (!text || !DecodeSpec(*text, &spec)) {
-    Announce("error cannot read the launch spec in " + dir);
+  if (!text) {
+    Announce("error cannot read the launch spec in " + dir + ": " + std::strerror(errno));
     return 1;
   }
-  Executor executor(dir, std::move(spec));
+  auto spec = DecodeLaunchSpec(*text);
+  if (!spec.ok()) {
+    Announce("error " + spec.status().message());
+    return 1;
+  }
+  std::string error;
+  drover::UniqueFd logs = OpenLogsDir(*spec, &error);
+  if (!logs.valid()) {
+    Announce("error open logs: " + error);
+    return 1;
+  }
+  Executor executor(dir, std::move(spec).value(), std::move(logs));
   return executor.Run();
 }

@@ -9,31 +9,46 @@
 #include <cstdlib>
 #include <cstring>
 
-namespace drover {
+#include "common/safe_fs.h"
 
-int HighestLogIndex(const std::string& base) {
-  auto slash = base.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : base.substr(0, slash);
-  std::string prefix = (slash == std::string::npos ? base : base.substr(slash + 1)) + ".";
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return -1;
+namespace drover {
+namespace {
+
+// Higher indexes (a task can plant any name) are ignored, so that rotating
+// on from the highest one never overflows an int.
+constexpr long kMaxLogIndex = 1'000'000'000;
+
+}  // namespace
+
+int HighestLogIndex(int dir_fd, const std::string& name) {
+  const std::string prefix = name + ".";
+  int fd = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return -1;
+  }
+  ::rewinddir(d);  // the duplicate shares its offset with dir_fd
   int highest = -1;
   while (dirent* e = ::readdir(d)) {
-    const char* name = e->d_name;
-    if (std::strncmp(name, prefix.c_str(), prefix.size()) != 0) continue;
-    const char* digits = name + prefix.size();
-    if (*digits == '\0') continue;
+    const char* entry = e->d_name;
+    if (std::strncmp(entry, prefix.c_str(), prefix.size()) != 0) continue;
+    const char* digits = entry + prefix.size();
+    if (*digits < '0' || *digits > '9') continue;
     char* end = nullptr;
+    errno = 0;
     long n = std::strtol(digits, &end, 10);
-    if (*end != '\0' || n < 0) continue;
+    if (*end != '\0' || errno != 0 || n < 0 || n > kMaxLogIndex) continue;
     if (n > highest) highest = static_cast<int>(n);
   }
   ::closedir(d);
   return highest;
 }
 
-LogRotator::LogRotator(std::string base, int max_files, std::uint64_t max_bytes)
-    : base_(std::move(base)),
+LogRotator::LogRotator(int dir_fd, std::string name, int max_files, std::uint64_t max_bytes)
+    : dir_fd_(dir_fd),
+      name_(std::move(name)),
       max_files_(max_files < 1 ? 1 : max_files),
       max_bytes_(max_bytes < 1 ? 1 : max_bytes) {}
 
@@ -41,15 +56,15 @@ LogRotator::~LogRotator() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::string LogRotator::PathOf(int index) const { return base_ + "." + std::to_string(index); }
+std::string LogRotator::NameOf(int index) const { return name_ + "." + std::to_string(index); }
 
 bool LogRotator::Open() {
-  int highest = HighestLogIndex(base_);
+  int highest = HighestLogIndex(dir_fd_, name_);
   return OpenIndex(highest < 0 ? 0 : highest);
 }
 
 bool LogRotator::OpenIndex(int index) {
-  int fd = ::open(PathOf(index).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = OpenAppendOwnFile(dir_fd_, NameOf(index).c_str(), 0644);
   if (fd < 0) return false;
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -68,7 +83,9 @@ bool LogRotator::OpenIndex(int index) {
 
 void LogRotator::Purge() {
   for (int i = index_ - max_files_; i >= 0; --i) {
-    if (::unlink(PathOf(i).c_str()) != 0 && errno == ENOENT) break;  // older ones are gone too
+    // By name in the directory: a planted link goes, never what it names.
+    // Once one is missing, the older ones are gone too.
+    if (::unlinkat(dir_fd_, NameOf(i).c_str(), 0) != 0 && errno == ENOENT) break;
   }
 }
 

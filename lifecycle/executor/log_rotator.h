@@ -4,6 +4,13 @@
 // highest index already on disk, so a restarted writer appends where the
 // previous one stopped.
 //
+// The directory is the allocation's alloc/logs, which every task of the
+// group can write to. So each file is opened, created and removed by name
+// beneath a descriptor of that directory, never by path, and only a plain
+// file with one link is appended to: a symlink, hard link or FIFO planted
+// under the name of the next file is removed and a new file made in its
+// place (common/safe_fs.h OpenAppendOwnFile).
+//
 // Deliberately free of anything but the C and C++ standard libraries: the
 // executor links it and stays small.
 #pragma once
@@ -16,8 +23,9 @@ namespace drover {
 
 class LogRotator {
  public:
-  // `base` is "<dir>/<task>.stdout"; files are base + "." + index.
-  LogRotator(std::string base, int max_files, std::uint64_t max_bytes);
+  // `dir_fd` is the logs directory (borrowed: it must outlive the
+  // rotator); `name` is "<task>.stdout", files are name + "." + index.
+  LogRotator(int dir_fd, std::string name, int max_files, std::uint64_t max_bytes);
   ~LogRotator();
   LogRotator(const LogRotator&) = delete;
   LogRotator& operator=(const LogRotator&) = delete;
@@ -28,13 +36,14 @@ class LogRotator {
   bool Write(const char* data, std::size_t n);
 
   int current_index() const { return index_; }
-  std::string PathOf(int index) const;
+  std::string NameOf(int index) const;
 
  private:
   bool OpenIndex(int index);
   void Purge();
 
-  std::string base_;
+  int dir_fd_;
+  std::string name_;
   int max_files_;
   std::uint64_t max_bytes_;
   int index_ = 0;
@@ -42,7 +51,7 @@ class LogRotator {
   std::uint64_t size_ = 0;
 };
 
-// The highest N for which "<base>.N" exists, or -1.
-int HighestLogIndex(const std::string& base);
+// The highest N for which "<name>.N" is in the directory `dir_fd`, or -1.
+int HighestLogIndex(int dir_fd, const std::string& name);
 
 }  // namespace drover

@@ -7,40 +7,165 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "common/safe_fs.h"
+
 namespace drover::executor {
 namespace {
 
-void Put(std::string& out, const char* key, const std::string& value) {
+constexpr std::string_view kMagic = "drover-launch-spec 2\n";
+constexpr std::size_t kMaxLengthDigits = 9;  // a value is under 1 GB
+constexpr int kMaxSignal = 64;  // SIGRTMAX on Linux
+// The executor turns the timeout into nanoseconds in an int64.
+constexpr std::int64_t kMaxKillTimeoutMs = INT64_MAX / 1'000'000;
+
+void Put(std::string& out, std::string_view key, std::string_view value) {
   out.append(key);
-  out.push_back('\0');
+  out.push_back(' ');
+  out.append(std::to_string(value.size()));
+  out.push_back('\n');
   out.append(value);
-  out.push_back('\0');
+  out.push_back('\n');
 }
 
-bool ParseInt(const std::string& s, std::int64_t* out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(s.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0') return false;
-  *out = v;
+// A canonical decimal: digits only, no leading zero but "0" itself.
+bool ParseDecimal(std::string_view s, std::uint64_t* out) {
+  if (s.empty() || (s.size() > 1 && s[0] == '0')) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+Status HasNul(std::string_view what, std::string_view value) {
+  if (value.find('\0') == std::string_view::npos) return Status::Ok();
+  return InvalidArgument(std::string(what) + " contains a NUL byte");
+}
+
+Status InRange(std::string_view what, std::uint64_t v, std::uint64_t lo, std::uint64_t hi) {
+  if (v >= lo && v <= hi) return Status::Ok();
+  return InvalidArgument(std::string(what) + " " + std::to_string(v) + " is out of range [" +
+                         std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+Status InRangeSigned(std::string_view what, std::int64_t v, std::int64_t lo, std::int64_t hi) {
+  if (v >= lo && v <= hi) return Status::Ok();
+  return InvalidArgument(std::string(what) + " " + std::to_string(v) + " is out of range [" +
+                         std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
+bool IsRelativeBeneath(std::string_view rel) {
+  if (rel.empty() || rel.front() == '/') return false;
+  for (std::string_view part : PathComponents(rel)) {
+    if (part == "..") return false;
+  }
   return true;
+}
+
+// The fields that hold one value each, in the order they are written.
+enum Single {
+  kCommand,
+  kCwd,
+  kAllocDir,
+  kLogsDir,
+  kStdout,
+  kStderr,
+  kMaxFiles,
+  kMaxFileBytes,
+  kKillSignal,
+  kKillTimeoutMs,
+  kSingleCount
+};
+constexpr std::string_view kSingleKeys[kSingleCount] = {
+    "command", "cwd",       "alloc_dir",      "logs_dir",    "stdout",
+    "stderr",  "max_files", "max_file_bytes", "kill_signal", "kill_timeout_ms"};
+
+// The containment fields: at most once each, all present when a cgroup is.
+enum Optional {
+  kUser,
+  kCgroupVersion,
+  kMemoryHard,
+  kMemorySoft,
+  kPidsMax,
+  kCpuShares,
+  kOptionalCount
+};
+constexpr std::string_view kOptionalKeys[kOptionalCount] = {
+    "user", "cgroup_version", "memory_hard_bytes", "memory_soft_bytes", "pids_max", "cpu_shares"};
+
+// A signed decimal for the limits, where -1 means unlimited.
+bool ParseSigned(std::string_view s, std::int64_t* out) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
 }
 
 }  // namespace
 
-std::string EncodeSpec(const Spec& s) {
-  std::string out;
+Status ValidateSpec(const Spec& s) {
+  RETURN_IF_ERROR(HasNul("command", s.command));
+  if (s.command.empty() || s.command.front() != '/')
+    return InvalidArgument("command \"" + s.command + "\" is not an absolute path");
+  for (std::size_t i = 0; i < s.args.size(); ++i)
+    RETURN_IF_ERROR(HasNul("argument " + std::to_string(i + 1), s.args[i]));
+  for (const std::string& e : s.env) {
+    const std::size_t eq = e.find('=');
+    const std::string name = e.substr(0, eq);
+    RETURN_IF_ERROR(HasNul("environment variable name \"" + name + "\"", name));
+    if (eq == std::string::npos || eq == 0)
+      return InvalidArgument("environment entry \"" + e + "\" has no NAME=");
+    RETURN_IF_ERROR(HasNul("environment variable " + name, e));
+  }
+  RETURN_IF_ERROR(HasNul("working directory", s.cwd));
+  RETURN_IF_ERROR(HasNul("allocation directory", s.alloc_dir));
+  if (s.alloc_dir.empty() || s.alloc_dir.front() != '/')
+    return InvalidArgument("allocation directory \"" + s.alloc_dir + "\" is not an absolute path");
+  RETURN_IF_ERROR(HasNul("logs directory", s.logs_dir));
+  if (!IsRelativeBeneath(s.logs_dir))
+    return InvalidArgument("logs directory \"" + s.logs_dir + "\" is not beneath the allocation");
+  for (const std::string* name : {&s.stdout_name, &s.stderr_name}) {
+    if (!IsSafeComponent(*name))
+      return InvalidArgument("log name \"" + *name + "\" is not one path component");
+  }
+  RETURN_IF_ERROR(InRangeSigned("max_files", s.max_files, 1, kMaxLogFiles));
+  RETURN_IF_ERROR(InRange("max_file_bytes", s.max_file_bytes, 1, kMaxLogFileBytes));
+  RETURN_IF_ERROR(InRangeSigned("kill_signal", s.kill_signal, 1, kMaxSignal));
+  RETURN_IF_ERROR(InRangeSigned("kill_timeout_ms", s.kill_timeout_ms, 0, kMaxKillTimeoutMs));
+  RETURN_IF_ERROR(HasNul("user", s.user));
+  for (const std::string& c : s.chown) {
+    if (!IsSafeComponent(c))
+      return InvalidArgument("chown entry \"" + c + "\" is not one path component");
+  }
+  if (s.cgroup_version != 0 && s.cgroup_version != 1 && s.cgroup_version != 2)
+    return InvalidArgument("cgroup_version " + std::to_string(s.cgroup_version) + " is not 1 or 2");
+  for (const std::string& c : s.cgroups) {
+    RETURN_IF_ERROR(HasNul("cgroup", c));
+    const std::size_t colon = c.find(':');
+    if (colon == std::string::npos || colon == 0 || c.compare(colon + 1, 1, "/") != 0)
+      return InvalidArgument("cgroup \"" + c + "\" is not <controller>:<absolute dir>");
+  }
+  RETURN_IF_ERROR(InRangeSigned("memory_hard_bytes", s.memory_hard_bytes, -1, INT64_MAX));
+  RETURN_IF_ERROR(InRangeSigned("memory_soft_bytes", s.memory_soft_bytes, 0, INT64_MAX));
+  RETURN_IF_ERROR(InRangeSigned("pids_max", s.pids_max, 0, INT64_MAX));
+  RETURN_IF_ERROR(InRangeSigned("cpu_shares", s.cpu_shares, 0, INT64_MAX));
+  return Status::Ok();
+}
+
+Result<std::string> EncodeLaunchSpec(const Spec& s) {
+  RETURN_IF_ERROR(ValidateSpec(s));
+  std::string out(kMagic);
   Put(out, "command", s.command);
   for (const auto& a : s.args) Put(out, "arg", a);
   for (const auto& e : s.env) Put(out, "env", e);
   Put(out, "cwd", s.cwd);
-  Put(out, "stdout", s.stdout_base);
-  Put(out, "stderr", s.stderr_base);
+  Put(out, "alloc_dir", s.alloc_dir);
+  Put(out, "logs_dir", s.logs_dir);
+  Put(out, "stdout", s.stdout_name);
+  Put(out, "stderr", s.stderr_name);
   Put(out, "max_files", std::to_string(s.max_files));
   Put(out, "max_file_bytes", std::to_string(s.max_file_bytes));
   Put(out, "kill_signal", std::to_string(s.kill_signal));
@@ -58,45 +183,116 @@ std::string EncodeSpec(const Spec& s) {
   return out;
 }
 
-bool DecodeSpec(const std::string& text, Spec* s) {
-  std::size_t pos = 0;
-  auto next = [&](std::string* out) {
-    std::size_t nul = text.find('\0', pos);
-    if (nul == std::string::npos) return false;
-    out->assign(text, pos, nul - pos);
-    pos = nul + 1;
-    return true;
-  };
-  std::string key, value;
+Result<Spec> DecodeLaunchSpec(std::string_view text) {
+  if (text.substr(0, kMagic.size()) != kMagic)
+    return InvalidArgument("launch spec: not a drover-launch-spec 2 file");
+  std::size_t pos = kMagic.size();
+  Spec s;
+  std::string_view singles[kSingleCount];
+  bool seen[kSingleCount] = {};
+  std::string_view optionals[kOptionalCount];
+  bool seen_optional[kOptionalCount] = {};
   while (pos < text.size()) {
-    if (!next(&key) || !next(&value)) return false;
-    std::int64_t n = 0;
-    if (key == "command") s->command = value;
-    else if (key == "arg") s->args.push_back(value);
-    else if (key == "env") s->env.push_back(value);
-    else if (key == "cwd") s->cwd = value;
-    else if (key == "stdout") s->stdout_base = value;
-    else if (key == "stderr") s->stderr_base = value;
-    else if (key == "user") s->user = value;
-    else if (key == "chown") s->chown.push_back(value);
-    else if (key == "cgroup") s->cgroups.push_back(value);
-    else if (!ParseInt(value, &n)) return false;
-    else if (key == "max_files") s->max_files = static_cast<int>(n);
-    else if (key == "max_file_bytes") s->max_file_bytes = static_cast<std::uint64_t>(n);
-    else if (key == "kill_signal") s->kill_signal = static_cast<int>(n);
-    else if (key == "kill_timeout_ms") s->kill_timeout_ms = n;
-    else if (key == "cgroup_version" && (n == 1 || n == 2)) s->cgroup_version = static_cast<int>(n);
-    else if (key == "memory_hard_bytes" && n >= -1) s->memory_hard_bytes = n;
-    else if (key == "memory_soft_bytes" && n >= 0) s->memory_soft_bytes = n;
-    else if (key == "pids_max" && n >= 0) s->pids_max = n;
-    else if (key == "cpu_shares" && n >= 0) s->cpu_shares = n;
-    else return false;
+    const std::string at = " at byte " + std::to_string(pos);
+    const std::size_t space = text.find(' ', pos);
+    if (space == std::string_view::npos)
+      return InvalidArgument("launch spec: truncated field" + at);
+    const std::string_view key = text.substr(pos, space - pos);
+    const std::size_t newline = text.find('\n', space + 1);
+    if (newline == std::string_view::npos || newline - space - 1 > kMaxLengthDigits)
+      return InvalidArgument("launch spec: bad length of \"" + std::string(key) + "\"" + at);
+    std::uint64_t length = 0;
+    if (!ParseDecimal(text.substr(space + 1, newline - space - 1), &length))
+      return InvalidArgument("launch spec: bad length of \"" + std::string(key) + "\"" + at);
+    const std::size_t start = newline + 1;
+    if (length > text.size() - start || text.size() - start - length < 1 ||
+        text[start + length] != '\n') {
+      return InvalidArgument("launch spec: value of \"" + std::string(key) +
+                             "\" runs past its end" + at);
+    }
+    const std::string_view value = text.substr(start, length);
+    pos = start + length + 1;
+    if (key == "arg") {
+      s.args.emplace_back(value);
+      continue;
+    }
+    if (key == "env") {
+      s.env.emplace_back(value);
+      continue;
+    }
+    if (key == "chown") {
+      s.chown.emplace_back(value);
+      continue;
+    }
+    if (key == "cgroup") {
+      s.cgroups.emplace_back(value);
+      continue;
+    }
+    int o = 0;
+    while (o < kOptionalCount && kOptionalKeys[o] != key) ++o;
+    if (o < kOptionalCount) {
+      if (seen_optional[o])
+        return InvalidArgument("launch spec: repeated key \"" + std::string(key) + "\"" + at);
+      seen_optional[o] = true;
+      optionals[o] = value;
+      continue;
+    }
+    int i = 0;
+    while (i < kSingleCount && kSingleKeys[i] != key) ++i;
+    if (i == kSingleCount)
+      return InvalidArgument("launch spec: unknown key \"" + std::string(key) + "\"" + at);
+    if (seen[i])
+      return InvalidArgument("launch spec: repeated key \"" + std::string(key) + "\"" + at);
+    seen[i] = true;
+    singles[i] = value;
   }
-  for (const auto& c : s->cgroups) {
-    auto colon = c.find(':');
-    if (colon == std::string::npos || colon == 0 || c.compare(colon + 1, 1, "/") != 0) return false;
+  for (int i = 0; i < kSingleCount; ++i) {
+    if (!seen[i])
+      return InvalidArgument("launch spec: missing \"" + std::string(kSingleKeys[i]) + "\"");
   }
-  return !s->command.empty() && !s->stdout_base.empty() && !s->stderr_base.empty();
+  std::uint64_t n[kSingleCount] = {};
+  for (int i = kMaxFiles; i < kSingleCount; ++i) {
+    if (!ParseDecimal(singles[i], &n[i]))
+      return InvalidArgument("launch spec: \"" + std::string(kSingleKeys[i]) +
+                             "\" is not a number");
+  }
+  RETURN_IF_ERROR(InRange("max_files", n[kMaxFiles], 1, kMaxLogFiles));
+  RETURN_IF_ERROR(InRange("kill_signal", n[kKillSignal], 1, kMaxSignal));
+  RETURN_IF_ERROR(InRange("kill_timeout_ms", n[kKillTimeoutMs], 0, kMaxKillTimeoutMs));
+  s.command = singles[kCommand];
+  s.cwd = singles[kCwd];
+  s.alloc_dir = singles[kAllocDir];
+  s.logs_dir = singles[kLogsDir];
+  s.stdout_name = singles[kStdout];
+  s.stderr_name = singles[kStderr];
+  s.max_files = static_cast<int>(n[kMaxFiles]);
+  s.max_file_bytes = n[kMaxFileBytes];
+  s.kill_signal = static_cast<int>(n[kKillSignal]);
+  s.kill_timeout_ms = static_cast<std::int64_t>(n[kKillTimeoutMs]);
+  if (seen_optional[kUser]) s.user = optionals[kUser];
+  std::int64_t limits[kOptionalCount] = {};
+  for (int o = kCgroupVersion; o < kOptionalCount; ++o) {
+    if (seen_optional[o] != seen_optional[kCgroupVersion])
+      return InvalidArgument("launch spec: \"" + std::string(kOptionalKeys[o]) +
+                             "\" goes with cgroup_version");
+    if (seen_optional[o] && !ParseSigned(optionals[o], &limits[o]))
+      return InvalidArgument("launch spec: \"" + std::string(kOptionalKeys[o]) +
+                             "\" is not a number");
+  }
+  if (!s.cgroups.empty() && !seen_optional[kCgroupVersion])
+    return InvalidArgument("launch spec: \"cgroup\" goes with cgroup_version");
+  if (seen_optional[kCgroupVersion]) {
+    if (limits[kCgroupVersion] != 1 && limits[kCgroupVersion] != 2)
+      return InvalidArgument("launch spec: cgroup_version is not 1 or 2");
+    s.cgroup_version = static_cast<int>(limits[kCgroupVersion]);
+    s.memory_hard_bytes = limits[kMemoryHard];
+    s.memory_soft_bytes = limits[kMemorySoft];
+    s.pids_max = limits[kPidsMax];
+    s.cpu_shares = limits[kCpuShares];
+  }
+  Status valid = ValidateSpec(s);
+  if (!valid.ok()) return valid.Annotate("launch spec");
+  return s;
 }
 
 std::string EncodeExit(const ExitRecord& r) {

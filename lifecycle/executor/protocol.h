@@ -2,18 +2,8 @@
 // state directory and the commands of its control socket.
 //
 // State directory (<data>/executor/<alloc id>/<task>/):
-//   spec    the launch, written by the agent before it starts the executor:
-//           NUL-terminated key, value pairs (values may hold any byte but NUL)
-//             command <path>          arg <text> (repeated, in order)
-//             env <KEY=VALUE> (repeated)  cwd <dir>
-//             stdout <base path>      stderr <base path>   (".<n>" appended)
-//             max_files <n>           max_file_bytes <n>
-//             kill_signal <n>         kill_timeout_ms <n>
-//             user <name>             (the task runs as it; else as the executor)
-//             chown <dir name> (repeated: directories under cwd given to the user)
-//             cgroup_version <1|2>    cgroup <controller>:<dir> (repeated)
-//             memory_hard_bytes <n>   memory_soft_bytes <n>  (-1: unlimited)
-//             pids_max <n>            cpu_shares <n>
+//   spec    the launch, written by the agent before it starts the executor
+//           (EncodeLaunchSpec; grammar below)
 //   sock    the control socket (unix, stream): one command per connection,
 //           one line each way:  "signal <n>\n" | "kill\n" | "status\n"
 //           answered "ok\n", "running <task pid>\n" or "error <text>\n"
@@ -26,43 +16,87 @@
 //   "invalid <text>\n" (the task as given can never start: unknown user,
 //   command that cannot be executed)
 //
-// Free of everything but the C and C++ standard libraries: the executor
-// links it and stays small.
+// The launch spec is length-prefixed, so that no byte of a value can be
+// taken for structure:
+//
+//   spec   := "drover-launch-spec 2\n" field*
+//   field  := key " " length "\n" value "\n"
+//   key    := "command" | "arg" | "env" | "cwd" | "alloc_dir" | "logs_dir"
+//           | "stdout" | "stderr" | "max_files" | "max_file_bytes"
+//           | "kill_signal" | "kill_timeout_ms"
+//           | "user" | "chown" | "cgroup_version" | "cgroup"
+//           | "memory_hard_bytes" | "memory_soft_bytes" | "pids_max" | "cpu_shares"
+//   length := decimal, no sign, no leading zero: the byte count of value
+//
+// "arg", "env", "chown" and "cgroup" repeat, in order; "user" and the
+// cgroup fields are optional (the cgroup fields all or none, limits may be
+// -1 for unlimited); every other key appears exactly once.
+// Both ends apply ValidateSpec: a value the kernel would silently cut short
+// (a NUL byte in the command, an argument, the environment or a path) or a
+// number out of range is an error, never a different launch.
+//
+// Free of everything but the C and C++ standard libraries (and
+// common/status and common/safe_fs, which are no more): the executor links
+// it and stays small.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "lifecycle/executor/cgroup.h"
 
 namespace drover::executor {
 
+// What a spec may ask for: log files per stream and bytes per file.
+inline constexpr int kMaxLogFiles = 10000;
+inline constexpr std::uint64_t kMaxLogFileBytes = 1ull << 50;
+
 struct Spec {
-  std::string command;
-  std::vector<std::string> args;
-  std::vector<std::string> env;  // "KEY=VALUE"
-  std::string cwd;
-  std::string stdout_base;
-  std::string stderr_base;
+  std::string command;            // absolute path of the executable
+  std::vector<std::string> args;  // argv[1..]
+  std::vector<std::string> env;   // "KEY=VALUE"
+  std::string cwd;                // the task's working directory ("" keeps the executor's)
+  // Logs: <alloc_dir>/<logs_dir>/<stdout>.<n>, resolved beneath alloc_dir
+  // without following a symlink (common/safe_fs.h).
+  std::string alloc_dir;  // absolute
+  std::string logs_dir;   // relative to alloc_dir, e.g. "alloc/logs"
+  std::string stdout_name;  // "<task>.stdout": one path component
+  std::string stderr_name;
   int max_files = 10;
   std::uint64_t max_file_bytes = 10ull << 20;
   int kill_signal = 2;  // SIGINT
   std::int64_t kill_timeout_ms = 5000;
-  std::string user;                // "": run as the executor's user
-  std::vector<std::string> chown;  // names under cwd, chowned to `user`
-  int cgroup_version = 0;          // 0: no cgroup
+  // Containment (lifecycle/executor/cgroup.h).
+  std::string user;                  // "": run as the executor's user
+  std::vector<std::string> chown;    // names under cwd, chowned to `user`
+  int cgroup_version = 0;            // 0: no cgroup
   std::vector<std::string> cgroups;  // "<controller>:<dir>"
   std::int64_t memory_hard_bytes = 0;
   std::int64_t memory_soft_bytes = 0;
   std::int64_t pids_max = 0;
   std::int64_t cpu_shares = 0;
+  friend bool operator==(const Spec&, const Spec&) = default;
 };
 
-std::string EncodeSpec(const Spec& spec);
-// False if the text is not a well-formed spec.
-bool DecodeSpec(const std::string& text, Spec* spec);
+// InvalidArgument naming the first field the executor could not launch
+// exactly as given: a NUL byte in the command, an argument, an environment
+// entry or a path; an environment entry without a name; a relative
+// command or alloc_dir; a logs_dir with ".."; a log name that is not one
+// path component; a number out of range.
+Status ValidateSpec(const Spec& spec);
+
+// The spec's bytes (grammar above), or ValidateSpec's error.
+Result<std::string> EncodeLaunchSpec(const Spec& spec);
+
+// The spec in `text`, strictly: anything but the exact grammar above (an
+// unknown or repeated key, a bad or overlong length, trailing bytes, a
+// non-canonical number) or a spec that fails ValidateSpec is
+// InvalidArgument. A pure function of its input (the fuzz target).
+Result<Spec> DecodeLaunchSpec(std::string_view text);
 
 // The task's cgroup named by a spec (disabled without one).
 cgroup::TaskGroup SpecGroup(const Spec& spec);

@@ -288,6 +288,8 @@ Result<std::unique_ptr<AgentProcess>> AgentProcess::Launch(AgentOptions options)
   }
   std::unique_ptr<AgentProcess> agent(new AgentProcess(std::move(options), root_template));
   ASSIGN_OR_RETURN(agent->port_, FreeLoopbackPort());
+  if (agent->options_.prepare_data_dir)
+    RETURN_IF_ERROR(agent->options_.prepare_data_dir(agent->data_dir_));
   RETURN_IF_ERROR(agent->Start());
   return agent;
 }

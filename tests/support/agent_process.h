@@ -42,6 +42,9 @@ struct AgentOptions {
   // arguments: {"/usr/bin/prlimit", "--nofile=256"}.
   std::vector<std::string> launcher;
   std::chrono::milliseconds ready_timeout = std::chrono::seconds(30);
+  // Runs once on the (empty) data dir before the agent first starts, e.g.
+  // to mount a small filesystem there; an error fails Launch().
+  std::function<Status(const std::filesystem::path& data_dir)> prepare_data_dir;
 };
 
 class AgentProcess {

@@ -397,11 +397,19 @@ TEST(CgroupReadTest, UsageCarriesNomadsMeasuredLists) {
 
 // ---- Spec and exit record ---------------------------------------------------------
 
-TEST(SpecTest, UserAndCgroupRoundTrip) {
+// A spec that passes ValidateSpec, before the containment fields.
+executor::Spec BaseSpec() {
   executor::Spec s;
   s.command = "/bin/true";
-  s.stdout_base = "/x/out";
-  s.stderr_base = "/x/err";
+  s.alloc_dir = "/x";
+  s.logs_dir = "alloc/logs";
+  s.stdout_name = "t.stdout";
+  s.stderr_name = "t.stderr";
+  return s;
+}
+
+TEST(SpecTest, UserAndCgroupRoundTrip) {
+  executor::Spec s = BaseSpec();
   s.user = "nobody";
   s.chown = {"local", "tmp"};
   s.cgroup_version = 1;
@@ -410,8 +418,12 @@ TEST(SpecTest, UserAndCgroupRoundTrip) {
   s.memory_soft_bytes = 1 << 20;
   s.pids_max = 4096;
   s.cpu_shares = 100;
-  executor::Spec d;
-  ASSERT_TRUE(executor::DecodeSpec(executor::EncodeSpec(s), &d));
+  auto encoded = executor::EncodeLaunchSpec(s);
+  ASSERT_TRUE(encoded.ok()) << encoded.status().ToString();
+  auto decoded = executor::DecodeLaunchSpec(*encoded);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  const executor::Spec& d = *decoded;
+  EXPECT_EQ(d, s);
   EXPECT_EQ(d.user, "nobody");
   EXPECT_EQ(d.chown, s.chown);
   EXPECT_EQ(d.cgroups, s.cgroups);
@@ -423,20 +435,27 @@ TEST(SpecTest, UserAndCgroupRoundTrip) {
 }
 
 TEST(SpecTest, RefusesBadCgroupEntries) {
-  executor::Spec s;
-  s.command = "/bin/true";
-  s.stdout_base = "/x/out";
-  s.stderr_base = "/x/err";
+  executor::Spec s = BaseSpec();
   s.cgroup_version = 1;
   for (const std::string& bad : std::vector<std::string>{"memory", ":/x", "memory:relative"}) {
     s.cgroups = {bad};
-    executor::Spec d;
-    EXPECT_FALSE(executor::DecodeSpec(executor::EncodeSpec(s), &d)) << bad;
+    EXPECT_FALSE(executor::EncodeLaunchSpec(s).ok()) << bad;
   }
   s.cgroups = {"pids:/a"};
   s.pids_max = -3;
-  executor::Spec d;
-  EXPECT_FALSE(executor::DecodeSpec(executor::EncodeSpec(s), &d));
+  EXPECT_FALSE(executor::EncodeLaunchSpec(s).ok());
+  // The decoder refuses the same, and cgroup fields without their version.
+  s.pids_max = 10;
+  auto good = executor::EncodeLaunchSpec(s);
+  ASSERT_TRUE(good.ok());
+  std::string text = *good;
+  std::string no_version = text;
+  no_version.erase(no_version.find("cgroup_version 1\n1\n"), std::string("cgroup_version 1\n1\n").size());
+  EXPECT_FALSE(executor::DecodeLaunchSpec(no_version).ok());
+  std::string bad_pids = text;
+  bad_pids.replace(bad_pids.find("pids_max 2\n10\n"), std::string("pids_max 2\n10\n").size(),
+                   "pids_max 2\n-3\n");
+  EXPECT_FALSE(executor::DecodeLaunchSpec(bad_pids).ok());
 }
 
 TEST(ExitRecordTest, OomKilledSurvivesAndOldRecordsRead) {
