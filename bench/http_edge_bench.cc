@@ -140,11 +140,11 @@ int main(int argc, char** argv) {
           timeout);
     for (const char* cl : {"-1", "1e23", "1e12"}) {
       Probe(*agent, (std::string("Content-Length: ") + cl).c_str(),
-            std::string("PUT /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: ") + cl + "\r\n\r\n{}",
+            std::string("PUT /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ") + cl + "\r\n\r\n{}",
             timeout);
     }
     Probe(*agent, "Content-Length 5 MiB, no body",
-          "PUT /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 5242880\r\n\r\n", timeout);
+          "PUT /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5242880\r\n\r\n", timeout);
     Probe(*agent, "LF-only line endings", "GET /v1/agent/self HTTP/1.1\nHost: x\n\n", timeout);
     Probe(*agent, "TLS client hello", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"s,
           timeout);

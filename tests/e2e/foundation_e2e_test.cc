@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/shared_agent.h"
 #include "tests/support/json_assert.h"
 #include "tests/support/http_client.h"
 
@@ -432,18 +433,8 @@ TEST_F(FoundationE2ETest, FailingBatchTaskRestartsOnceThenFails) {
 }
 
 // The error answers need no tasks: one agent serves them all.
-class ApiErrorsE2ETest : public ::testing::Test {
+class ApiErrorsE2ETest : public SharedAgentTest<ApiErrorsE2ETest> {
  protected:
-  static void SetUpTestSuite() {
-    auto agent = AgentProcess::Launch();
-    ASSERT_TRUE(agent.ok()) << agent.status().ToString();
-    agent_ = std::move(agent).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete agent_;
-    agent_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(agent_, nullptr); }
 
   HttpResponse Send(std::string_view method, std::string_view path, std::string_view body = {}) {
     HttpClient client = agent_->Client();
@@ -456,10 +447,7 @@ class ApiErrorsE2ETest : public ::testing::Test {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
   }
-
-  static AgentProcess* agent_;
 };
-AgentProcess* ApiErrorsE2ETest::agent_ = nullptr;
 
 TEST_F(ApiErrorsE2ETest, MalformedJobJsonIs400) {
   const HttpResponse r = Send("PUT", "/v1/jobs", R"({"Job": {"ID": "x",)");

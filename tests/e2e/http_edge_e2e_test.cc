@@ -71,7 +71,7 @@ TEST_F(HttpEdgeE2ETest, FourMebibyteUrlIs414AtOnce) {
 }
 
 TEST_F(HttpEdgeE2ETest, HundredKibibytesOfHeadersAre431) {
-  std::string wire = "GET /v1/agent/self HTTP/1.1\r\nHost: x\r\n";
+  std::string wire = "GET /v1/agent/self HTTP/1.1\r\nHost: 127.0.0.1\r\n";
   for (int i = 0; wire.size() < (100 << 10); ++i) {
     wire += "X-Pad-" + std::to_string(i) + ": " + std::string(100, 'p') + "\r\n";
   }
@@ -84,7 +84,7 @@ TEST_F(HttpEdgeE2ETest, HundredKibibytesOfHeadersAre431) {
 TEST_F(HttpEdgeE2ETest, BadContentLengthIs400WithoutExceptionText) {
   for (const char* cl : {"-1", "1e23", "1e12", "12abc", "99999999999999999999999"}) {
     const std::string wire =
-        "PUT /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: "s + cl + "\r\n\r\n{}";
+        "PUT /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "s + cl + "\r\n\r\n{}";
     const RawResponse r = Exchange(wire);
     EXPECT_EQ(r.status, 400) << "Content-Length: " << cl << "\n" << r.head << r.body;
     EXPECT_FALSE(LooksLikeExceptionText(r.body)) << r.body;
@@ -95,7 +95,7 @@ TEST_F(HttpEdgeE2ETest, BadContentLengthIs400WithoutExceptionText) {
 TEST_F(HttpEdgeE2ETest, FiveMebibyteContentLengthIs413BeforeTheBody) {
   RawConnection c = Connect();
   // Only the head: the answer must not wait for a body.
-  ASSERT_OK(c.Send("PUT /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 5242880\r\n\r\n"));
+  ASSERT_OK(c.Send("PUT /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5242880\r\n\r\n"));
   ASSERT_OK_AND_ASSIGN(RawResponse r, c.ReadResponse());
   EXPECT_EQ(r.status, 413) << r.head;
   EXPECT_NE(r.body.find("Request exceeded maximum buffer size"), std::string::npos) << r.body;
@@ -124,9 +124,9 @@ TEST_F(HttpEdgeE2ETest, MalformedRequestsAre400AtOnce) {
 
 TEST_F(HttpEdgeE2ETest, KeepAliveAndPipelinedRequestsAreAllAnswered) {
   RawConnection c = Connect();
-  const std::string get = "GET /v1/agent/self HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n";
+  const std::string get = "GET /v1/agent/self HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n";
   const std::string missing =
-      "GET /v1/allocation/9e2a0b4c-1111-2222-3333-444455556666 HTTP/1.1\r\nHost: x\r\n"
+      "GET /v1/allocation/9e2a0b4c-1111-2222-3333-444455556666 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
       "Connection: keep-alive\r\n\r\n";
   // Three requests in one write, then one more on the same connection.
   ASSERT_OK(c.Send(get + missing + get));
@@ -142,7 +142,7 @@ TEST_F(HttpEdgeE2ETest, KeepAliveAndPipelinedRequestsAreAllAnswered) {
 TEST_F(HttpEdgeE2ETest, BodiesSplitAcrossWritesAndChunkedBodiesArrive) {
   RawConnection c = Connect();
   const std::string body = R"({"Meta": {"edge_split": "yes"}})";
-  const std::string head = "POST /v1/client/metadata HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n"
+  const std::string head = "POST /v1/client/metadata HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n"
                            "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
   ASSERT_OK(c.Send(head + body.substr(0, 10)));
   ASSERT_OK(c.Send(body.substr(10)));
@@ -151,7 +151,7 @@ TEST_F(HttpEdgeE2ETest, BodiesSplitAcrossWritesAndChunkedBodiesArrive) {
 
   const std::string chunked_body = R"({"Meta": {"edge_chunked": "yes"}})";
   const std::string chunked =
-      "POST /v1/client/metadata HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n"
+      "POST /v1/client/metadata HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n"
       "Transfer-Encoding: chunked\r\n\r\n" +
       std::string("a\r\n") + chunked_body.substr(0, 10) + "\r\n" +
       ([&] {
@@ -160,7 +160,7 @@ TEST_F(HttpEdgeE2ETest, BodiesSplitAcrossWritesAndChunkedBodiesArrive) {
         return std::string(size);
       })() +
       "\r\n" + chunked_body.substr(10) + "\r\n0\r\n\r\n";
-  ASSERT_OK(c.Send(chunked + "GET /v1/client/metadata HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_OK(c.Send(chunked + "GET /v1/client/metadata HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   ASSERT_OK_AND_ASSIGN(RawResponse posted, c.ReadResponse());
   EXPECT_EQ(posted.status, 200) << posted.head << posted.body;
   ASSERT_OK_AND_ASSIGN(RawResponse meta, c.ReadResponse());
@@ -172,7 +172,7 @@ TEST_F(HttpEdgeE2ETest, BodiesSplitAcrossWritesAndChunkedBodiesArrive) {
 TEST_F(HttpEdgeE2ETest, ExpectContinueGetsAnInterimAnswer) {
   RawConnection c = Connect();
   const std::string body = R"({"Meta": {"edge_continue": "yes"}})";
-  ASSERT_OK(c.Send("POST /v1/client/metadata HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+  ASSERT_OK(c.Send("POST /v1/client/metadata HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
                    "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
   // The interim answer comes before any body byte is sent.
   ASSERT_OK_AND_ASSIGN(RawResponse interim, c.ReadResponse(/*interim=*/true));

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/shared_agent.h"
 #include "tests/support/http_client.h"
 #include "tests/support/json_assert.h"
 
@@ -86,17 +87,8 @@ std::string JobBody(const std::string& id, const std::string& type, const std::s
                                                           {"TaskGroups", json::array{group}}}}});
 }
 
-class PathSafetyE2ETest : public ::testing::Test {
+class PathSafetyE2ETest : public SharedAgentTest<PathSafetyE2ETest> {
  protected:
-  static void SetUpTestSuite() {
-    auto agent = AgentProcess::Launch();
-    ASSERT_TRUE(agent.ok()) << agent.status().ToString();
-    agent_ = std::move(agent).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete agent_;
-    agent_ = nullptr;
-  }
   void SetUp() override {
     ASSERT_NE(agent_, nullptr) << "the agent did not start";
     const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -169,11 +161,8 @@ class PathSafetyE2ETest : public ::testing::Test {
     return agent_->data_dir() / "alloc" / alloc_id;
   }
 
-  static AgentProcess* agent_;
   fs::path outside_;
 };
-
-AgentProcess* PathSafetyE2ETest::agent_ = nullptr;
 
 // A link planted under the name of the next rotated log file: the task's
 // output goes into a new file in alloc/logs, not through the link.

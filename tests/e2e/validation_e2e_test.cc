@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/agent_process.h"
+#include "tests/support/shared_agent.h"
 #include "tests/support/http_client.h"
 #include "tests/support/json_assert.h"
 
@@ -60,19 +61,8 @@ json::object& FirstTask(json::object& group) {
   return group["Tasks"].as_array()[0].as_object();
 }
 
-class ValidationE2ETest : public ::testing::Test {
+class ValidationE2ETest : public SharedAgentTest<ValidationE2ETest> {
  protected:
-  static void SetUpTestSuite() {
-    auto agent = AgentProcess::Launch();
-    ASSERT_TRUE(agent.ok()) << agent.status().ToString();
-    agent_ = std::move(agent).value().release();
-  }
-  static void TearDownTestSuite() {
-    delete agent_;
-    agent_ = nullptr;
-  }
-
-  void SetUp() override { ASSERT_NE(agent_, nullptr); }
 
   // Registers `body` and expects a 400 whose text holds `text`, then that
   // nothing of job `id` was stored and the agent still serves.
@@ -107,11 +97,7 @@ class ValidationE2ETest : public ::testing::Test {
     ASSERT_TRUE(self.ok()) << "the agent stopped answering";
     EXPECT_EQ(self->status, 200);
   }
-
-  static AgentProcess* agent_;
 };
-
-AgentProcess* ValidationE2ETest::agent_ = nullptr;
 
 // ---- Numbers -----------------------------------------------------------------
 
