@@ -77,6 +77,9 @@ void Register(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w
   if (job_value == nullptr || job_value->is_null()) {
     return SendError(writer, InvalidArgument("Job must be specified"));
   }
+  if (Status exact = RequireExactNumbers(*job_value, "Job"); !exact.ok()) {
+    return SendError(writer, exact);
+  }
   auto job = FromJson<Job>(*job_value, "Job");
   if (!job.ok()) return SendError(writer, job.status());
   if (!path_id.empty() && job->ID != path_id) {

@@ -17,6 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (parsed->is_object()) {
     if (const boost::json::value* inner = parsed->get_object().if_contains("Job")) job_value = inner;
   }
+  // As PUT /v1/jobs: numbers a double cannot hold exactly are refused.
+  if (!drover::RequireExactNumbers(*job_value, "Job").ok()) return 0;
   auto job = drover::FromJson<drover::Job>(*job_value, "Job");
   if (!job.ok()) return 0;
   const std::string encoded = drover::EncodeJson(*job);

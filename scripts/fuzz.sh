@@ -5,6 +5,9 @@
 # crashing inputs to build-fuzz/artifacts/<target>/. Exits non-zero if any
 # target crashed.
 #   scripts/fuzz.sh [seconds] [target...]
+# With DROVER_FUZZ_RUNS=N each target instead runs exactly N inputs from a
+# fixed seed, so that a run is repeatable (CI uses this: a build that passed
+# once passes again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
@@ -27,9 +30,15 @@ summary=()
 for t in "${targets[@]}"; do
   mkdir -p "build-fuzz/corpus/$t" "build-fuzz/artifacts/$t"
   log="build-fuzz/$t.log"
-  echo "==> fuzzing $t for ${SECONDS_EACH}s"
   set +e
-  "build-fuzz/fuzz/$t" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
+  if [[ -n "${DROVER_FUZZ_RUNS:-}" ]]; then
+    budget=(-runs="$DROVER_FUZZ_RUNS" -seed=1)
+    echo "==> fuzzing $t for $DROVER_FUZZ_RUNS inputs (seed 1)"
+  else
+    budget=(-max_total_time="$SECONDS_EACH")
+    echo "==> fuzzing $t for ${SECONDS_EACH}s"
+  fi
+  "build-fuzz/fuzz/$t" "${budget[@]}" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t/" \
     "build-fuzz/corpus/$t" "fuzz/corpus/$t" > "$log" 2>&1
   rc=$?
@@ -40,7 +49,7 @@ for t in "${targets[@]}"; do
     summary+=("$t: CRASH (exit $rc) after ${runs:-?} runs; see $log and build-fuzz/artifacts/$t/")
     tail -40 "$log"
   else
-    summary+=("$t: ${runs:-?} runs in ${SECONDS_EACH}s, no crash")
+    summary+=("$t: ${runs:-?} runs, no crash")
   fi
 done
 

@@ -188,6 +188,29 @@ const char* KindName(const json::value& v) {
   return "value";
 }
 
+Status ExactNumbers(const json::value& v, const Path& p) {
+  switch (v.kind()) {
+    case json::kind::double_: {
+      std::string text = json::serialize(v);
+      boost::system::error_code ec;
+      json::value again = json::parse(text, ec);
+      if (ec || !again.is_double() || again.get_double() != v.get_double()) {
+        return InvalidArgument(p.str() + ": number " + text +
+                               " has more digits than can be stored exactly");
+      }
+      return Status::Ok();
+    }
+    case json::kind::array:
+      for (const json::value& x : v.get_array()) RETURN_IF_ERROR(ExactNumbers(x, p));
+      return Status::Ok();
+    case json::kind::object:
+      for (const auto& kv : v.get_object()) RETURN_IF_ERROR(ExactNumbers(kv.value(), p));
+      return Status::Ok();
+    default:
+      return Status::Ok();
+  }
+}
+
 Status TypeError(const Path& p, const char* want, const json::value& got) {
   return InvalidArgument(p.str() + ": expected " + want + ", got " + KindName(got));
 }
@@ -322,6 +345,10 @@ Event AllocationEvent(const std::string& type, const Allocation& alloc) {
   payload.get_object()["Job"] = nullptr;
   return MakeEvent("Allocation", type, alloc.ID, alloc.Namespace, json::serialize(payload),
                    {alloc.JobID});
+}
+
+Status RequireExactNumbers(const json::value& v, std::string_view root) {
+  return ExactNumbers(v, Path(root));
 }
 
 Result<json::value> ParseJson(std::string_view text) {

@@ -40,6 +40,13 @@ Result<T> DecodeJson(std::string_view text, std::string_view root);
 // own events.
 Event AllocationEvent(const std::string& type, const Allocation& alloc);
 
+// Boost.JSON 1.81 parses numbers of more than 19 significant digits only
+// approximately, so such a double need not survive the text it prints as,
+// and JSON kept verbatim (RawJson) would change on every round trip.
+// InvalidArgument for the first double in `v` that does not come back
+// exactly from its own text; applied to what clients submit.
+Status RequireExactNumbers(const boost::json::value& v, std::string_view root);
+
 // Parses JSON text; a syntax error is InvalidArgument with its position.
 Result<boost::json::value> ParseJson(std::string_view text);
 

@@ -195,6 +195,21 @@ void CheckAllocationRoundTrip(const json::value& original, const std::string& sa
 
 // ---- Seed samples --------------------------------------------------------------
 
+// Found by job_codec_fuzz: a 50-digit number in a field kept verbatim
+// changed on every round trip (Boost.JSON parses it approximately).
+TEST(CodecTest, NumbersBeyondADoublesPrecisionAreRefusedNotDrifted) {
+  auto v = ParseJson(R"({"ID": "j", "Constraints": 77777777700000000000000000000013724502399889648640})");
+  ASSERT_TRUE(v.ok());
+  Status st = RequireExactNumbers(*v, "Job");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("has more digits than can be stored exactly"), std::string::npos)
+      << st.message();
+  auto ordinary = ParseJson(R"({"ID": "j", "Meta": {"a": 0.25}, "Score": 1.5e-7, "N": 12})");
+  ASSERT_TRUE(ordinary.ok());
+  EXPECT_TRUE(RequireExactNumbers(*ordinary, "Job").ok());
+}
+
 TEST(CodecSeedTest, Seed000FullAllocationDecodesAndReencodesWithoutLosingAField) {
   CheckAllocationRoundTrip(ParseOrDie(ReadFixture("seed_000_alloc.json")),
                            "seed_000_alloc.json");
