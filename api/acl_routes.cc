@@ -29,10 +29,12 @@ json::value TokenJson(const ACLToken& token) {
 }
 
 json::value TokenStub(const ACLToken& token) {
+  json::array policies;
+  for (const std::string& p : token.Policies) policies.emplace_back(p);
   return json::object{{"AccessorID", token.AccessorID},
                       {"Name", token.Name},
                       {"Type", token.Type},
-                      {"Policies", TokenJson(token).at("Policies")},
+                      {"Policies", policies.empty() ? json::value(nullptr) : json::value(policies)},
                       {"Roles", json::array()},
                       {"Global", token.Global},
                       {"CreateTime", FormatRFC3339Nano(token.CreateTime)},

@@ -74,12 +74,7 @@ class ClientTest : public ::testing::Test {
  protected:
   void Launch(const std::string& config_json = "") {
     AgentOptions options;
-    if (!config_json.empty()) {
-      config_path_ = fs::temp_directory_path() /
-                     ("drover-client-e2e-" + std::to_string(::getpid()) + ".json");
-      std::ofstream(config_path_) << config_json;
-      options.extra_args = {"--config", config_path_.string()};
-    }
+    options.config_json = config_json;
     auto agent = AgentProcess::Launch(options);
     ASSERT_TRUE(agent.ok()) << agent.status().ToString();
     agent_ = std::move(*agent);
@@ -87,7 +82,6 @@ class ClientTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (!config_path_.empty()) fs::remove(config_path_);
     if (HasFailure() && agent_) std::cerr << "agent log:\n" << agent_->LogTail() << "\n";
   }
 
@@ -139,7 +133,6 @@ class ClientTest : public ::testing::Test {
     return agent_->data_dir() / "alloc" / alloc_id;
   }
 
-  fs::path config_path_;
   std::unique_ptr<AgentProcess> agent_;
   std::unique_ptr<HttpClient> client_;
 };

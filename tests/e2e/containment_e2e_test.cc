@@ -108,12 +108,7 @@ class ContainmentTest : public ::testing::Test {
  protected:
   void Launch(const std::string& config_json = "") {
     AgentOptions options;
-    if (!config_json.empty()) {
-      config_path_ = fs::temp_directory_path() /
-                     ("drover-contain-e2e-" + std::to_string(::getpid()) + ".json");
-      std::ofstream(config_path_) << config_json;
-      options.extra_args = {"--config", config_path_.string()};
-    }
+    options.config_json = config_json;
     auto agent = AgentProcess::Launch(options);
     ASSERT_TRUE(agent.ok()) << agent.status().ToString();
     agent_ = std::move(*agent);
@@ -132,7 +127,6 @@ class ContainmentTest : public ::testing::Test {
     // Kills the agent and every process of its data dir, and removes the
     // cgroups its executors named.
     agent_.reset();
-    if (!config_path_.empty()) fs::remove(config_path_);
     for (const std::string& alloc : allocs_) {
       for (const char* c : kControllers) {
         if (DroverParent(c).empty()) continue;
@@ -206,7 +200,6 @@ class ContainmentTest : public ::testing::Test {
   }
 
   std::vector<std::string> allocs_;
-  fs::path config_path_;
   std::unique_ptr<AgentProcess> agent_;
   std::unique_ptr<HttpClient> client_;
 };

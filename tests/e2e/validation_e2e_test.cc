@@ -301,16 +301,10 @@ TEST_F(ValidationE2ETest, JobListStubHasNomadsBooleans) {
 // An agent started with `--config` holding `config_json`.
 Result<std::unique_ptr<AgentProcess>> LaunchWithConfig(
     const std::string& config_json, std::chrono::milliseconds ready_timeout = 30s) {
-  char tmpl[] = "/tmp/drover-validate-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr) return Internal("mkdtemp failed");
-  const std::filesystem::path dir = tmpl;
-  std::ofstream(dir / "agent.json") << config_json;
   AgentOptions options;
-  options.extra_args = {"--config", (dir / "agent.json").string()};
+  options.config_json = config_json;
   options.ready_timeout = ready_timeout;
-  auto launched = AgentProcess::Launch(options);
-  std::filesystem::remove_all(dir);  // read once, at start
-  return launched;
+  return AgentProcess::Launch(options);
 }
 
 TEST(ValidationKillTimeoutE2ETest, HugeKillTimeoutIsCappedByMaxKillTimeout) {

@@ -320,6 +320,11 @@ Status AgentProcess::Start() {
       "--http-addr",   "127.0.0.1:" + std::to_string(port_),
       "--log-level",   options_.log_level,
   };
+  if (!options_.config_json.empty()) {
+    const fs::path config = root_ / "agent.json";
+    std::ofstream(config) << options_.config_json;
+    argv.insert(argv.end(), {"--config", config.string()});
+  }
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
   argv.insert(argv.begin(), options_.launcher.begin(), options_.launcher.end());
   std::ofstream(log_path_, std::ios::app) << "=== drover-e2e: starting agent on port "

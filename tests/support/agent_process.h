@@ -38,6 +38,9 @@ struct AgentOptions {
   std::string binary = DROVER_BINARY;
   std::string log_level = "debug";
   std::vector<std::string> extra_args;  // e.g. {"--dev"}
+  // When not empty: the agent's JSON config file (`--config`), written
+  // into the agent's temp directory.
+  std::string config_json;
   // Runs the agent through this command line, which must exec its
   // arguments: {"/usr/bin/prlimit", "--nofile=256"}.
   std::vector<std::string> launcher;
