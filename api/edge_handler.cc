@@ -238,12 +238,12 @@ class EdgeHandler : public Pistache::Http::Handler {
           break;
         case EdgeVerdict::Action::kComplete:
           if (state->pending.empty()) {
-            if (!Forward(in.substr(0, v.consumed), peer)) return;
+            if (!Forward(in.substr(0, v.consumed), v, peer)) return;
           } else {
             state->pending.append(in.substr(0, v.consumed));
             std::string request;
             request.swap(state->pending);
-            if (!Forward(request, peer)) return;
+            if (!Forward(request, v, peer)) return;
             if (request.capacity() <= kKeepBufferBytes) {
               request.clear();
               state->pending.swap(request);
@@ -261,9 +261,22 @@ class EdgeHandler : public Pistache::Http::Handler {
 
   // Hands one whole request to Pistache. Returns false when the connection
   // was closed instead.
-  bool Forward(std::string_view request, const PeerPtr& peer) {
+  bool Forward(std::string_view request, const EdgeVerdict& v, const PeerPtr& peer) {
     census_->MarkServed(peer);
-    Inner().onInput(request.data(), request.size(), peer);
+    if (v.implied_keep_alive && v.head_size >= 2 && v.head_size <= request.size()) {
+      // Pistache answers a request without a Connection field with
+      // "Connection: Close" (while keeping the socket open), so HTTP/1.1
+      // clients that rely on the default (Go's net/http) reconnect for
+      // every call. Name the default for it.
+      static constexpr std::string_view kKeepAlive = "Connection: keep-alive\r\n";
+      const std::size_t at = v.head_size - 2;  // before the empty line
+      std::string patched;
+      patched.reserve(request.size() + kKeepAlive.size());
+      patched.append(request.substr(0, at)).append(kKeepAlive).append(request.substr(at));
+      Inner().onInput(patched.data(), patched.size(), peer);
+    } else {
+      Inner().onInput(request.data(), request.size(), peer);
+    }
     // Pistache resets its parser after each request it answers. If it still
     // waits for bytes, it read the request differently from the framer:
     // never let such leftovers run into the next request.

@@ -62,10 +62,12 @@ EdgeVerdict HttpRequestFramer::Reject(int code, std::string_view text) {
 }
 
 EdgeVerdict HttpRequestFramer::Complete(std::size_t consumed) {
-  ResetRequest();
   EdgeVerdict v;
   v.action = Action::kComplete;
   v.consumed = consumed;
+  v.head_size = head_size_;
+  v.implied_keep_alive = version_ == "HTTP/1.1" && !has_connection_;
+  ResetRequest();
   return v;
 }
 
@@ -97,6 +99,8 @@ EdgeVerdict HttpRequestFramer::EndField() {
     chunked_ = true;
   } else if (name_ == "expect") {
     expect_continue_ = !value_too_long_ && EqualsLower(value, "100-continue");
+  } else if (name_ == "connection") {
+    has_connection_ = true;
   }
   return {};
 }
@@ -105,6 +109,7 @@ EdgeVerdict HttpRequestFramer::EndHead(std::size_t consumed) {
   if (has_length_ && has_transfer_encoding_)
     return Reject(400, "Content-Length and Transfer-Encoding together");
   token_len_ = 0;
+  head_size_ = head_bytes_;
   if (chunked_) {
     state_ = State::kChunkSize;
     return {};
@@ -206,7 +211,7 @@ EdgeVerdict HttpRequestFramer::Feed(std::string_view data) {
         if (c == ':') {
           state_ = State::kFieldValue;
           keep_value_ = name_ == "content-length" || name_ == "transfer-encoding" ||
-                        name_ == "expect";
+                        name_ == "expect" || name_ == "connection";
           value_.clear();
           value_too_long_ = false;
         } else if (IsTchar(c)) {

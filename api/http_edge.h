@@ -56,6 +56,13 @@ struct EdgeVerdict {
   // kNeedMore only: the head just ended with "Expect: 100-continue" and a
   // body is due; the caller may send "HTTP/1.1 100 Continue".
   bool send_continue = false;
+  // kComplete only: the request's head (request line, fields and the empty
+  // line) is its first `head_size` bytes.
+  std::size_t head_size = 0;
+  // kComplete only: an HTTP/1.1 request without a Connection field, which
+  // RFC 9112 makes persistent (Pistache 0.0.5 would answer it
+  // "Connection: Close"; see EdgeHandler).
+  bool implied_keep_alive = false;
 };
 
 class HttpRequestFramer {
@@ -106,6 +113,8 @@ class HttpRequestFramer {
   bool chunked_ = false;
   bool has_transfer_encoding_ = false;
   bool expect_continue_ = false;
+  bool has_connection_ = false;
+  std::size_t head_size_ = 0;       // set when the head ends
 
   std::uint64_t body_left_ = 0;     // kBody, kChunkData
   std::uint64_t body_total_ = 0;    // chunked: sum of chunk sizes

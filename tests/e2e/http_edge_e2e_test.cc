@@ -2,6 +2,7 @@
 // well-behaved HTTP client never would, and every answer must come at once
 // (within the client's few-second read timeout, far below Pistache's 60 s
 // header timeout), with a 4xx status and no C++ exception text.
+#include <cctype>
 #include <gtest/gtest.h>
 #include <poll.h>
 
@@ -137,6 +138,22 @@ TEST_F(HttpEdgeE2ETest, KeepAliveAndPipelinedRequestsAreAllAnswered) {
   ASSERT_OK(c.Send(get));
   ASSERT_OK_AND_ASSIGN(RawResponse r, c.ReadResponse());
   EXPECT_EQ(r.status, 200) << r.head;
+}
+
+// Go's net/http sends no Connection field and keeps the connection when the
+// answer does not say "close": HTTP/1.1's default must be answered as such.
+TEST_F(HttpEdgeE2ETest, HttpOneOneWithoutConnectionFieldIsAnsweredKeepAlive) {
+  RawConnection c = Connect();
+  const std::string get = "GET /v1/agent/self HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_OK(c.Send(get));
+    ASSERT_OK_AND_ASSIGN(RawResponse r, c.ReadResponse());
+    EXPECT_EQ(r.status, 200) << r.head;
+    std::string head = r.head;
+    for (char& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    EXPECT_NE(head.find("connection: keep-alive"), std::string::npos) << r.head;
+    EXPECT_EQ(head.find("connection: close"), std::string::npos) << r.head;
+  }
 }
 
 TEST_F(HttpEdgeE2ETest, BodiesSplitAcrossWritesAndChunkedBodiesArrive) {

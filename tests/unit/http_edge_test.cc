@@ -184,6 +184,23 @@ TEST(HttpRequestFramerTest, RejectedFramerStaysRejected) {
   EXPECT_EQ(framer.Feed("GET / HTTP/1.1\r\n\r\n").action, Action::kReject);
 }
 
+TEST(HttpRequestFramerTest, ReportsTheHeadSizeAndWhetherKeepAliveIsOnlyImplied) {
+  HttpRequestFramer framer;
+  const std::string head = "PUT /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n";
+  EdgeVerdict v = framer.Feed(head + "{}");
+  ASSERT_EQ(v.action, Action::kComplete);
+  EXPECT_EQ(v.head_size, head.size());
+  EXPECT_TRUE(v.implied_keep_alive);  // HTTP/1.1 without a Connection field
+
+  v = framer.Feed("GET / HTTP/1.1\r\nconnection: close\r\n\r\n");
+  ASSERT_EQ(v.action, Action::kComplete);
+  EXPECT_FALSE(v.implied_keep_alive);  // the client said what it wants
+
+  v = framer.Feed("GET / HTTP/1.0\r\n\r\n");
+  ASSERT_EQ(v.action, Action::kComplete);
+  EXPECT_FALSE(v.implied_keep_alive);  // HTTP/1.0 closes by default
+}
+
 TEST(HttpRequestFramerTest, ExpectContinueAsksForTheBody) {
   HttpRequestFramer framer;
   EdgeVerdict v = framer.Feed("PUT /v1/jobs HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n");
