@@ -28,7 +28,7 @@ namespace json = boost::json;
 constexpr std::uint64_t kNoIndex = std::numeric_limits<std::uint64_t>::max();
 constexpr const char* kTables[] = {"jobs", "evals", "allocs", "nodes", "task_local"};
 
-// The agent's default (service/main.cc), so both find the same data dir.
+// The agent's default (cmd/main.cc), so both find the same data dir.
 std::string DefaultDataDir() {
   if (::geteuid() == 0) return "/var/lib/drover";
   const char* home = std::getenv("HOME");

@@ -1,4 +1,4 @@
-#include "service/accept_backoff.h"
+#include "cmd/accept_backoff.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>

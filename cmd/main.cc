@@ -13,7 +13,7 @@
 #include "api/fd_limits.h"
 #include "api/server.h"
 #include "common/log.h"
-#include "service/accept_backoff.h"
+#include "cmd/accept_backoff.h"
 #include "service/agent.h"
 #include "service/state_tool.h"
 
