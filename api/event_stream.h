@@ -16,42 +16,20 @@
 //   namespace  events of this namespace and namespace-less ones (nodes);
 //              "*" for all. Default "default".
 //
-// Threading (see STACK.md): the handler sends the status line and headers
-// on the Pistache worker thread, then the stream lives on this hub's own
-// thread, which writes hand-framed chunks through a weak_ptr<Tcp::Peer>.
-// A commit wakes it through StateStore::Watch on every table. A client
-// that goes away ends its stream at the next write (at most one heartbeat
-// later).
+// The stream goes through ChunkedStreams (api/chunked_stream.h): about
+// 64 KiB of the journal is read per step and at most 1 MiB is queued per
+// client, so a slow reader of a long journal holds no more than that. A
+// commit wakes a caught-up stream through StateStore::Watch on every
+// table. Each event is sent only if the token may read it: read-job in its
+// namespace, node:read for the Node topic.
 #pragma once
 
-#include <memory>
-
+#include "api/chunked_stream.h"
 #include "api/routes.h"
 
 namespace drover::api {
 
-class EventStreams {
- public:
-  explicit EventStreams(StateStore& store);
-  ~EventStreams();  // Shutdown()
-  EventStreams(const EventStreams&) = delete;
-  EventStreams& operator=(const EventStreams&) = delete;
-
-  // Each event is sent only if the token may read it: read-job in its
-  // namespace, node:read for the Node topic.
-  void Serve(const Rest::Request& req, Http::ResponseWriter& writer, const RequestAuth& auth);
-
-  // Ends every open stream with the terminating chunk and stops the hub's
-  // thread; later requests are answered 503. Call before
-  // Http::Endpoint::shutdown(), which would leave the peers dangling.
-  void Shutdown();
-
- private:
-  class Hub;
-  std::shared_ptr<Hub> hub_;
-};
-
 // Registers GET /v1/event/stream, served by `streams`.
-void AddEventStreamRoutes(RouteTable& routes, ApiContext& ctx, EventStreams& streams);
+void AddEventStreamRoutes(RouteTable& routes, ApiContext& ctx, ChunkedStreams& streams);
 
 }  // namespace drover::api

@@ -1,21 +1,13 @@
 #include "api/fs_routes.h"
 
-#include <pistache/peer.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
 #include <functional>
-#include <set>
-#include <thread>
 
 #include "api/alloc_fs.h"
 #include "common/log.h"
@@ -23,11 +15,9 @@
 namespace drover::api {
 namespace {
 
-namespace asio = boost::asio;
 namespace json = boost::json;
 
 constexpr std::size_t kFrameSize = 64 * 1024;   // Nomad's streamFrameSize
-constexpr std::size_t kMaxInFlight = 1 << 20;   // bytes queued on one peer at most
 constexpr auto kHeartbeat = std::chrono::seconds(1);            // Nomad's streamHeartbeatRate
 constexpr auto kPollInterval = std::chrono::milliseconds(200);  // Nomad's streamBatchWindow
 constexpr const char* kDeleteEvent = "file deleted";
@@ -281,168 +271,32 @@ std::string FrameJson(const Piece& p) {
   return out;
 }
 
-// One HTTP/1.1 chunk.
-std::string Chunk(std::string_view data) {
-  char size[20];
-  auto [end, ec] = std::to_chars(size, size + sizeof(size), data.size(), 16);
-  std::string out;
-  out.reserve(static_cast<std::size_t>(end - size) + data.size() + 4);
-  out.append(size, end);
-  out += "\r\n";
-  out += data;
-  out += "\r\n";
-  return out;
-}
-
-constexpr std::string_view kLastChunk = "0\r\n\r\n";
-
-}  // namespace
-
-// ---- The hub: one thread that runs every stream -----------------------------
-
-class FsStreams::Hub : public std::enable_shared_from_this<Hub> {
+// A source's pieces as a stream's body: Nomad's frames, or the plain bytes.
+class SourceProducer : public StreamProducer {
  public:
-  Hub() : work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
-  ~Hub() { Shutdown(); }
+  SourceProducer(std::unique_ptr<Source> source, bool plain)
+      : source_(std::move(source)), plain_(plain) {}
 
-  bool stopped() const { return stopped_; }
-
-  // Takes over a stream whose headers went out; from here on only this
-  // thread writes to the peer.
-  void Open(std::weak_ptr<Pistache::Tcp::Peer> peer, std::unique_ptr<Source> source, bool plain) {
-    auto s = std::make_shared<Stream>(io_);
-    s->peer = std::move(peer);
-    s->source = std::move(source);
-    s->plain = plain;
-    asio::post(io_, [this, s] {
-      if (stopped_) return End(s);
-      streams_.insert(s);
-      Tick(s);
-      Pump(s);
-    });
-  }
-
-  void Shutdown() {
-    if (!thread_.joinable()) return;
-    stopped_ = true;
-    asio::post(io_, [this] {
-      for (const auto& s : std::set<StreamPtr>(streams_)) End(s);
-      work_.reset();
-    });
-    thread_.join();
+  Result<StreamStep> Next(std::size_t max_bytes) override {
+    ASSIGN_OR_RETURN(Piece piece, source_->Next(std::min(max_bytes, kFrameSize)));
+    switch (piece.kind) {
+      case Piece::Kind::kEnd:
+        return StreamStep::End();
+      case Piece::Kind::kWait:
+        return StreamStep::Wait();  // polled every kPollInterval
+      case Piece::Kind::kFrame:
+        break;
+    }
+    // A file event has no plain form: an empty step is skipped.
+    return StreamStep::Data(plain_ ? std::move(piece.data) : FrameJson(piece));
   }
 
  private:
-  struct Stream {
-    explicit Stream(asio::io_context& io) : poll(io), tick(io) {}
-    std::weak_ptr<Pistache::Tcp::Peer> peer;
-    std::unique_ptr<Source> source;
-    bool plain = false;
-    std::size_t in_flight = 0;  // bytes handed to Pistache, not yet written
-    bool sent_since_tick = false;
-    bool polling = false;
-    asio::steady_timer poll;  // the next look at a followed file
-    asio::steady_timer tick;  // heartbeat and liveness
-    bool done = false;
-  };
-  using StreamPtr = std::shared_ptr<Stream>;
-
-  // Sends what the source has, until it has to wait, ends, or the peer has
-  // kMaxInFlight bytes queued (a write completion pumps again).
-  void Pump(const StreamPtr& s) {
-    if (s->done || s->polling) return;
-    while (s->in_flight < kMaxInFlight) {
-      auto piece = s->source->Next(kFrameSize);
-      if (!piece.ok()) {
-        log::Warn("fs stream: " + piece.status().ToString());
-        return End(s);
-      }
-      switch (piece->kind) {
-        case Piece::Kind::kEnd:
-          return End(s);
-        case Piece::Kind::kWait:
-          s->polling = true;
-          s->poll.expires_after(kPollInterval);
-          s->poll.async_wait([this, s](const boost::system::error_code& ec) {
-            s->polling = false;
-            if (!ec) Pump(s);
-          });
-          return;
-        case Piece::Kind::kFrame:
-          if (s->plain && piece->data.empty()) continue;  // events have no plain form
-          if (!Write(s, Chunk(s->plain ? piece->data : FrameJson(*piece)))) return Close(s);
-          s->sent_since_tick = true;
-          break;
-      }
-    }
-  }
-
-  // Every second: a "{}" heartbeat when framed and idle (Nomad's), and a
-  // look at whether the client is still there; a disconnect may leave
-  // writes that never complete.
-  void Tick(const StreamPtr& s) {
-    s->tick.expires_after(kHeartbeat);
-    s->tick.async_wait([this, s](const boost::system::error_code& ec) {
-      if (ec || s->done) return;
-      if (s->peer.expired()) return Close(s);
-      if (!s->plain && !s->sent_since_tick && !Write(s, Chunk("{}"))) return Close(s);
-      s->sent_since_tick = false;
-      Tick(s);
-    });
-  }
-
-  // False once the client is gone. The completion, on Pistache's thread,
-  // comes back here to release the budget.
-  bool Write(const StreamPtr& s, std::string bytes) {
-    auto peer = s->peer.lock();
-    if (!peer) return false;
-    const std::size_t n = bytes.size();
-    s->in_flight += n;
-    std::weak_ptr<Hub> weak_hub = weak_from_this();
-    std::weak_ptr<Stream> weak_stream = s;
-    auto back = [weak_hub, weak_stream, n](bool ok) {
-      auto hub = weak_hub.lock();
-      if (!hub) return;
-      // Only weak references wait in the queue: a queued handler must not
-      // keep the hub (and so its own queue) alive.
-      asio::post(hub->io_, [weak_hub, weak_stream, n, ok] {
-        auto hub = weak_hub.lock();
-        auto s = weak_stream.lock();
-        if (!hub || !s) return;
-        s->in_flight -= n;
-        if (!ok) return hub->Close(s);
-        hub->Pump(s);
-      });
-    };
-    peer->send(Pistache::RawBuffer(std::move(bytes), n))
-        .then([back](ssize_t) { back(true); }, [back](std::exception_ptr) { back(false); });
-    return true;
-  }
-
-  // Ends the response properly (the connection stays usable), then closes.
-  void End(const StreamPtr& s) {
-    if (!s->done) Write(s, std::string(kLastChunk));
-    Close(s);
-  }
-
-  void Close(const StreamPtr& s) {
-    if (s->done) return;
-    s->done = true;
-    s->poll.cancel();
-    s->tick.cancel();
-    streams_.erase(s);
-  }
-
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::set<StreamPtr> streams_;  // hub thread only
-  std::atomic<bool> stopped_{false};
-  std::thread thread_;
+  std::unique_ptr<Source> source_;
+  bool plain_;
 };
 
-FsStreams::FsStreams() : hub_(std::make_shared<Hub>()) {}
-FsStreams::~FsStreams() { Shutdown(); }
-void FsStreams::Shutdown() { hub_->Shutdown(); }
+}  // namespace
 
 // ---- Handlers -----------------------------------------------------------------
 
@@ -525,24 +379,16 @@ json::value InfoJson(const AllocFileInfo& f) {
                       {"ModTime", FormatRFC3339Nano(f.mod_time)}};
 }
 
-// Sends the status line and headers here, on the worker, then hands the
-// body to the hub.
-Status StartStream(FsStreams& streams, Http::ResponseWriter& writer,
+// Framed streams send Nomad's "{}" heartbeat every second while idle.
+Status StartStream(ChunkedStreams& streams, Http::ResponseWriter& writer,
                    std::unique_ptr<Source> source, bool plain) {
-  if (streams.hub().stopped()) return Unavailable("agent is shutting down");
-  auto peer = writer.getPeer();
-  if (!peer) return Status::Ok();
-  // A stream is a long-lived idle connection, not a slow request (STACK.md).
-  peer->setIdle(true);
-  if (plain) {
-    writer.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
-  } else {
-    writer.headers().add<Http::Header::ContentType>(MIME(Application, Json));
-  }
-  auto stream = writer.stream(Http::Code::Ok);
-  stream.flush();
-  streams.hub().Open(peer, std::move(source), plain);
-  return Status::Ok();
+  StreamOptions options;
+  options.json = !plain;
+  if (!plain) options.heartbeat = "{}";
+  options.heartbeat_every = kHeartbeat;
+  options.poll_every = kPollInterval;
+  return streams.Start(writer, std::make_unique<SourceProducer>(std::move(source), plain),
+                       std::move(options));
 }
 
 Status List(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
@@ -568,7 +414,7 @@ Status Stat(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& wri
 }
 
 // cat and readat: the plain bytes of [offset, offset+limit).
-Status ReadPlain(ApiContext& ctx, FsStreams& streams, const Rest::Request& req,
+Status ReadPlain(ApiContext& ctx, ChunkedStreams& streams, const Rest::Request& req,
                  Http::ResponseWriter& writer, bool readat) {
   ASSIGN_OR_RETURN(const std::string path, Query(req, "path"));
   RETURN_IF_ERROR(RequirePath(path));
@@ -591,7 +437,7 @@ Status ReadPlain(ApiContext& ctx, FsStreams& streams, const Rest::Request& req,
   return StartStream(streams, writer, std::move(source), true);
 }
 
-Status StreamFile(ApiContext& ctx, FsStreams& streams, const Rest::Request& req,
+Status StreamFile(ApiContext& ctx, ChunkedStreams& streams, const Rest::Request& req,
                   Http::ResponseWriter& writer) {
   ASSIGN_OR_RETURN(const std::string path, Query(req, "path"));
   RETURN_IF_ERROR(RequirePath(path));
@@ -620,7 +466,7 @@ bool TaskDead(StateStore& store, const std::string& alloc_id, const std::string&
   return it == (*alloc)->TaskStates->end() || it->second.State == kTaskStateDead;
 }
 
-Status Logs(ApiContext& ctx, FsStreams& streams, const Rest::Request& req,
+Status Logs(ApiContext& ctx, ChunkedStreams& streams, const Rest::Request& req,
             Http::ResponseWriter& writer) {
   // Checked in Nomad's order, with its texts.
   const std::string alloc_id = PathParam(req, ":alloc_id");
@@ -681,7 +527,7 @@ Handler Answer(F f) {
 
 }  // namespace
 
-void AddFsRoutes(RouteTable& routes, ApiContext& ctx, FsStreams& streams) {
+void AddFsRoutes(RouteTable& routes, ApiContext& ctx, ChunkedStreams& streams) {
   using Req = const Rest::Request&;
   using W = Http::ResponseWriter&;
   const std::vector<Http::Method> get = {Http::Method::Get};

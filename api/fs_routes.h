@@ -16,39 +16,17 @@
 // bytes. Unlike Nomad, a followed log ends once its task is dead and every
 // byte was sent, so `follow` cannot hang on a finished task.
 //
-// Threading (STACK.md): a handler validates the request and opens the file
-// on the Pistache worker, sends the status line and headers there, then
-// hands the stream to FsStreams' own thread, which writes hand-framed
-// chunks through a weak_ptr<Tcp::Peer>. At most kMaxInFlight bytes are
-// queued on a peer, so a slow reader does not make the agent buffer a whole
-// file. A client that goes away ends its stream within a second.
+// Streams go through ChunkedStreams (api/chunked_stream.h): the handler
+// validates the request and opens the file on the Pistache worker; the
+// body is written on the streams' thread, at most 1 MiB queued per client.
+// A client that goes away ends its stream within a second.
 #pragma once
 
-#include <memory>
-
+#include "api/chunked_stream.h"
 #include "api/routes.h"
 
 namespace drover::api {
 
-class FsStreams {
- public:
-  FsStreams();
-  ~FsStreams();  // Shutdown()
-  FsStreams(const FsStreams&) = delete;
-  FsStreams& operator=(const FsStreams&) = delete;
-
-  // Ends every open stream with the terminating chunk and stops the thread;
-  // later streaming requests are answered 503. Call before
-  // Http::Endpoint::shutdown(), which would leave the peers dangling.
-  void Shutdown();
-
-  class Hub;  // defined in fs_routes.cc
-  Hub& hub() { return *hub_; }
-
- private:
-  std::shared_ptr<Hub> hub_;
-};
-
-void AddFsRoutes(RouteTable& routes, ApiContext& ctx, FsStreams& streams);
+void AddFsRoutes(RouteTable& routes, ApiContext& ctx, ChunkedStreams& streams);
 
 }  // namespace drover::api

@@ -23,13 +23,12 @@ const EdgeLimits kEdgeLimits;
 
 struct Server::Impl {
   explicit Impl(Agent& a)
-      : agent(a), guard(a), blocking(a.store()), streams(a.store()), ctx{a, blocking} {}
+      : agent(a), guard(a), blocking(a.store()), ctx{a, blocking} {}
 
   Agent& agent;
   RequestGuard guard;
   BlockingQueries blocking;
-  EventStreams streams;
-  FsStreams fs_streams;
+  ChunkedStreams streams;  // event, fs and log streams
   ApiContext ctx;
   Rest::Router router;
   std::unique_ptr<Http::Endpoint> endpoint;
@@ -47,7 +46,7 @@ Status Server::Start(const std::string& addr, int threads) {
   AddAgentRoutes(routes, impl_->ctx);
   AddClientRoutes(routes, impl_->ctx);
   AddEventStreamRoutes(routes, impl_->ctx, impl_->streams);
-  AddFsRoutes(routes, impl_->ctx, impl_->fs_streams);
+  AddFsRoutes(routes, impl_->ctx, impl_->streams);
   AddAclRoutes(routes, impl_->ctx);
   RETURN_IF_ERROR(routes.Install(impl_->router, impl_->guard));
   impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {
@@ -84,7 +83,6 @@ void Server::Shutdown() {
   impl_->running = false;
   impl_->blocking.Shutdown();
   impl_->streams.Shutdown();
-  impl_->fs_streams.Shutdown();
   impl_->endpoint->shutdown();
 }
 
