@@ -1,4 +1,6 @@
-// /v1/agent/self, /v1/status/{leader,peers}, /v1/nodes, /v1/node/:node_id.
+// /v1/agent/self, /v1/status/{leader,peers}, /v1/nodes, /v1/node/:node_id,
+// and the cluster views of a one-node cluster: /v1/agent/members,
+// /v1/agent/health, /v1/regions, /v1/operator/raft/configuration.
 #include <boost/json.hpp>
 
 #include "api/routes.h"
@@ -55,6 +57,67 @@ void AgentSelf(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& 
                     {"member", std::move(member)},
                     {"stats", std::move(stats)}};
   SendJson(writer, body, *pretty, 0);
+}
+
+// Nomad's ServerMembers: this agent is the one member. Drover has no RPC or
+// gossip port; the HTTP address stands in for both, as in /v1/status/leader.
+void AgentMembers(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
+  auto pretty = QueryBool(req, "pretty", false);
+  if (!pretty.ok()) return SendError(writer, pretty.status());
+  const AgentConfig& c = ctx.agent.config();
+  const Node& node = ctx.agent.node();
+  auto [host, port] = SplitAddr(c.http_addr);
+  json::object tags{{"role", "nomad"},          {"region", c.region},
+                    {"dc", node.Datacenter},    {"build", c.version},
+                    {"id", node.ID},            {"rpc_addr", host},
+                    {"port", std::to_string(port)}, {"raft_vsn", "3"},
+                    {"bootstrap", "1"}};
+  json::object member{{"Name", node.Name + "." + c.region},
+                      {"Addr", host},
+                      {"Port", port},
+                      {"Tags", std::move(tags)},
+                      {"Status", "alive"},
+                      {"ProtocolMin", 1},
+                      {"ProtocolMax", 5},
+                      {"ProtocolCur", 2},
+                      {"DelegateMin", 2},
+                      {"DelegateMax", 5},
+                      {"DelegateCur", 4}};
+  json::object body{{"ServerName", node.Name},
+                    {"ServerRegion", c.region},
+                    {"ServerDC", node.Datacenter},
+                    {"Members", json::array{std::move(member)}}};
+  SendJson(writer, body, *pretty, 0);
+}
+
+// Nomad's health answer: lower-case keys; `?type=client|server` narrows it.
+// Both sides are this process, so a request that is answered is healthy.
+void AgentHealth(const Rest::Request& req, Http::ResponseWriter& writer) {
+  bool client = true, server = true;
+  if (auto type = QueryParam(req, "type")) {
+    client = *type == "client";
+    server = *type == "server";
+  }
+  json::object body;
+  const json::object ok{{"ok", true}, {"message", "ok"}};
+  if (client) body["client"] = ok;
+  if (server) body["server"] = ok;
+  SendJson(writer, body, false, 0);
+}
+
+// One voter, the leader: this agent.
+void RaftConfiguration(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
+  auto pretty = QueryBool(req, "pretty", false);
+  if (!pretty.ok()) return SendError(writer, pretty.status());
+  const Node& node = ctx.agent.node();
+  json::object server{{"ID", node.ID},
+                      {"Node", node.Name + "." + ctx.agent.config().region},
+                      {"Address", ctx.agent.config().http_addr},
+                      {"Leader", true},
+                      {"Voter", true},
+                      {"RaftProtocol", "3"}};
+  SendJson(writer, json::object{{"Servers", json::array{std::move(server)}}, {"Index", 1}},
+           *pretty, 0);
 }
 
 json::value NodeStub(const Node& n) {
@@ -146,6 +209,17 @@ void AddAgentRoutes(RouteTable& routes, ApiContext& ctx) {
   routes.Add("/v1/status/peers", {M::Get},
              [&ctx](const Rest::Request&, Http::ResponseWriter& w) {
                SendJson(w, json::array{json::value(ctx.agent.config().http_addr)}, false, 0);
+             });
+  routes.Add("/v1/agent/members", {M::Get},
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) { AgentMembers(ctx, req, w); });
+  routes.Add("/v1/agent/health", {M::Get},
+             [](const Rest::Request& req, Http::ResponseWriter& w) { AgentHealth(req, w); });
+  routes.Add("/v1/regions", {M::Get}, [&ctx](const Rest::Request&, Http::ResponseWriter& w) {
+    SendJson(w, json::array{json::value(ctx.agent.config().region)}, false, 0);
+  });
+  routes.Add("/v1/operator/raft/configuration", {M::Get},
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
+               RaftConfiguration(ctx, req, w);
              });
   routes.Add("/v1/nodes", {M::Get}, [&ctx](const Rest::Request& req, Http::ResponseWriter& w) {
     ListNodes(ctx, req, w);

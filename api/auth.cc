@@ -90,6 +90,11 @@ Result<AclRule> AclRuleFor(std::string_view path, M method) {
     return Only(Scope::kNone);
   }
   if (p == "/v1/agent/self") return Only(Scope::kAgentRead);
+  // As Nomad: health and the region list are open, members need node:read,
+  // the raft configuration operator:read.
+  if (p == "/v1/agent/health" || p == "/v1/regions") return Only(Scope::kNone);
+  if (p == "/v1/agent/members") return Only(Scope::kNodeRead);
+  if (p == "/v1/operator/raft/configuration") return Only(Scope::kOperatorRead);
   if (p == "/v1/jobs") return write ? Ns({"submit-job"}) : Ns({"list-jobs"});
   if (p == "/v1/job/:job_id") return write ? Ns({"submit-job"}) : Ns({"read-job"});
   if (p == "/v1/job/:job_id/allocations" || p == "/v1/job/:job_id/evaluations" ||

@@ -231,14 +231,15 @@ void AllocGC(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w)
   if (Status st = CheckNodeParam(ctx, req); !st.ok()) return SendError(w, st);
   Status st = ctx.agent.gc().Collect(PathParam(req, ":alloc_id"));
   if (!st.ok()) return SendError(w, st);
-  SendJson(w, json::value(nullptr), false, 0);
+  // Nomad answers an empty 200; its Go client fails to decode "null".
+  SendEmpty(w, 0);
 }
 
 void ClientGC(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w) {
   if (Status st = CheckNodeParam(ctx, req); !st.ok()) return SendError(w, st);
   auto collected = ctx.agent.gc().CollectAll();
   if (!collected.ok()) return SendError(w, collected.status());
-  SendJson(w, json::value(nullptr), false, 0);
+  SendEmpty(w, 0);
 }
 
 // ---- Services -----------------------------------------------------------------

@@ -364,6 +364,8 @@ TEST_F(AclE2ETest, SeedEndpointsFollowTheirAclRequiredColumn) {
       {"GET", "/v1/evaluations", "", {"read", "ops"}},
       {"GET", "/v1/nodes", "", {"ops"}},
       {"GET", "/v1/agent/self", "", {}},
+      {"GET", "/v1/agent/members", "", {"ops"}},
+      {"GET", "/v1/operator/raft/configuration", "", {}},
   };
   for (const Row& row : rows) {
     for (const auto& [name, secret] : tokens) {
