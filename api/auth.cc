@@ -92,7 +92,9 @@ Result<AclRule> AclRuleFor(std::string_view path, M method) {
   if (p == "/v1/agent/self") return Only(Scope::kAgentRead);
   // As Nomad: health and the region list are open, members need node:read,
   // the raft configuration operator:read.
-  if (p == "/v1/agent/health" || p == "/v1/regions") return Only(Scope::kNone);
+  if (p == "/v1/agent/health" || p == "/v1/regions" || p == "/v1/metrics") {
+    return Only(Scope::kNone);
+  }
   if (p == "/v1/agent/members") return Only(Scope::kNodeRead);
   if (p == "/v1/operator/raft/configuration") return Only(Scope::kOperatorRead);
   if (p == "/v1/jobs") return write ? Ns({"submit-job"}) : Ns({"list-jobs"});

@@ -2,7 +2,10 @@
 
 #include <pistache/router.h>
 
+#include <chrono>
+
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace drover::api {
 
@@ -33,8 +36,13 @@ Status RouteTable::Install(Rest::Router& router, const RequestGuard& guard) cons
         rule = std::move(r).value();
       }
       AuthHandler h = e.handler;
-      router.addRoute(m, e.path, [allowed, h, rule, &guard](const Rest::Request& req,
-                                                             Http::ResponseWriter writer) {
+      // What the handler's own thread spends (a parked or streamed answer
+      // goes on elsewhere), per route pattern: never the raw path, whose
+      // IDs would make a series per allocation.
+      metrics::Labels labels = {{"method", Http::methodString(m)}, {"route", e.path}};
+      router.addRoute(m, e.path, [allowed, h, rule, labels, &guard](const Rest::Request& req,
+                                                                     Http::ResponseWriter writer) {
+        const auto start = std::chrono::steady_clock::now();
         if (!allowed) {
           writer.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
           writer.send(Http::Code::Method_Not_Allowed, "Invalid method");
@@ -52,6 +60,11 @@ Status RouteTable::Install(Rest::Router& router, const RequestGuard& guard) cons
             return Rest::Route::Result::Ok;
           }
           h(req, writer, *auth);
+          metrics::AddSample(
+              "drover.http.handler_ms",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count(),
+              labels);
         } catch (const std::exception& ex) {
           log::Error(std::string("http: ") + req.resource() + ": " + ex.what());
           if (writer.getPeer()) {  // not yet moved out or answered

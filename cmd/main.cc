@@ -38,7 +38,8 @@ std::string DefaultDataDir() {
 // user.denylist, user.checked_drivers, ...), client.gc_max_allocs (integer, 50),
 // client.max_kill_timeout (Go duration, "30s"),
 // journal_max_events (100000), journal_max_age_seconds (604800; 0: no limit),
-// acl.enabled (false), http.allowed_hosts (list of host names).
+// acl.enabled (false), http.allowed_hosts (list of host names),
+// telemetry.prometheus_metrics (false).
 Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string& log_level) {
   std::ifstream in(path);
   if (!in) return InvalidArgument("cannot read config file " + path);
@@ -77,6 +78,14 @@ Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string&
     if (!acl->is_object() || (enabled != nullptr && !enabled->is_bool()))
       return InvalidArgument("config file " + path + ": acl must be an object with a boolean enabled");
     if (enabled != nullptr) config.acl_enabled = enabled->get_bool();
+  }
+  if (const json::value* telemetry = o.if_contains("telemetry")) {
+    const json::value* prom =
+        telemetry->is_object() ? telemetry->get_object().if_contains("prometheus_metrics") : nullptr;
+    if (!telemetry->is_object() || (prom != nullptr && !prom->is_bool()))
+      return InvalidArgument("config file " + path +
+                             ": telemetry must be an object with a boolean prometheus_metrics");
+    if (prom != nullptr) config.prometheus_metrics = prom->get_bool();
   }
   if (const json::value* http = o.if_contains("http")) {
     const json::value* hosts =

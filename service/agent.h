@@ -40,6 +40,9 @@ struct AgentConfig {
   Nanos journal_max_age = 7 * 24 * kHour;
   bool dev = false;  // a throw-away data dir; tasks are stopped on exit
   bool acl_enabled = false;  // acl.enabled: tokens required (service/acl.h)
+  // telemetry.prometheus_metrics: /v1/metrics?format=prometheus (Nomad's
+  // default: off, answered 415).
+  bool prometheus_metrics = false;
   // Host names (besides IP literals, "localhost", the machine's host name
   // and the node name) that a request's Host header may carry: the guard
   // against DNS rebinding (http.allowed_hosts).
@@ -82,6 +85,7 @@ class Agent : private EngineListener {
   std::size_t RunningAllocs() const;
   // The client endpoints: host stats and allocation directory GC.
   const HostStatsCollector& host_stats() const { return *host_stats_; }
+  const NodeCapacity& capacity() const { return capacity_; }
   AllocGarbageCollector& gc() { return *gc_; }
 
   // PUT /v1/jobs. The job is canonicalized and validated; an unchanged job
