@@ -21,13 +21,13 @@ std::uint64_t WatchFloor(const StateStore& store, const std::vector<Table>& tabl
   return floor;
 }
 
-void Answer(Http::ResponseWriter& writer, const Result<Reply>& reply, bool pretty) {
+void Answer(Http::ResponseWriter& writer, const Result<Reply>& reply, const QueryOptions& opts) {
   if (!reply.ok()) {
     SendError(writer, reply.status());
     return;
   }
   // Nomad never reports an index below 1.
-  SendJson(writer, reply->body, pretty, std::max<std::uint64_t>(reply->index, 1),
+  SendJson(writer, reply->body, opts, std::max<std::uint64_t>(reply->index, 1),
            Http::Code::Ok, reply->next_token);
 }
 
@@ -45,7 +45,7 @@ class BlockingQueries::Hub {
     std::uint64_t floor = WatchFloor(store_, tables);
     Result<Reply> reply = query();
     if (!reply.ok() || opts.min_index == 0 || reply->index > opts.min_index) {
-      Answer(writer, reply, opts.pretty);
+      Answer(writer, reply, opts);
       return;
     }
     // Keep the connection past Pistache's header timeout while parked.
@@ -116,7 +116,7 @@ class BlockingQueries::Hub {
     p->timer.cancel();
     store_.CancelWatch(p->watch);
     parked_.erase(p);
-    Answer(p->writer, reply, p->opts.pretty);
+    Answer(p->writer, reply, p->opts);
   }
 
   StateStore& store_;

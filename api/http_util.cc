@@ -1,5 +1,10 @@
 #include "api/http_util.h"
 
+#include <zlib.h>
+
+#include <cctype>
+#include <limits>
+
 #include <boost/json.hpp>
 #include <charconv>
 #include <random>
@@ -150,6 +155,7 @@ Result<QueryOptions> ParseQueryOptions(const Rest::Request& req) {
   ASSIGN_OR_RETURN(q.pretty, QueryBool(req, "pretty", false));
   if (auto ns = Param(req, "namespace"); ns && !ns->empty()) q.ns = *ns;
   if (auto prefix = Param(req, "prefix")) q.prefix = *prefix;
+  if (auto enc = req.headers().tryGetRaw("Accept-Encoding")) q.gzip = AcceptsGzip(enc->value());
   return q;
 }
 
@@ -196,6 +202,73 @@ void SendJson(Http::ResponseWriter& writer, const json::value& body, bool pretty
     headers.add(std::make_shared<NamedHeader>("X-Nomad-NextToken", next_token));
   }
   writer.send(code, pretty ? PrettyJson(body) + "\n" : json::serialize(body));
+}
+
+void SendJson(Http::ResponseWriter& writer, const json::value& body, const QueryOptions& opts,
+              std::uint64_t index, Http::Code code, const std::string& next_token) {
+  std::string text = opts.pretty ? PrettyJson(body) + "\n" : json::serialize(body);
+  auto& headers = writer.headers();
+  headers.add<Http::Header::ContentType>(MIME(Application, Json));
+  headers.add(std::make_shared<NamedHeader>("Vary", "Accept-Encoding"));
+  AddIndexHeaders(writer, index);
+  if (!next_token.empty()) {
+    headers.add(std::make_shared<NamedHeader>("X-Nomad-NextToken", next_token));
+  }
+  if (opts.gzip && text.size() >= kGzipMinBytes) {
+    if (auto packed = GzipCompress(text); packed.ok()) {
+      headers.add(std::make_shared<NamedHeader>("Content-Encoding", "gzip"));
+      text = std::move(packed).value();
+    }
+  }
+  writer.send(code, text);
+}
+
+bool AcceptsGzip(std::string_view value) {
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    auto trim = [](std::string_view v) {
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      return v;
+    };
+    const std::size_t semi = item.find(';');
+    std::string name(trim(item.substr(0, semi)));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name != "gzip" && name != "*") continue;
+    if (semi == std::string_view::npos) return true;
+    std::string_view param = trim(item.substr(semi + 1));
+    if (param.size() < 2 || (param[0] != 'q' && param[0] != 'Q') || param[1] != '=') return true;
+    param.remove_prefix(2);
+    // q=0, q=0., q=0.0, ... refuse it; any other weight admits it.
+    bool zero = !param.empty() && param[0] == '0';
+    for (std::size_t i = 1; zero && i < param.size(); ++i) {
+      zero = param[i] == '0' || (i == 1 && param[i] == '.');
+    }
+    if (!zero) return true;
+  }
+  return false;
+}
+
+Result<std::string> GzipCompress(std::string_view data) {
+  if (data.size() > std::numeric_limits<uInt>::max()) return ResourceExhausted("gzip: body too large");
+  z_stream z{};
+  // 15 window bits + 16: a gzip header and trailer instead of zlib's.
+  if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return Internal("gzip: deflateInit2 failed");
+  }
+  std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  const std::size_t written = out.size() - z.avail_out;
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return Internal("gzip: deflate did not finish");
+  out.resize(written);
+  return out;
 }
 
 void SendEmpty(Http::ResponseWriter& writer, std::uint64_t index) {

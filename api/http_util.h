@@ -29,6 +29,9 @@ struct QueryOptions {
   bool pretty = false;
   std::string ns = "default";   // `namespace`
   std::string prefix;
+  // The client sent Accept-Encoding with gzip (Go's http client always
+  // does): a large JSON answer is compressed, as Nomad's gzip handler does.
+  bool gzip = false;
 };
 
 // Go's url.QueryUnescape: %XX escapes and '+' for a space. Pistache 0.0.5
@@ -57,6 +60,20 @@ int HttpCodeFor(StatusCode code);
 void SendJson(Http::ResponseWriter& writer, const boost::json::value& body, bool pretty,
               std::uint64_t index, Http::Code code = Http::Code::Ok,
               const std::string& next_token = "");
+
+// The same, compressed with gzip when `opts.gzip` and the body is at least
+// kGzipMinBytes (Nomad's gzip handler's default), indented when
+// `opts.pretty`. Answers carry "Vary: Accept-Encoding".
+inline constexpr std::size_t kGzipMinBytes = 1400;
+void SendJson(Http::ResponseWriter& writer, const boost::json::value& body,
+              const QueryOptions& opts, std::uint64_t index, Http::Code code = Http::Code::Ok,
+              const std::string& next_token = "");
+
+// Whether an Accept-Encoding value admits gzip ("gzip" or "*", q not 0).
+bool AcceptsGzip(std::string_view accept_encoding);
+
+// `data` as one gzip member (RFC 1952), at zlib's fastest level.
+Result<std::string> GzipCompress(std::string_view data);
 
 // Sends an empty 200, with the index headers when index > 0: Nomad's answer
 // to a write that returns no object (Go clients decode any non-empty body).

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <cstdio>
@@ -154,6 +155,47 @@ TEST_F(HttpEdgeE2ETest, HttpOneOneWithoutConnectionFieldIsAnsweredKeepAlive) {
     EXPECT_NE(head.find("connection: keep-alive"), std::string::npos) << r.head;
     EXPECT_EQ(head.find("connection: close"), std::string::npos) << r.head;
   }
+}
+
+// Go's client asks for gzip on every call; Nomad compresses answers of
+// 1400 bytes or more. An indented node is larger than that.
+TEST_F(HttpEdgeE2ETest, LargeAnswersAreGzippedWhenTheClientAsks) {
+  auto nodes = agent_->Client().Get("/v1/nodes");
+  ASSERT_TRUE(nodes.ok());
+  auto list = ParseJson(nodes->body);
+  ASSERT_TRUE(list.ok() && list->is_array() && !list->as_array().empty()) << nodes->body;
+  const std::string path =
+      "/v1/node/" + std::string(list->as_array()[0].at("ID").as_string()) + "?pretty";
+  const RawResponse plain =
+      Exchange("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  ASSERT_EQ(plain.status, 200);
+  ASSERT_GE(plain.body.size(), 1400u);
+  EXPECT_EQ(plain.head.find("Content-Encoding"), std::string::npos) << plain.head;
+
+  const RawResponse packed = Exchange("GET " + path +
+                                      " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                      "Accept-Encoding: gzip\r\n\r\n");
+  ASSERT_EQ(packed.status, 200);
+  EXPECT_NE(packed.head.find("Content-Encoding: gzip"), std::string::npos) << packed.head;
+  EXPECT_NE(packed.head.find("Vary: Accept-Encoding"), std::string::npos) << packed.head;
+  EXPECT_LT(packed.body.size(), plain.body.size());
+  z_stream z{};
+  ASSERT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
+  std::string out(1 << 20, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(packed.body.data()));
+  z.avail_in = static_cast<uInt>(packed.body.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(inflate(&z, Z_FINISH), Z_STREAM_END);
+  out.resize(out.size() - z.avail_out);
+  inflateEnd(&z);
+  EXPECT_EQ(out, plain.body);
+
+  // A small answer stays plain.
+  const RawResponse small = Exchange(
+      "GET /v1/allocations HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n");
+  EXPECT_EQ(small.status, 200);
+  EXPECT_EQ(small.head.find("Content-Encoding"), std::string::npos) << small.head;
 }
 
 TEST_F(HttpEdgeE2ETest, BodiesSplitAcrossWritesAndChunkedBodiesArrive) {
