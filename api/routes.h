@@ -50,6 +50,7 @@ void AddJobRoutes(RouteTable& routes, ApiContext& ctx);
 void AddAgentRoutes(RouteTable& routes, ApiContext& ctx);
 void AddClientRoutes(RouteTable& routes, ApiContext& ctx);
 void AddAclRoutes(RouteTable& routes, ApiContext& ctx);
+void AddParseRoutes(RouteTable& routes, ApiContext& ctx);  // api/parse_routes.cc
 
 // Helpers shared by the handler groups.
 boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool resources);
