@@ -60,6 +60,18 @@ bool DeepEqual(const json::value& a, const json::value& b) {
   return a == b;
 }
 
+// About the bytes a value holds, for the evaluation budget.
+std::size_t ApproxSize(const json::value& v) {
+  if (v.is_string()) return 16 + v.get_string().size();
+  std::size_t n = 16;
+  if (v.is_array()) {
+    for (const json::value& e : v.get_array()) n += ApproxSize(e);
+  } else if (v.is_object()) {
+    for (const auto& kv : v.get_object()) n += kv.key().size() + ApproxSize(kv.value());
+  }
+  return n;
+}
+
 class Evaluator {
  public:
   explicit Evaluator(const EvalContext& ctx) : ctx_(ctx) {}
@@ -76,11 +88,22 @@ class Evaluator {
     return ErrorAt(ctx_.filename, pos, message);
   }
 
+  // Charges a produced value against the budget.
+  Result<json::value> Charge(Result<json::value> v, Pos pos) {
+    if (!v.ok() || ctx_.budget == nullptr) return v;
+    const std::size_t size = ApproxSize(*v);
+    if (size > *ctx_.budget) {
+      return Error(pos, "the expressions of this file produce too much data");
+    }
+    *ctx_.budget -= size;
+    return v;
+  }
+
   Result<json::value> EvalInner(const Expr& e) {
     switch (e.kind) {
       case Expr::Kind::kLiteral: return e.value;
-      case Expr::Kind::kTemplate: return EvalTemplate(e);
-      case Expr::Kind::kTraversal: return EvalTraversal(e);
+      case Expr::Kind::kTemplate: return Charge(EvalTemplate(e), e.pos);
+      case Expr::Kind::kTraversal: return Charge(EvalTraversal(e), e.pos);
       case Expr::Kind::kIndex: {
         ASSIGN_OR_RETURN(json::value base, Eval(*e.args[0]));
         ASSIGN_OR_RETURN(json::value key, Eval(*e.args[1]));
@@ -100,7 +123,7 @@ class Evaluator {
             args.push_back(std::move(v));
           }
         }
-        return CallFunction(e.name, std::move(args), e.pos, ctx_);
+        return Charge(CallFunction(e.name, std::move(args), e.pos, ctx_), e.pos);
       }
       case Expr::Kind::kUnary: {
         ASSIGN_OR_RETURN(json::value v, Eval(*e.args[0]));

@@ -16,8 +16,9 @@
 // Values are Boost.JSON values: a number is int64 when integral and in
 // range, else double; strings, bools, null, arrays (HCL lists and tuples),
 // objects (maps and objects). Every string and list that evaluation builds is
-// bounded (kMaxValueBytes, kMaxListItems): hostile input cannot grow memory
-// without limit through functions or locals.
+// bounded (kMaxValueBytes, kMaxListItems), and so is what a whole evaluation
+// produces (EvalContext::budget): hostile input cannot grow memory without
+// limit through functions or locals.
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -33,8 +34,8 @@
 
 namespace drover::hcl {
 
-inline constexpr std::size_t kMaxValueBytes = 16 << 20;  // any one string
-inline constexpr std::size_t kMaxListItems = 1 << 20;    // any one list or object
+inline constexpr std::size_t kMaxValueBytes = 4 << 20;  // any one string
+inline constexpr std::size_t kMaxListItems = 1 << 16;   // any one list built by a function
 
 struct Expr;
 using ExprPtr = std::shared_ptr<const Expr>;
@@ -69,6 +70,10 @@ struct EvalContext {
   const boost::json::object* variables = nullptr;
   // Looks up `local.<name>`, evaluating it on first use; null: no locals.
   std::function<Result<boost::json::value>(const std::string& name, Pos pos)> local;
+  // Bytes that variable and local references, function results and templates
+  // may still produce, counted down; null: unbounded. Repeated references to
+  // one large value cannot multiply it past this.
+  std::size_t* budget = nullptr;
 };
 
 Result<boost::json::value> Evaluate(const Expr& expr, const EvalContext& ctx);

@@ -212,7 +212,8 @@ Result<json::value> Split(const Call& c) {
   return c.Sized(std::move(out));
 }
 
-// Go-style verbs: %s %d %v %q %f %t %%, with an optional width.
+// Go-style verbs: %s %d %v %q %f %t %%, with an optional width and the
+// flags "0" (zero padding for numbers) and "-" (left-justify).
 Result<json::value> Format(const Call& c) {
   ASSIGN_OR_RETURN(std::string f, c.Str(0));
   std::string out;
@@ -227,6 +228,8 @@ Result<json::value> Format(const Call& c) {
       out += '%';
       continue;
     }
+    bool zero = false, left = false;
+    for (; i < f.size() && (f[i] == '0' || f[i] == '-'); ++i) (f[i] == '0' ? zero : left) = true;
     std::size_t width = 0;
     while (i < f.size() && std::isdigit(static_cast<unsigned char>(f[i]))) {
       width = width * 10 + static_cast<std::size_t>(f[i] - '0');
@@ -272,8 +275,20 @@ Result<json::value> Format(const Call& c) {
       }
       default: return c.Error(std::string("unsupported format verb %") + f[i]);
     }
-    if (piece.size() < width) out.append(width - piece.size(), ' ');
-    out += piece;
+    if (piece.size() >= width) {
+      out += piece;
+    } else if (left) {
+      out += piece;
+      out.append(width - piece.size(), ' ');
+    } else if (zero && (f[i] == 'd' || f[i] == 'f')) {
+      const std::size_t sign = !piece.empty() && piece[0] == '-' ? 1 : 0;
+      out.append(piece, 0, sign);
+      out.append(width - piece.size(), '0');
+      out.append(piece, sign);
+    } else {
+      out.append(width - piece.size(), ' ');
+      out += piece;
+    }
     if (out.size() > kMaxValueBytes) return c.Sized(std::move(out));
   }
   if (next < c.args.size()) return c.Error("too many arguments for the format string");
@@ -378,7 +393,7 @@ Result<json::value> Compact(const Call& c) {
 }
 Result<json::value> Distinct(const Call& c) {
   ASSIGN_OR_RETURN(const json::array* list, c.List(0));
-  if (list->size() > 65536) return c.Error("list too large to deduplicate");
+  if (list->size() > 4096) return c.Error("list too large to deduplicate (4096 elements at most)");
   json::array out;
   for (const json::value& v : *list) {
     if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);

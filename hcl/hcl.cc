@@ -555,54 +555,49 @@ class Parser {
     }
   }
 
-  // At "(" after a function name.
-  Result<ExprPtr> ParseCall(const Token& name) {
-    auto e = Node(Expr::Kind::kCall, name.pos, std::string(name.text));
-    const Pos open = tok_.pos;
+  // Comma-separated expressions up to `close` (",", then the closer, is
+  // allowed), after the opener at `open`. With `expansion`, the last item
+  // may end in "..." (a function call's argument list).
+  Status ParseItems(TokenKind close, std::string_view closer, std::string_view what, Pos open,
+                    Expr* e, bool expansion) {
     ++nl_ignore_;
     RETURN_IF_ERROR(Advance());
-    while (!Is(TokenKind::kRParen)) {
-      if (Is(TokenKind::kEof)) return Missing(")", "function call", open);
-      if (e->expand_final) return Unexpected("\")\" after the \"...\" argument");
-      ASSIGN_OR_RETURN(ExprPtr arg, ParseExpr());
-      e->args.push_back(std::move(arg));
-      if (IsOp("...")) {
+    if (close == TokenKind::kRBrack && Is(TokenKind::kIdent) && tok_.text == "for") {
+      return Error(tok_.pos, "for expressions are not supported");
+    }
+    const std::string after = "\",\" or \"" + std::string(closer) + "\" after " +
+                              (expansion ? "a function argument" : "a list element");
+    while (!Is(close)) {
+      if (Is(TokenKind::kEof)) return Missing(closer, what, open);
+      if (e->expand_final) return Unexpected("\"" + std::string(closer) + "\" after \"...\"");
+      ASSIGN_OR_RETURN(ExprPtr item, ParseExpr());
+      e->args.push_back(std::move(item));
+      if (expansion && IsOp("...")) {
         e->expand_final = true;
         RETURN_IF_ERROR(Advance());
       }
       if (Is(TokenKind::kComma)) {
         RETURN_IF_ERROR(Advance());
-      } else if (!Is(TokenKind::kRParen)) {
-        return Unexpected("\",\" or \")\" after a function argument");
+      } else if (Is(TokenKind::kEof)) {
+        return Missing(closer, what, open);
+      } else if (!Is(close)) {
+        return Unexpected(after);
       }
     }
     --nl_ignore_;
-    RETURN_IF_ERROR(Advance());
+    return Advance();  // past the closer
+  }
+
+  // At "(" after a function name.
+  Result<ExprPtr> ParseCall(const Token& name) {
+    auto e = Node(Expr::Kind::kCall, name.pos, std::string(name.text));
+    RETURN_IF_ERROR(ParseItems(TokenKind::kRParen, ")", "function call", tok_.pos, e.get(), true));
     return ExprPtr(std::move(e));
   }
 
   Result<ExprPtr> ParseListExpr() {
     auto e = Node(Expr::Kind::kList, tok_.pos);
-    const Pos open = tok_.pos;
-    ++nl_ignore_;
-    RETURN_IF_ERROR(Advance());
-    if (Is(TokenKind::kIdent) && tok_.text == "for") {
-      return Error(tok_.pos, "for expressions are not supported");
-    }
-    while (!Is(TokenKind::kRBrack)) {
-      if (Is(TokenKind::kEof)) return Missing("]", "list", open);
-      ASSIGN_OR_RETURN(ExprPtr item, ParseExpr());
-      e->args.push_back(std::move(item));
-      if (Is(TokenKind::kComma)) {
-        RETURN_IF_ERROR(Advance());
-      } else if (Is(TokenKind::kEof)) {
-        return Missing("]", "list", open);
-      } else if (!Is(TokenKind::kRBrack)) {
-        return Unexpected("\",\" or \"]\" after a list element");
-      }
-    }
-    --nl_ignore_;
-    RETURN_IF_ERROR(Advance());
+    RETURN_IF_ERROR(ParseItems(TokenKind::kRBrack, "]", "list", tok_.pos, e.get(), false));
     return ExprPtr(std::move(e));
   }
 

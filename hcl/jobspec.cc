@@ -58,6 +58,9 @@ struct BlockSpec {
   std::vector<const char*> required = {};
 };
 
+// What all expressions of one job file may produce (hcl/expr.h).
+constexpr std::size_t kEvalBudget = 64 << 20;
+
 // Blocks Nomad knows that Drover cannot run: refused with their own message.
 const std::set<std::string, std::less<>> kUnsupportedBlocks = {
     "connect", "vault", "consul", "device", "csi_plugin", "scaling", "identity", "secret",
@@ -155,7 +158,7 @@ void FinishVolumeMount(json::object& m) {
 // ---- the tables ----------------------------------------------------------------
 
 constexpr Kind S = Kind::kString, I = Kind::kInt, B = Kind::kBool, D = Kind::kDuration,
-               L = Kind::kStrings, M = Kind::kStringMap, A = Kind::kAny;
+               L = Kind::kStrings, M = Kind::kStringMap;
 
 const BlockSpec kConstraint{{{"attribute", "LTarget", S},
                              {"value", "RTarget", S},
@@ -450,6 +453,7 @@ class Decoder {
     ctx_.filename = in_.filename;
     ctx_.variables = &vars_;
     ctx_.local = [this](const std::string& name, Pos pos) { return Local(name, pos); };
+    ctx_.budget = &budget_;
   }
 
   Result<json::object> Run() {
@@ -892,6 +896,7 @@ class Decoder {
   std::map<std::string, const Attribute*> locals_;
   std::map<std::string, json::value> local_values_;
   std::set<std::string> evaluating_;
+  std::size_t budget_ = kEvalBudget;
 };
 
 }  // namespace

@@ -87,8 +87,8 @@ TEST(HclExprTest, TemplatesAndRuntimeReferences) {
 }
 
 TEST(HclExprTest, Functions) {
-  EXPECT_EQ(MustEval("v = format(\"%s-%03d|%5s|%q\", \"a\", 7, \"r\", \"q\")\n"),
-            json::value("a-  7|    r|\"q\""));
+  EXPECT_EQ(MustEval("v = format(\"%s-%03d|%5s|%-3s|%q|%05d\", \"a\", 7, \"r\", \"l\", \"q\", -42)\n"),
+            json::value("a-007|    r|l  |\"q\"|-0042"));
   EXPECT_EQ(MustEval("v = join(\",\", [\"a\", \"b\"], [\"c\"])\n"), json::value("a,b,c"));
   EXPECT_EQ(MustEval("v = split(\",\", \"a,,b\")\n"), json::value(json::array{"a", "", "b"}));
   EXPECT_EQ(MustEval("v = concat([1], [], [2, 3])\n"), json::value(json::array{1, 2, 3}));
@@ -133,6 +133,9 @@ TEST(HclExprTest, ErrorsNamePositions) {
   auto syntax = ParseConfig("v = \"x ${1 +} y\"\n", "t.hcl");
   ASSERT_FALSE(syntax.ok());
   EXPECT_EQ(syntax.status().message(), "t.hcl:1:13: expected an expression, found \"}\"");
+  syntax = ParseConfig("v = max([1]..., 2)\n", "t.hcl");
+  EXPECT_EQ(syntax.status().message(), "t.hcl:1:17: expected \")\" after \"...\", found number 2");
+  EXPECT_EQ(MustEval("v = max(\n  1,\n  2,\n)\n"), json::value(2));
   syntax = ParseConfig("v = [for x in y: x]\n", "t.hcl");
   EXPECT_EQ(syntax.status().message(), "t.hcl:1:6: for expressions are not supported");
   syntax = ParseConfig("v = \"%{ if true }x%{ endif }\"\n", "t.hcl");
@@ -153,6 +156,14 @@ TEST(HclExprTest, HostileGrowthIsBounded) {
   EXPECT_NE(JobError("job \"x\" {\n  meta = { a = join(\",\", range(100000000)) }\n}\n")
                 .find("range too large"),
             std::string::npos);
+  // One large local referenced many times does not multiply past the budget.
+  std::string many = "locals {\n  big = join(\"\", [for_each])\n}\njob \"x\" {\n  meta = {\n";
+  std::string items;
+  for (int i = 0; i < 4000; ++i) items += "\"" + std::string(1000, 'x') + "\",";
+  many.replace(many.find("for_each"), 8, items);
+  for (int i = 0; i < 100; ++i) many += "    k" + std::to_string(i) + " = local.big\n";
+  many += "  }\n}\n";
+  EXPECT_NE(JobError(many).find("produce too much data"), std::string::npos);
   EXPECT_NE(JobError("locals {\n  a = local.b\n  b = local.a\n}\njob \"x\" {\n  name = local.a\n}\n")
                 .find("Cycle in local values"),
             std::string::npos);
