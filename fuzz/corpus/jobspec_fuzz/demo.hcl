@@ -1,5 +1,6 @@
 # The demo job of the README in HCL: the same job as examples/demo.json.
-# Run it:  scripts/run-hcl.sh examples/demo.hcl
+# Run it (README, "Jobs in HCL"):
+#   drover job parse examples/demo.hcl | curl -s -X PUT --data-binary @- http://127.0.0.1:4646/v1/jobs
 job "demo" {
   type        = "service"
   datacenters = ["dc1"]
