@@ -98,6 +98,7 @@ Result<AclRule> AclRuleFor(std::string_view path, M method) {
   if (p == "/v1/agent/members") return Only(Scope::kNodeRead);
   if (p == "/v1/operator/raft/configuration") return Only(Scope::kOperatorRead);
   if (p == "/v1/jobs") return write ? Ns({"submit-job"}) : Ns({"list-jobs"});
+  if (p == "/v1/jobs/parse") return Ns({"parse-job", "submit-job"});
   if (p == "/v1/job/:job_id") return write ? Ns({"submit-job"}) : Ns({"read-job"});
   if (p == "/v1/job/:job_id/allocations" || p == "/v1/job/:job_id/evaluations" ||
       p == "/v1/evaluations" || p == "/v1/evaluation/:eval_id" || p == "/v1/allocations" ||

@@ -51,6 +51,7 @@ void AddAgentRoutes(RouteTable& routes, ApiContext& ctx);
 void AddClientRoutes(RouteTable& routes, ApiContext& ctx);
 void AddAclRoutes(RouteTable& routes, ApiContext& ctx);
 void AddMetricsRoutes(RouteTable& routes, ApiContext& ctx);
+void AddParseRoutes(RouteTable& routes, ApiContext& ctx);  // api/parse_routes.cc
 
 // Helpers shared by the handler groups.
 boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool resources);

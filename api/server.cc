@@ -49,6 +49,7 @@ Status Server::Start(const std::string& addr, int threads) {
   AddFsRoutes(routes, impl_->ctx, impl_->streams);
   AddAclRoutes(routes, impl_->ctx);
   AddMetricsRoutes(routes, impl_->ctx);
+  AddParseRoutes(routes, impl_->ctx);
   RETURN_IF_ERROR(routes.Install(impl_->router, impl_->guard));
   impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {
     w.headers().add<Http::Header::ContentType>(MIME(Text, Plain));

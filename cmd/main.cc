@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "cmd/accept_backoff.h"
 #include "service/agent.h"
+#include "service/job_cli.h"
 #include "service/state_tool.h"
 
 #ifndef DROVER_VERSION
@@ -254,6 +255,7 @@ int main(int argc, char** argv) {
                       "can run any command)");
 
   AddStateCommands(app);
+  AddJobCommands(app);
 
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "Drover v" << DROVER_VERSION << "\n";

@@ -8,9 +8,10 @@
 //   - comments `#`, `//`, `/* */`
 //   - literal expressions: strings with escapes, heredocs (`<<EOF`, `<<-EOF`),
 //     numbers, true/false/null, lists and objects of those.
-// Template sequences `${...}` and `%{...}` inside strings are kept verbatim
-// (`$${` and `%%{` become the literal `${` and `%{`). Variables, function
-// calls, operators and `for` expressions are refused with a positional error.
+// Parse keeps template sequences `${...}` and `%{...}` inside strings verbatim
+// (`$${` and `%%{` become the literal `${` and `%{`) and refuses variables,
+// function calls, operators and `for` expressions with a positional error.
+// ParseConfig parses expressions instead (hcl/expr.h).
 //
 // Hostile input is expected: the source is limited to kMaxSourceBytes, nesting
 // to kMaxDepth, must be valid UTF-8 without NUL bytes, and parsing is linear.
@@ -18,6 +19,7 @@
 
 #include <boost/json/value.hpp>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,12 +36,13 @@ struct Pos {  // 1-based; column counts bytes
   int column = 0;
 };
 
-struct Body;
+struct Expr;
 
 struct Attribute {
   std::string name;
-  boost::json::value value;
-  Pos pos;  // of the name
+  boost::json::value value;  // Parse: the value. ParseConfig: the value of a literal, else null
+  Pos pos;                   // of the name
+  std::shared_ptr<const Expr> expr;  // ParseConfig only (hcl/expr.h)
 };
 
 struct Block {
@@ -60,5 +63,11 @@ std::string FormatPos(std::string_view filename, Pos pos);
 // no labels and pos 1:1. Errors are InvalidArgument with the text
 // "<filename>:<line>:<col>: <message>", pointing at the first problem.
 Result<Block> Parse(std::string_view source, std::string_view filename);
+
+// Parses a file whose attributes are full expressions (hcl/expr.h), as
+// Nomad's jobspecs are: each Attribute carries its expression tree, to be
+// evaluated with Evaluate once variables and locals are known. Syntax errors
+// come out as Parse's do.
+Result<Block> ParseConfig(std::string_view source, std::string_view filename);
 
 }  // namespace drover::hcl

@@ -273,9 +273,15 @@ Status Lexer::LexNumber(Token* token) {
   return Status::Ok();
 }
 
-Status Lexer::CopyTemplateSequence(std::string* out) {
+Status Lexer::CopyTemplateSequence(Token* token, std::string* out) {
   const std::size_t start = off_;
   const Pos start_pos = PosAt(off_);
+  TemplateSeq seq;
+  seq.out_begin = out->size();
+  seq.src_begin = start;
+  seq.line = line_;
+  seq.line_start = line_start_;
+  seq.directive = src_[start] == '%';
   // What encloses the current byte: 'b' braces of an expression (the first
   // is the sequence's own), 's' a quoted string inside the expression.
   std::vector<char> stack{'b'};
@@ -313,6 +319,9 @@ Status Lexer::CopyTemplateSequence(std::string* out) {
     AdvanceTo(off_ + 1);
   }
   out->append(src_.substr(start, off_ - start));
+  seq.out_end = out->size();
+  seq.src_close = off_ - 1;
+  token->templates.push_back(seq);
   return Status::Ok();
 }
 
@@ -344,7 +353,7 @@ Status Lexer::LexString(Token* token) {
         out += '{';
         AdvanceTo(off_ + 3);
       } else if (next == '{') {
-        RETURN_IF_ERROR(CopyTemplateSequence(&out));
+        RETURN_IF_ERROR(CopyTemplateSequence(token, &out));
         token->has_template = true;
       } else {
         out += c;
@@ -465,7 +474,7 @@ Status Lexer::LexHeredoc(Token* token) {
       out += '{';
       AdvanceTo(off_ + 3);
     } else if ((c == '$' || c == '%') && next == '{') {
-      RETURN_IF_ERROR(CopyTemplateSequence(&out));
+      RETURN_IF_ERROR(CopyTemplateSequence(token, &out));
     } else {
       std::size_t run = off_ + 1;
       while (run < src_.size() && src_[run] != '\n' && src_[run] != '$' && src_[run] != '%') {
@@ -483,6 +492,18 @@ Status Lexer::LexHeredoc(Token* token) {
       if (!l.blank && l.spaces < indent) indent = l.spaces;
     }
     if (indent != std::string::npos && indent > 0) {
+      // Template sequences move left by the indent of each line stripped
+      // before them.
+      std::size_t line = 0;
+      std::size_t removed = 0;
+      for (TemplateSeq& seq : token->templates) {
+        while (line < lines.size() && lines[line].out_start <= seq.out_begin) {
+          if (!lines[line].blank) removed += indent;
+          ++line;
+        }
+        seq.out_begin -= removed;
+        seq.out_end -= removed;
+      }
       std::string stripped;
       stripped.reserve(out.size());
       for (std::size_t n = 0; n < lines.size(); ++n) {

@@ -14,6 +14,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "hcl/hcl.h"
@@ -40,12 +41,25 @@ enum class TokenKind {
   kOperator,  // any other operator; the parser only reports these
 };
 
+// Where a template sequence sits: in the token's decoded value and in the
+// source (for parsing its expression with positions).
+struct TemplateSeq {
+  std::size_t out_begin = 0;  // in Token::value, the sequence's "$" or "%"
+  std::size_t out_end = 0;    // past its "}"
+  std::size_t src_begin = 0;  // in the source, the "$" or "%"
+  std::size_t src_close = 0;  // in the source, the closing "}"
+  int line = 0;               // the line of src_begin
+  std::size_t line_start = 0;  // the source offset where that line starts
+  bool directive = false;     // "%{" rather than "${"
+};
+
 struct Token {
   TokenKind kind = TokenKind::kEof;
   Pos pos;
   std::string_view text;      // the token's source text
   std::string value;          // kString, kHeredoc: the decoded value
   bool has_template = false;  // kString: contains ${...} or %{...}
+  std::vector<TemplateSeq> templates;  // kString, kHeredoc: in source order
 };
 
 // `s` in double quotes for an error message: control characters escaped,
@@ -63,6 +77,11 @@ class Lexer {
   // `source` must outlive the lexer and be valid UTF-8 without NUL bytes.
   Lexer(std::string_view source, std::string_view filename)
       : src_(source), filename_(filename) {}
+  // Lexes source[begin, source.size()) of a larger file whose line `line`
+  // starts at `line_start`: a template sequence's expression.
+  Lexer(std::string_view source, std::string_view filename, std::size_t begin, int line,
+        std::size_t line_start)
+      : src_(source), filename_(filename), off_(begin), line_(line), line_start_(line_start) {}
 
   // The next token; kEof at the end, repeatedly.
   Result<Token> Next();
@@ -78,8 +97,9 @@ class Lexer {
   Status LexNumber(Token* token);
   Status LexString(Token* token);
   Status LexHeredoc(Token* token);
-  // At "${" or "%{": appends the sequence up to its matching "}" verbatim.
-  Status CopyTemplateSequence(std::string* out);
+  // At "${" or "%{": appends the sequence up to its matching "}" verbatim
+  // and records it in token->templates.
+  Status CopyTemplateSequence(Token* token, std::string* out);
 
   std::string_view src_;
   std::string_view filename_;

@@ -14,6 +14,7 @@ PACKAGES=(
   librocksdb-dev libpistache-dev libboost1.81-dev libboost-json1.81-dev
   libcli11-dev libgtest-dev libgmock-dev
   python3-prometheus-client  # the metrics test parses the Prometheus text with it
+  jq  # the README's /v1/jobs/parse example builds its request with it
 )
 if ((TOOLS_ONLY)); then PACKAGES+=(clang-14 libclang-rt-14-dev); fi
 
