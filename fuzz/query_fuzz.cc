@@ -22,5 +22,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (auto u = drover::api::QueryUnescape(text); u.ok()) {
     if (u->size() > text.size()) std::abort();
   }
+  (void)drover::api::AcceptsGzip(text);
   return 0;
 }
