@@ -1,5 +1,6 @@
 // Fuzzes the parsers of query-string values: Go durations and RFC 3339
-// times (common/gotime.h) and Go's url.QueryUnescape (api/http_util.h).
+// times (common/gotime.h), Go's url.QueryUnescape and Accept-Encoding
+// values (api/http_util.h).
 // Whatever parses must format and parse back to the same value.
 #include <cstddef>
 #include <cstdint>
