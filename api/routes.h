@@ -50,6 +50,8 @@ void AddJobRoutes(RouteTable& routes, ApiContext& ctx);
 void AddAgentRoutes(RouteTable& routes, ApiContext& ctx);
 void AddClientRoutes(RouteTable& routes, ApiContext& ctx);
 void AddAclRoutes(RouteTable& routes, ApiContext& ctx);
+class ExecSessions;
+void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 
 // Helpers shared by the handler groups.
 boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool resources);

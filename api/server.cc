@@ -6,6 +6,7 @@
 #include "api/blocking.h"
 #include "api/edge_handler.h"
 #include "api/event_stream.h"
+#include "api/exec_session.h"
 #include "api/fd_limits.h"
 #include "api/fs_routes.h"
 #include "api/routes.h"
@@ -30,6 +31,7 @@ struct Server::Impl {
   BlockingQueries blocking;
   EventStreams streams;
   FsStreams fs_streams;
+  ExecSessions exec_sessions;
   ApiContext ctx;
   Rest::Router router;
   std::unique_ptr<Http::Endpoint> endpoint;
@@ -49,6 +51,7 @@ Status Server::Start(const std::string& addr, int threads) {
   AddEventStreamRoutes(routes, impl_->ctx, impl_->streams);
   AddFsRoutes(routes, impl_->ctx, impl_->fs_streams);
   AddAclRoutes(routes, impl_->ctx);
+  AddExecRoutes(routes, impl_->ctx, impl_->exec_sessions);
   RETURN_IF_ERROR(routes.Install(impl_->router, impl_->guard));
   impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {
     w.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
@@ -85,6 +88,7 @@ void Server::Shutdown() {
   impl_->blocking.Shutdown();
   impl_->streams.Shutdown();
   impl_->fs_streams.Shutdown();
+  impl_->exec_sessions.Shutdown();
   impl_->endpoint->shutdown();
 }
 
