@@ -422,5 +422,39 @@ TEST_F(ExecE2ETest, SessionEndsWhenTheTaskIsStopped) {
   ExpectGone(pid);
 }
 
+// Sessions end when the agent stops (its own agent: the suite's keeps running).
+TEST(ExecAgentStopE2ETest, SessionsEndWhenTheAgentStops) {
+  auto agent = AgentProcess::Launch();
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  HttpClient client = (*agent)->Client();
+  auto r = client.Put("/v1/jobs", json::serialize(JobRequest("svc", "service", "main",
+                                                            "exec sleep 3600")));
+  ASSERT_TRUE(r.ok() && r->status == 200);
+  std::string alloc;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto a = client.Get("/v1/job/svc/allocations");
+        if (!a.ok() || a->status != 200) return false;
+        auto v = ParseJson(a->body);
+        if (!v.ok() || v->as_array().empty()) return false;
+        alloc = std::string(v->as_array()[0].at("ID").as_string());
+        return std::string(v->as_array()[0].at("ClientStatus").as_string()) == "running";
+      },
+      kWait, 50ms));
+  json::array cmd{"/bin/sh", "-c", "echo $$; exec sleep 3600"};
+  auto ws = WsClient::Connect((*agent)->port(),
+                              "/v1/client/allocation/" + alloc + "/exec?task=main&command=" +
+                                  PercentEncode(json::serialize(cmd)),
+                              {}, kWait);
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  const int pid = ReadPid(*ws);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE((*agent)->Stop().ok()) << (*agent)->LogTail();
+  Outcome o = Collect(*ws);
+  EXPECT_EQ(o.close_code, 1001) << o.error;
+  EXPECT_EQ(o.close_reason, "agent is shutting down");
+  ExpectGone(pid);
+}
+
 }  // namespace
 }  // namespace drover::testing
