@@ -268,7 +268,9 @@ class ExecSession : public UpgradedConnection, public std::enable_shared_from_th
         agent_.StartExec(params_.alloc_id, params_.task, *command, tty, node_exec);
     if (!helper.ok()) return Fail(helper.status());
     helper_ = std::move(helper).value();
-    relay_.Add(shared_from_this());
+    // Added even while the agent stops, so that the helper is reaped; then
+    // Shutdown's round of Stop() has missed this session.
+    if (!relay_.Add(shared_from_this())) SendClose(kWsCloseGoingAway, "agent is shutting down");
   }
 
   void Fail(const Status& st) { SendClose(CloseCodeFor(st), st.message()); }
@@ -522,12 +524,15 @@ ExecSessions::ExecSessions() : waker_(std::make_shared<RelayWaker>()) {
 
 ExecSessions::~ExecSessions() { Shutdown(); }
 
-void ExecSessions::Add(std::shared_ptr<ExecSession> session) {
+bool ExecSessions::Add(std::shared_ptr<ExecSession> session) {
+  bool stopping;
   {
     std::lock_guard lock(mu_);
     sessions_.push_back(std::move(session));
+    stopping = stopping_;
   }
   Wake();
+  return !stopping;
 }
 
 void ExecSessions::Wake() { waker_->Wake(); }
@@ -583,8 +588,17 @@ void ExecSessions::Run() {
     for (std::size_t i = 1; i < fds.size() && ready > 0; ++i) {
       if (fds[i].revents != 0) owners[i]->OnReady(fds[i].fd, fds[i].revents);
     }
+    // Sessions lock themselves before this lock (Start adds under its own),
+    // so Finished() is asked without holding mu_.
+    std::vector<const ExecSession*> done;
+    for (auto& s : snapshot) {
+      if (s->Finished()) done.push_back(s.get());
+    }
+    if (done.empty()) continue;
     std::lock_guard lock(mu_);
-    std::erase_if(sessions_, [](const std::shared_ptr<ExecSession>& s) { return s->Finished(); });
+    std::erase_if(sessions_, [&](const std::shared_ptr<ExecSession>& s) {
+      return std::find(done.begin(), done.end(), s.get()) != done.end();
+    });
   }
 }
 

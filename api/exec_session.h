@@ -55,8 +55,10 @@ class ExecSessions {
   // them and stops the thread. Call before the endpoint shuts down.
   void Shutdown();
 
-  // Serves a session whose helper started. Thread-safe.
-  void Add(std::shared_ptr<ExecSession> session);
+  // Serves a session whose helper started. Thread-safe; the caller may hold
+  // the session's lock. False if the relay is stopping: the session must
+  // end itself.
+  bool Add(std::shared_ptr<ExecSession> session);
   void Wake();
   std::shared_ptr<RelayWaker> waker() const { return waker_; }
   std::size_t size() const;

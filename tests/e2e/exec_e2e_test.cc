@@ -118,8 +118,6 @@ std::string Resize(int h, int w) {
   return json::serialize(json::object{{"tty_size", json::object{{"height", h}, {"width", w}}}});
 }
 
-bool ProcessExists(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
-
 class ExecE2ETest : public SharedAgentTest<ExecE2ETest> {
  protected:
   void TearDown() override {
@@ -127,38 +125,11 @@ class ExecE2ETest : public SharedAgentTest<ExecE2ETest> {
       std::cerr << "---- agent log tail ----\n" << agent_->LogTail(6000) << "\n";
   }
 
-  static Result<json::value> GetJson(const std::string& path) {
-    HttpClient client = agent_->Client();
-    ASSIGN_OR_RETURN(HttpResponse r, client.Get(path));
-    if (r.status != 200) return Internal(path + " -> " + std::to_string(r.status) + " " + r.body);
-    return ParseJson(r.body);
-  }
-
-  static std::string TaskState(const std::string& alloc_id, const std::string& task) {
-    if (alloc_id.empty()) return "";
-    auto alloc = GetJson("/v1/allocation/" + alloc_id);
-    if (!alloc.ok()) return "";
-    boost::system::error_code ec;
-    const json::value* s = alloc->find_pointer("/TaskStates/" + task + "/State", ec);
-    return s != nullptr && s->is_string() ? std::string(s->get_string()) : "";
-  }
-
   // Registers the job; the allocation's id once `task` is in `state`.
   static std::string Run(const std::string& id, const std::string& type, const std::string& task,
                          const std::string& script, const std::string& state) {
     HttpClient client = agent_->Client();
-    auto r = client.Put("/v1/jobs", json::serialize(JobRequest(id, type, task, script)));
-    EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
-    std::string alloc_id;
-    WaitFor(
-        [&] {
-          auto allocs = GetJson("/v1/job/" + id + "/allocations");
-          if (!allocs.ok() || !allocs->is_array() || allocs->get_array().empty()) return false;
-          alloc_id = std::string(allocs->get_array()[0].at("ID").get_string());
-          return TaskState(alloc_id, task) == state;
-        },
-        kWait, 50ms);
-    return TaskState(alloc_id, task) == state ? alloc_id : "";
+    return RunJobUntil(client, JobRequest(id, type, task, script), id, task, state, kWait);
   }
 
   // The suite's long-running task.
@@ -373,10 +344,24 @@ TEST_F(ExecE2ETest, RequestsThatAreNotWebSocketsGetNomadsAnswers) {
   EXPECT_EQ(r->body, "Bad Request\n");
 }
 
-// The command and the helper are gone once the session ended; `pid` is
-// the command's.
-void ExpectGone(int pid) {
-  EXPECT_TRUE(WaitFor([&] { return !ProcessExists(pid); }, kWait, 20ms)) << "pid " << pid;
+// The exec helpers of the agent on `data_dir` (`drover-executor exec ...`:
+// their command lines name a state dir under it).
+std::vector<pid_t> ExecHelpers(const fs::path& data_dir) {
+  std::vector<pid_t> out;
+  for (pid_t pid : ProcessesUsing(data_dir)) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::string argv0, argv1;
+    std::getline(in, argv0, '\0');
+    std::getline(in, argv1, '\0');
+    if (argv1 == "exec" && ProcessAlive(pid)) out.push_back(pid);
+  }
+  return out;
+}
+
+// The command (`pid`) and every exec helper are gone once sessions ended.
+void ExpectGone(int pid, const fs::path& data_dir) {
+  EXPECT_TRUE(WaitFor([&] { return !ProcessAlive(pid); }, kWait, 20ms)) << "pid " << pid;
+  EXPECT_TRUE(WaitFor([&] { return ExecHelpers(data_dir).empty(); }, kWait, 20ms));
 }
 
 int ReadPid(WsClient& ws) {
@@ -400,9 +385,9 @@ TEST_F(ExecE2ETest, ClientGoingAwayEndsTheCommand) {
   ASSERT_TRUE(ws.ok()) << ws.status().ToString();
   const int pid = ReadPid(*ws);
   ASSERT_GT(pid, 0);
-  EXPECT_TRUE(ProcessExists(pid));
+  EXPECT_TRUE(ProcessAlive(pid));
   ws->Abort();
-  ExpectGone(pid);
+  ExpectGone(pid, agent_->data_dir());
 }
 
 TEST_F(ExecE2ETest, SessionEndsWhenTheTaskIsStopped) {
@@ -419,7 +404,7 @@ TEST_F(ExecE2ETest, SessionEndsWhenTheTaskIsStopped) {
   EXPECT_EQ(o.error, "");
   EXPECT_EQ(o.exit_code, 128 + SIGKILL);
   EXPECT_EQ(o.close_code, 1000);
-  ExpectGone(pid);
+  ExpectGone(pid, agent_->data_dir());
 }
 
 // Sessions end when the agent stops (its own agent: the suite's keeps running).
@@ -453,7 +438,7 @@ TEST(ExecAgentStopE2ETest, SessionsEndWhenTheAgentStops) {
   Outcome o = Collect(*ws);
   EXPECT_EQ(o.close_code, 1001) << o.error;
   EXPECT_EQ(o.close_reason, "agent is shutting down");
-  ExpectGone(pid);
+  ExpectGone(pid, (*agent)->data_dir());
 }
 
 }  // namespace
