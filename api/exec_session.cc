@@ -187,8 +187,12 @@ class ExecSession : public UpgradedConnection, public std::enable_shared_from_th
       short events = 0;
       if (in_flight_->load() < kOutputHighWater) events |= POLLIN;
       if (to_helper_.size() > to_helper_sent_) events |= POLLOUT;
-      fds.push_back({helper_.channel.get(), events, 0});
-      owners.push_back(this);
+      // Not polled while the client is behind: a channel at EOF would
+      // report POLLHUP on every round.
+      if (events != 0) {
+        fds.push_back({helper_.channel.get(), events, 0});
+        owners.push_back(this);
+      }
     }
     if (helper_.pidfd.valid()) {
       fds.push_back({helper_.pidfd.get(), POLLIN, 0});

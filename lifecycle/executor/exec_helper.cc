@@ -322,9 +322,11 @@ class Helper {
       };
       const bool room = to_agent_.size() - sent_ < kOutputHighWater;
       short chan = 0;
-      if (!agent_gone_ && stdin_.empty()) chan |= POLLIN;
-      if (!agent_gone_ && sent_ < to_agent_.size()) chan |= POLLOUT;
-      watch(kChannel, chan);
+      if (stdin_.empty()) chan |= POLLIN;
+      if (sent_ < to_agent_.size()) chan |= POLLOUT;
+      // Polled even with no events: POLLHUP still says the agent is gone
+      // while the command has not taken its input.
+      if (!agent_gone_) fds.push_back({kChannel, chan, 0});
       watch(signal_fd_, POLLIN);
       watch(task_pidfd_, POLLIN);
       if (args_.tty) {

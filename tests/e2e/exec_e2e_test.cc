@@ -390,6 +390,21 @@ TEST_F(ExecE2ETest, ClientGoingAwayEndsTheCommand) {
   ExpectGone(pid, agent_->data_dir());
 }
 
+TEST_F(ExecE2ETest, ClientGoingAwayEndsACommandThatIgnoresItsInput) {
+  const std::string alloc = Service();
+  ASSERT_FALSE(alloc.empty());
+  // 256 KiB of input sleep never reads: more than the pipe takes, so the
+  // helper holds input back when the client leaves.
+  auto ws = Open(Target(alloc, "main", {"/bin/sh", "-c", "echo $$; exec sleep 3600"}));
+  ASSERT_TRUE(ws.ok()) << ws.status().ToString();
+  const int pid = ReadPid(*ws);
+  ASSERT_GT(pid, 0);
+  const std::string chunk(32 << 10, 'z');
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(ws->SendText(Stdin(chunk)).ok());
+  ws->Abort();
+  ExpectGone(pid, agent_->data_dir());
+}
+
 TEST_F(ExecE2ETest, SessionEndsWhenTheTaskIsStopped) {
   const std::string alloc = Run("victim", "service", "work", "exec sleep 3600", "running");
   ASSERT_FALSE(alloc.empty());
