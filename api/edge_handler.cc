@@ -1,7 +1,5 @@
 #include "api/edge_handler.h"
 
-#include "api/upgraded.h"
-
 #include <sys/socket.h>
 
 #include <cstring>
@@ -12,6 +10,8 @@
 #include <pistache/router.h>
 #include <string>
 #include <unordered_map>
+
+#include "api/upgraded.h"
 
 namespace drover::api {
 
