@@ -295,31 +295,21 @@ TEST_F(ExecE2ETest, DeadTaskIsNomadsErrorFrame) {
 TEST_F(ExecE2ETest, MissingCommandIsNomadsErrorFrame) {
   const std::string alloc = Service();
   ASSERT_FALSE(alloc.empty());
-  {
-    auto ws = Open(Target(alloc, "main", {"no-such-command-here"}));
+  auto expect_close = [&](const std::vector<std::string>& command, int code,
+                          const std::string& reason) {
+    auto ws = Open(Target(alloc, "main", command));
     ASSERT_TRUE(ws.ok()) << ws.status().ToString();
     Outcome o = Collect(*ws);
-    EXPECT_EQ(o.close_code, 1011);
-    EXPECT_EQ(o.close_reason,
-              "rpc error: code = Unknown desc = failed to start command: exec: "
-              "\"no-such-command-here\": executable file not found in $PATH");
-  }
-  {
-    auto ws = Open(Target(alloc, "main", {"/no/such/command"}));
-    ASSERT_TRUE(ws.ok()) << ws.status().ToString();
-    Outcome o = Collect(*ws);
-    EXPECT_EQ(o.close_code, 1011);
-    EXPECT_EQ(o.close_reason,
-              "rpc error: code = Unknown desc = failed to start command: fork/exec "
-              "/no/such/command: no such file or directory");
-  }
-  {
-    auto ws = Open(Target(alloc, "main", {}));
-    ASSERT_TRUE(ws.ok()) << ws.status().ToString();
-    Outcome o = Collect(*ws);
-    EXPECT_EQ(o.close_code, 1008);
-    EXPECT_EQ(o.close_reason, "command is not present");
-  }
+    EXPECT_EQ(o.close_code, code);
+    EXPECT_EQ(o.close_reason, reason);
+  };
+  expect_close({"no-such-command-here"}, 1011,
+               "rpc error: code = Unknown desc = failed to start command: exec: "
+               "\"no-such-command-here\": executable file not found in $PATH");
+  expect_close({"/no/such/command"}, 1011,
+               "rpc error: code = Unknown desc = failed to start command: fork/exec "
+               "/no/such/command: no such file or directory");
+  expect_close({}, 1008, "command is not present");
 }
 
 TEST_F(ExecE2ETest, RequestsThatAreNotWebSocketsGetNomadsAnswers) {
