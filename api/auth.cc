@@ -114,7 +114,10 @@ Result<AclRule> AclRuleFor(std::string_view path, M method) {
     return AllocNs({"alloc-lifecycle"});
   }
   if (p == "/v1/client/allocation/:alloc_id/gc") return AllocNs({"submit-job"});
-  if (p == "/v1/client/allocation/:alloc_id/exec") return AllocNs({"alloc-exec"});
+  // Exec checks its token after the WebSocket upgrade (a browser sends it
+  // in the first message), as Nomad's client does: alloc-exec, and
+  // alloc-node-exec for raw_exec's tasks (api/exec_session.cc).
+  if (p == "/v1/client/allocation/:alloc_id/exec") return Only(Scope::kNone);
   if (p == "/v1/client/fs/logs/:alloc_id") return AllocNs({"read-logs", "read-fs"});
   if (p.rfind("/v1/client/fs/", 0) == 0) return AllocNs({"read-fs"});
   if (p == "/v1/client/gc") return Only(Scope::kNodeWrite);

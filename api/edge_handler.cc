@@ -11,6 +11,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "api/upgraded.h"
+
 namespace drover::api {
 
 namespace {
@@ -171,6 +173,11 @@ struct PeerState {
   std::size_t discarded = 0;
 };
 
+// The connection's upgraded handler (api/upgraded.h), once it left HTTP.
+std::shared_ptr<UpgradedConnection> Upgraded(const PeerPtr& peer) {
+  return std::static_pointer_cast<UpgradedConnection>(peer->tryGetData(kUpgradedPeerKey));
+}
+
 class EdgeHandler : public Pistache::Http::Handler {
  public:
   HTTP_PROTOTYPE(EdgeHandler)
@@ -211,6 +218,7 @@ class EdgeHandler : public Pistache::Http::Handler {
   }
 
   void onDisconnection(const PeerPtr& peer) override {
+    if (auto up = Upgraded(peer)) up->OnDisconnect();
     census_->Remove(peer);
     Inner().onDisconnection(peer);
   }
@@ -218,6 +226,12 @@ class EdgeHandler : public Pistache::Http::Handler {
   void onInput(const char* buffer, std::size_t len, const PeerPtr& peer) override {
     auto state = std::static_pointer_cast<PeerState>(peer->tryGetData(kPeerStateKey));
     if (!state) return;
+    if (auto up = Upgraded(peer)) {
+      // Pistache's idle timeout counts from its parser's last reset.
+      Pistache::Http::Handler::getParser(peer)->reset();
+      up->OnInput(std::string_view(buffer, len));
+      return;
+    }
     if (state->rejected) {
       state->discarded += len;
       if (state->answered && state->discarded > kMaxDiscardBytes)
@@ -250,6 +264,11 @@ class EdgeHandler : public Pistache::Http::Handler {
             }
           }
           in.remove_prefix(v.consumed);
+          // The request upgraded the connection: the rest is not HTTP.
+          if (auto up = Upgraded(peer)) {
+            if (!in.empty()) up->OnInput(in);
+            return;
+          }
           break;
         case EdgeVerdict::Action::kReject:
           std::string().swap(state->pending);

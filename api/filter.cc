@@ -728,18 +728,6 @@ bool SameNumber(const Number& a, const Number& b) {
   return a.real == b.real;
 }
 
-// Go's strconv.ParseBool.
-std::optional<bool> ParseGoBool(std::string_view text) {
-  if (text == "1" || text == "t" || text == "T" || text == "TRUE" || text == "true" ||
-      text == "True") {
-    return true;
-  }
-  if (text == "0" || text == "f" || text == "F" || text == "FALSE" || text == "false" ||
-      text == "False") {
-    return false;
-  }
-  return std::nullopt;
-}
 
 // Compares a scalar with a literal converted to the scalar's type; nullopt
 // when the literal does not convert or `value` is not a scalar.
@@ -748,7 +736,7 @@ std::optional<bool> ScalarEquals(const json::value& value, const std::string& li
     case json::kind::string:
       return value.get_string() == literal;
     case json::kind::bool_: {
-      const std::optional<bool> wanted = ParseGoBool(literal);
+      const std::optional<bool> wanted = GoParseBool(literal);
       if (!wanted) return std::nullopt;
       return *wanted == value.get_bool();
     }

@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "api/alloc_fs.h"
+#include "common/text.h"
 #include "common/log.h"
 
 namespace drover::api {
@@ -226,31 +227,6 @@ class LogSource : public Source {
 
 // ---- Framing ----------------------------------------------------------------
 
-std::string Base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16 |
-                            static_cast<std::uint8_t>(in[i + 1]) << 8 |
-                            static_cast<std::uint8_t>(in[i + 2]);
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (const std::size_t rest = in.size() - i; rest > 0) {
-    std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16;
-    if (rest == 2) v |= static_cast<std::uint8_t>(in[i + 1]) << 8;
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 // Nomad's StreamFrame as its JSON codec writes it: fields in struct order,
 // empty ones omitted, no separator between frames.
@@ -264,7 +240,7 @@ std::string FrameJson(const Piece& p) {
     out += value;
   };
   if (p.offset != 0) field("Offset", std::to_string(p.offset));
-  if (!p.data.empty()) field("Data", "\"" + Base64(p.data) + "\"");
+  if (!p.data.empty()) field("Data", "\"" + Base64Encode(p.data) + "\"");
   if (!p.file.empty()) field("File", json::serialize(json::string(p.file)));
   if (!p.event.empty()) field("FileEvent", json::serialize(json::string(p.event)));
   out += '}';
@@ -324,10 +300,7 @@ Result<std::int64_t> GoParseInt(const std::string& text) {
 // strconv.ParseBool with Go's error text; "" gives `fallback`.
 Result<bool> GoParseBool(const std::string& text, bool fallback) {
   if (text.empty()) return fallback;
-  for (const char* t : {"1", "t", "T", "true", "TRUE", "True"})
-    if (text == t) return true;
-  for (const char* f : {"0", "f", "F", "false", "FALSE", "False"})
-    if (text == f) return false;
+  if (auto v = drover::GoParseBool(text)) return *v;
   return InvalidArgument("strconv.ParseBool: parsing \"" + text + "\": invalid syntax");
 }
 

@@ -52,6 +52,8 @@ void AddClientRoutes(RouteTable& routes, ApiContext& ctx);
 void AddAclRoutes(RouteTable& routes, ApiContext& ctx);
 void AddMetricsRoutes(RouteTable& routes, ApiContext& ctx);
 void AddParseRoutes(RouteTable& routes, ApiContext& ctx);  // api/parse_routes.cc
+class ExecSessions;
+void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 
 // Helpers shared by the handler groups.
 boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool resources);

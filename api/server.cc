@@ -6,6 +6,7 @@
 #include "api/blocking.h"
 #include "api/edge_handler.h"
 #include "api/event_stream.h"
+#include "api/exec_session.h"
 #include "api/fd_limits.h"
 #include "api/fs_routes.h"
 #include "api/routes.h"
@@ -29,6 +30,7 @@ struct Server::Impl {
   RequestGuard guard;
   BlockingQueries blocking;
   ChunkedStreams streams;  // event, fs and log streams
+  ExecSessions exec_sessions;
   ApiContext ctx;
   Rest::Router router;
   std::unique_ptr<Http::Endpoint> endpoint;
@@ -50,6 +52,7 @@ Status Server::Start(const std::string& addr, int threads) {
   AddAclRoutes(routes, impl_->ctx);
   AddMetricsRoutes(routes, impl_->ctx);
   AddParseRoutes(routes, impl_->ctx);
+  AddExecRoutes(routes, impl_->ctx, impl_->exec_sessions);
   RETURN_IF_ERROR(routes.Install(impl_->router, impl_->guard));
   impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {
     w.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
@@ -85,6 +88,7 @@ void Server::Shutdown() {
   impl_->running = false;
   impl_->blocking.Shutdown();
   impl_->streams.Shutdown();
+  impl_->exec_sessions.Shutdown();
   impl_->endpoint->shutdown();
 }
 

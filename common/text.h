@@ -2,6 +2,7 @@
 // control characters escaped for log lines.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,5 +16,14 @@ std::string GoQuote(std::string_view text);
 // `text` with control characters as \n, \t, \r or \xNN, so that it stays
 // on one line; nothing else changes.
 std::string EscapeControls(std::string_view text);
+
+// Standard base64 (RFC 4648, padded), as Go's encoding/json writes []byte.
+std::string Base64Encode(std::string_view in);
+// Go's base64.StdEncoding.DecodeString: padding required, \r and \n
+// ignored; nullopt for anything else that is not base64.
+std::optional<std::string> Base64Decode(std::string_view in);
+
+// Go's strconv.ParseBool: 1 t T TRUE true True, 0 f F FALSE false False.
+std::optional<bool> GoParseBool(std::string_view text);
 
 }  // namespace drover

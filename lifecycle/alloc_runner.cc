@@ -51,6 +51,13 @@ TaskRunner* AllocRunner::FindTask(const std::string& name) {
   return nullptr;
 }
 
+const TaskRunner* AllocRunner::FindTaskRunner(const std::string& name) const {
+  for (const auto& t : tasks_) {
+    if (t->name() == name) return t.get();
+  }
+  return nullptr;
+}
+
 TaskStates AllocRunner::States() const {
   TaskStates states;
   for (const auto& t : tasks_) states[t->name()] = t->state();

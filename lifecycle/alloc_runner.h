@@ -67,6 +67,8 @@ class AllocRunner : public TaskRunnerListener {
   Status Signal(const std::string& task, int signal, const std::string& signal_name);
 
   const Allocation& alloc() const { return alloc_; }
+  // The runner of task `name`, or null.
+  const TaskRunner* FindTaskRunner(const std::string& name) const;
   bool AllTasksDead() const;
   CoordinatorState coordinator_state() const { return coordinator_.state(); }
 

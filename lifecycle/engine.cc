@@ -322,4 +322,30 @@ Status Engine::SignalAlloc(const std::string& alloc_id, const std::string& task,
       alloc_id, [&](AllocRunner& r) { return r.Signal(task, sig, signal); }, finished);
 }
 
+Result<ExecTarget> Engine::FindExecTarget(const std::string& alloc_id, const std::string& task) {
+  ExecTarget target{task, "", 0};
+  auto not_running = [&] { return NotFound("task \"" + task + "\" is not running."); };
+  auto not_started = [&] { return NotFound("task \"" + task + "\" not started yet."); };
+  auto with_runner = [&](AllocRunner& r) -> Status {
+    const TaskRunner* t = r.FindTaskRunner(task);
+    if (t == nullptr) return Internal("task not found");
+    if (!t->state().StartedAt) return not_started();
+    const ProcessHandle& h = t->local_state().handle;
+    if (!t->running() || h.task_pid <= 0 || h.state_dir.empty()) return not_running();
+    target.state_dir = h.state_dir;
+    target.task_pid = h.task_pid;
+    return Status::Ok();
+  };
+  // A finished allocation: its tasks exist, none runs.
+  auto finished = [&](const Allocation& alloc) -> Status {
+    if (TaskOf(alloc, task) == nullptr) return Internal("task not found");
+    if (!alloc.TaskStates) return not_started();
+    auto it = alloc.TaskStates->find(task);
+    if (it == alloc.TaskStates->end() || !it->second.StartedAt) return not_started();
+    return not_running();
+  };
+  RETURN_IF_ERROR(loop_->WithRunner(alloc_id, with_runner, finished));
+  return target;
+}
+
 }  // namespace drover

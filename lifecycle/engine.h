@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "lifecycle/containment.h"
 #include "lifecycle/driver.h"
+#include "lifecycle/exec_spawn.h"
 #include "lifecycle/task_env.h"
 #include "storage/state_store.h"
 
@@ -60,6 +61,12 @@ class Engine {
   // Sends a signal to one task, or to every running task when `task` is "".
   Status SignalAlloc(const std::string& alloc_id, const std::string& task,
                      const std::string& signal);
+
+  // alloc exec: where a command for `task` of the allocation runs. Errors
+  // in Nomad's words: NotFound "Unknown allocation", Internal "task not
+  // found" (the allocation has no such task), NotFound "task \"x\" not
+  // started yet." and "task \"x\" is not running.".
+  Result<ExecTarget> FindExecTarget(const std::string& alloc_id, const std::string& task);
 
   // The number of allocations with a runner (for agent stats).
   std::size_t RunningAllocs() const;

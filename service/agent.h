@@ -104,6 +104,17 @@ class Agent : private EngineListener {
   Status SignalAlloc(const std::string& alloc_id, const std::string& task,
                      const std::string& signal);
 
+  // alloc exec (api/exec_routes.cc). The allocation's namespace, or
+  // NotFound "Unknown allocation \"<id>\"".
+  Result<std::string> AllocNamespace(const std::string& alloc_id);
+  // Starts the helper that runs `command` in `task` of the allocation
+  // (lifecycle/exec_spawn.h). `node_exec`: the caller holds Nomad's
+  // alloc-node-exec, which raw_exec tasks (no filesystem isolation) need;
+  // PermissionDenied without it. Other errors as Engine::FindExecTarget.
+  Result<ExecHelper> StartExec(const std::string& alloc_id, const std::string& task,
+                               const std::vector<std::string>& command, bool tty,
+                               bool node_exec);
+
   // The job's Status as Nomad derives it from its allocations: "running"
   // while one is live, "dead" once stopped or all done, else "pending".
   Result<std::string> JobStatus(const Job& job) const;

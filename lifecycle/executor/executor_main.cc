@@ -44,6 +44,7 @@
 
 #include "lifecycle/executor/cgroup.h"
 #include "common/safe_fs.h"
+#include "lifecycle/executor/exec_helper.h"
 #include "lifecycle/executor/log_rotator.h"
 #include "lifecycle/executor/protocol.h"
 #include "lifecycle/executor/task_user.h"
@@ -485,6 +486,8 @@ class Executor {
 
 int main(int argc, char** argv) {
   using namespace drover::executor;
+  // A sibling mode: one `alloc exec` session (exec_helper.h).
+  if (argc >= 2 && std::strcmp(argv[1], "exec") == 0) return RunExecHelper(argc, argv);
   if (argc != 2) {
     std::fprintf(stderr, "usage: drover-executor <state dir>\n");
     return 64;

@@ -26,6 +26,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/json_assert.h"
 #include "tests/support/stream_reader.h"
+#include "tests/support/ws_client.h"
 
 namespace drover::testing {
 namespace {
@@ -482,6 +483,74 @@ TEST_F(AclE2ETest, SecretsAreNeverWrittenToDiskOrLog) {
       EXPECT_EQ(content.str().find(s), std::string::npos) << "secret found in " << entry.path();
     }
   }
+}
+
+// alloc exec checks its token after the upgrade, as Nomad's client: a raw_exec
+// task needs alloc-exec and alloc-node-exec (the "write" policy has only the
+// first); the token may come in the ws_handshake message instead of a header.
+TEST_F(AclE2ETest, ExecNeedsAllocExecAndAllocNodeExec) {
+  Launch({"--acl-enabled"});
+  std::string root = Bootstrap();
+  ASSERT_FALSE(root.empty());
+  PutPolicy(root, "writer", R"({"namespace": {"default": {"policy": "write"}}})");
+  PutPolicy(root, "execer",
+            R"({"namespace": {"default": {"policy": "write", "capabilities": ["alloc-node-exec"]}}})");
+  std::string writer = NewToken(root, "writer", {"writer"});
+  std::string execer = NewToken(root, "execer", {"execer"});
+  ASSERT_EQ(Call("PUT", "/v1/jobs", JobBody("web", "exec sleep 3600"), Token(root)).status, 200);
+  const std::string alloc = RunningAlloc("web", root);
+  ASSERT_FALSE(alloc.empty());
+  const std::string target = "/v1/client/allocation/" + alloc +
+                             "/exec?task=t&command=" + PercentEncode(R"(["echo","hi"])");
+
+  struct Result {
+    std::string out;
+    int close_code = 0;
+    std::string reason;
+  };
+  auto exec = [&](const std::string& path, const std::string& header_token,
+                  const std::string& first_message) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!header_token.empty()) headers.emplace_back("X-Nomad-Token", header_token);
+    auto ws = WsClient::Connect(agent_->port(), path, headers, kWait);
+    EXPECT_TRUE(ws.ok()) << ws.status().ToString();
+    Result r;
+    if (!ws.ok()) return r;
+    EXPECT_EQ(ws->status(), 101) << ws->head();
+    if (!first_message.empty()) EXPECT_TRUE(ws->SendText(first_message).ok());
+    for (;;) {
+      auto f = ws->Next();
+      if (!f.ok()) break;
+      if (f->opcode == WsClient::kClose) {
+        r.close_code = f->close_code();
+        r.reason = f->close_reason();
+        break;
+      }
+      if (f->payload.find("\"stdout\":{\"data\"") != std::string::npos) r.out += f->payload;
+    }
+    return r;
+  };
+
+  Result denied = exec(target, writer, "");
+  EXPECT_EQ(denied.close_code, 1011);
+  EXPECT_EQ(denied.reason, "Permission denied");
+  Result anonymous = exec(target, "", "");
+  EXPECT_EQ(anonymous.reason, "Permission denied");
+  Result unknown = exec(target, "11111111-1111-4111-8111-111111111111", "");
+  EXPECT_EQ(unknown.close_code, 1008);
+  EXPECT_EQ(unknown.reason, "ACL token not found");
+
+  Result allowed = exec(target, execer, "");
+  EXPECT_EQ(allowed.close_code, 1000) << allowed.reason;
+  EXPECT_NE(allowed.out.find("aGkK"), std::string::npos) << allowed.out;  // "hi\n"
+
+  const std::string handshake = R"({"version":1,"auth_token":")" + execer + "\"}";
+  Result by_handshake = exec(target + "&ws_handshake=true", "", handshake);
+  EXPECT_EQ(by_handshake.close_code, 1000) << by_handshake.reason;
+  EXPECT_NE(by_handshake.out.find("aGkK"), std::string::npos);
+  Result mismatch = exec(target + "&ws_handshake=true", writer, handshake);
+  EXPECT_EQ(mismatch.close_code, 1008);
+  EXPECT_EQ(mismatch.reason, "handshake auth token mismatched auth header token");
 }
 
 }  // namespace

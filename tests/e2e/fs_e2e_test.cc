@@ -24,6 +24,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/text.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/http_client.h"
 
@@ -62,30 +63,7 @@ struct Frame {
   bool heartbeat = false;
 };
 
-std::string DecodeBase64(std::string_view in) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = val(c);
-    if (v < 0) break;  // '=' padding
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
+std::string DecodeBase64(std::string_view in) { return Base64Decode(in).value_or("<bad base64>"); }
 
 // Splits Nomad's back-to-back JSON frames.
 Result<std::vector<Frame>> ParseFrames(std::string_view body) {
@@ -194,28 +172,14 @@ class FsE2ETest : public ::testing::Test {
   static std::string Run(const json::value& job, const std::string& job_id,
                          const std::string& task, const std::string& state) {
     HttpClient client = agent_->Client();
-    auto r = client.Put("/v1/jobs", json::serialize(job));
-    EXPECT_TRUE(r.ok() && r->status == 200) << (r.ok() ? r->body : r.status().ToString());
-    std::string alloc_id;
-    WaitFor(
-        [&] {
-          auto allocs = GetJson("/v1/job/" + job_id + "/allocations");
-          if (!allocs.ok() || !allocs->is_array() || allocs->get_array().empty()) return false;
-          alloc_id = std::string(allocs->get_array()[0].at("ID").get_string());
-          return TaskState(alloc_id, task) == state;
-        },
-        kWait, 50ms);
-    EXPECT_EQ(TaskState(alloc_id, task), state) << job_id;
-    return TaskState(alloc_id, task) == state ? alloc_id : "";
+    std::string alloc_id = RunJobUntil(client, job, job_id, task, state, kWait);
+    EXPECT_FALSE(alloc_id.empty()) << job_id << " never reached " << state;
+    return alloc_id;
   }
 
   static std::string TaskState(const std::string& alloc_id, const std::string& task) {
-    if (alloc_id.empty()) return "";
-    auto alloc = GetJson("/v1/allocation/" + alloc_id);
-    if (!alloc.ok()) return "";
-    boost::system::error_code ec;
-    const json::value* s = alloc->find_pointer("/TaskStates/" + task + "/State", ec);
-    return s != nullptr && s->is_string() ? std::string(s->get_string()) : "";
+    HttpClient client = agent_->Client();
+    return TaskStateOf(client, alloc_id, task);
   }
 
   static fs::path AllocDir(const std::string& alloc_id) {

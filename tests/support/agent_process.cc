@@ -421,4 +421,34 @@ void AgentProcess::KillEverything() {
   }
 }
 
+std::string TaskStateOf(HttpClient& client, const std::string& alloc_id, const std::string& task) {
+  if (alloc_id.empty()) return "";
+  auto r = client.Get("/v1/allocation/" + alloc_id);
+  if (!r.ok() || r->status != 200) return "";
+  auto alloc = ParseJson(r->body);
+  if (!alloc.ok()) return "";
+  boost::system::error_code ec;
+  const boost::json::value* s = alloc->find_pointer("/TaskStates/" + task + "/State", ec);
+  return s != nullptr && s->is_string() ? std::string(s->get_string()) : "";
+}
+
+std::string RunJobUntil(HttpClient& client, const boost::json::value& job,
+                        const std::string& job_id, const std::string& task,
+                        const std::string& state, milliseconds timeout) {
+  auto r = client.Put("/v1/jobs", boost::json::serialize(job));
+  if (!r.ok() || r->status != 200) return "";
+  std::string alloc_id;
+  const bool reached = WaitFor(
+      [&] {
+        auto allocs = client.Get("/v1/job/" + job_id + "/allocations");
+        if (!allocs.ok() || allocs->status != 200) return false;
+        auto v = ParseJson(allocs->body);
+        if (!v.ok() || !v->is_array() || v->get_array().empty()) return false;
+        alloc_id = std::string(v->get_array()[0].at("ID").get_string());
+        return TaskStateOf(client, alloc_id, task) == state;
+      },
+      timeout, milliseconds(50));
+  return reached ? alloc_id : "";
+}
+
 }  // namespace drover::testing

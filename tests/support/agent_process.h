@@ -112,4 +112,15 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeou
 // includes <boost/json.hpp> to use the value.
 Result<boost::json::value> ParseJson(std::string_view text);
 
+// The State of `task` in allocation `alloc_id` as GET /v1/allocation says,
+// or "" when it cannot be read.
+std::string TaskStateOf(HttpClient& client, const std::string& alloc_id, const std::string& task);
+
+// Registers `job` (a PUT /v1/jobs body) and waits until `task` of the job's
+// first allocation is in `state` ("running", "dead"). Returns that
+// allocation's id, or "" on a timeout or a refused job.
+std::string RunJobUntil(HttpClient& client, const boost::json::value& job,
+                        const std::string& job_id, const std::string& task,
+                        const std::string& state, std::chrono::milliseconds timeout);
+
 }  // namespace drover::testing
