@@ -222,7 +222,11 @@ class RawExecDriver : public Driver {
     fs::create_directories(launch.state_dir, ec);
     if (ec) return Internal("create " + launch.state_dir + ": " + ec.message());
     fs::remove(launch.state_dir + "/exit", ec);  // from an earlier run of the task
-    if (!executor::WriteFileDurably(launch.state_dir + "/spec", encoded)) {
+    // Not synced: only this boot reads the spec (the executor, and an agent
+    // that restarts and looks up the task's cgroup). After a power loss
+    // neither the executor nor its cgroup exist, and the task counts as
+    // lost whatever the file holds. Two fsyncs per start saved.
+    if (!executor::WriteFileReplacing(launch.state_dir + "/spec", encoded)) {
       return Internal("write executor spec: " + std::string(std::strerror(errno)));
     }
 
