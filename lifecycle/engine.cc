@@ -60,6 +60,9 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
         adopted_timer_(io_) {}
 
   Status Start() {
+    // Task states are written by the batcher's own thread: the loop never
+    // waits for a sync.
+    batcher_.StartCommitter([this](std::function<void()> fn) { asio::post(io_, std::move(fn)); });
     // Restore before the loop runs, on this thread: nothing else touches the
     // runners yet. Timers and reaps queue up on the loop meanwhile.
     ASSIGN_OR_RETURN(std::vector<Allocation> allocs, source_.ListAllocs());
@@ -97,7 +100,7 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
       done.wait_for(std::chrono::seconds(60));
     }
     asio::post(io_, [this] {
-      batcher_.Flush();  // what this turn changed is recorded before we go
+      batcher_.Drain();  // everything changed so far is recorded before we go
       stopping_ = true;
       sigchld_.cancel();
       adopted_timer_.cancel();

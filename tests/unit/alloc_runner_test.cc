@@ -5,7 +5,9 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -376,6 +378,95 @@ TEST(UpdateBatcherTest, AForgottenClientIsNeitherAskedNorAnswered) {
   EXPECT_EQ(c.takes, 0);
   EXPECT_TRUE(c.results.empty());
   EXPECT_TRUE(log.empty());
+}
+
+// A sink whose writes wait until the test lets them finish.
+class GatedSink : public UpdateSink {
+ public:
+  std::vector<Status> Commit(const std::vector<AllocUpdate>& updates) override {
+    std::unique_lock<std::mutex> l(mu_);
+    sizes_.push_back(updates.size());
+    cv_.notify_all();
+    cv_.wait(l, [&] { return open_ >= sizes_.size(); });
+    return std::vector<Status>(updates.size(), Status::Ok());
+  }
+  void Open() {
+    std::lock_guard<std::mutex> l(mu_);
+    ++open_;
+    cv_.notify_all();
+  }
+  // Waits until `n` writes have begun.
+  void AwaitWrites(std::size_t n) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return sizes_.size() >= n; });
+  }
+  std::vector<std::size_t> sizes() {
+    std::lock_guard<std::mutex> l(mu_);
+    return sizes_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::size_t> sizes_;
+  std::size_t open_ = 0;
+};
+
+// A loop's queue the test runs by hand: what the committer posts back.
+class PostQueue {
+ public:
+  UpdateBatcher::PostFn Fn() {
+    return [this](std::function<void()> fn) {
+      std::lock_guard<std::mutex> l(mu_);
+      q_.push_back(std::move(fn));
+      cv_.notify_all();
+    };
+  }
+  // Waits for one posted function and runs it here.
+  void RunOne() {
+    std::function<void()> fn;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return !q_.empty(); });
+      fn = std::move(q_.front());
+      q_.erase(q_.begin());
+    }
+    fn();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::function<void()>> q_;
+};
+
+TEST(UpdateBatcherTest, WithACommitterChangesDuringAWriteWaitForItAndGoTogether) {
+  FakeScheduler sched;
+  GatedSink sink;
+  PostQueue loop;
+  UpdateBatcher batcher(sched, sink);
+  batcher.StartCommitter(loop.Fn());
+  CountingClient c1, c2, c3;
+  batcher.MarkDirty(&c1);
+  sched.RunDue();
+  sink.AwaitWrites(1);
+  // While the first write syncs, two more allocations change: no second
+  // write starts, and the loop did not wait.
+  batcher.MarkDirty(&c2);
+  batcher.MarkDirty(&c3);
+  sched.RunDue();
+  EXPECT_EQ(sink.sizes().size(), 1u) << "a second write started while one was in flight";
+  EXPECT_EQ(c2.takes, 0);
+  sink.Open();
+  loop.RunOne();  // the first write's answer, then the next write
+  EXPECT_EQ(c1.results.size(), 1u);
+  sink.AwaitWrites(2);
+  EXPECT_EQ(sink.sizes(), (std::vector<std::size_t>{1, 2})) << "the waiting changes, in one write";
+  sink.Open();
+  loop.RunOne();
+  EXPECT_EQ(c2.results.size(), 1u);
+  EXPECT_EQ(c3.results.size(), 1u);
+  batcher.Drain();
 }
 
 }  // namespace
