@@ -2,7 +2,6 @@
 
 #include "common/log.h"
 #include "lifecycle/task_events.h"
-#include "storage/codec.h"
 
 namespace drover {
 namespace {
@@ -42,7 +41,10 @@ AllocRunner::AllocRunner(AllocRunnerDeps deps, Allocation alloc)
   }
 }
 
-AllocRunner::~AllocRunner() { *alive_ = false; }
+AllocRunner::~AllocRunner() {
+  *alive_ = false;
+  deps_.batcher.Forget(this);
+}
 
 TaskRunner* AllocRunner::FindTask(const std::string& name) {
   for (auto& t : tasks_) {
@@ -91,7 +93,7 @@ Status AllocRunner::Restore() {
     }
     if (state == nullptr) continue;
     ASSIGN_OR_RETURN(std::optional<std::string> local_json,
-                     deps_.store.GetTaskLocal(alloc_.ID, t->name()));
+                     deps_.source.GetTaskLocal(alloc_.ID, t->name()));
     TaskLocalState local;
     if (local_json) {
       ASSIGN_OR_RETURN(local, DecodeTaskLocalState(*local_json));
@@ -295,8 +297,8 @@ void AllocRunner::KillForFailure() {
 // A write that failed (a full disk) is tried again until it succeeds, so
 // that the store catches up with the tasks once space is freed, without
 // waiting for the next change of the task.
-void AllocRunner::RetryPersist(const std::string& task_name) {
-  unpersisted_.insert(task_name);
+void AllocRunner::RetryPersist(const std::vector<std::string>& task_names) {
+  unpersisted_.insert(task_names.begin(), task_names.end());
   if (persist_retry_scheduled_) return;
   persist_retry_scheduled_ = true;
   std::weak_ptr<bool> alive = alive_;
@@ -309,41 +311,43 @@ void AllocRunner::RetryPersist(const std::string& task_name) {
 }
 
 void AllocRunner::Persist(const std::string& task_name) {
-  TaskRunner* task = FindTask(task_name);
-  if (task == nullptr) return;
-  TaskStates states = States();
-  ClientStatusPair status = DeriveClientStatus(states);
-  Nanos now = deps_.scheduler.Now();
+  if (FindTask(task_name) == nullptr) return;
+  dirty_.insert(task_name);
+  deps_.batcher.MarkDirty(this);
+}
 
-  auto result = deps_.store.Apply([&](WriteTxn& txn) -> Status {
-    // Read inside the change so a concurrent scheduler update (e.g. a stop)
-    // is kept, not overwritten.
-    ASSIGN_OR_RETURN(std::optional<Allocation> current, deps_.store.GetAlloc(alloc_.ID));
-    if (!current) return NotFound("alloc purged");
-    current->TaskStates = states;
-    current->ClientStatus = status.status;
-    current->ClientDescription = status.description;
-    current->ModifyIndex = txn.index();
-    current->ModifyTime = now;
-    txn.PutAlloc(*current);
-    txn.PutTaskLocal(alloc_.ID, task_name, EncodeTaskLocalState(task->local_state()));
+AllocUpdate AllocRunner::TakeUpdate() {
+  AllocUpdate u;
+  u.alloc_id = alloc_.ID;
+  u.states = States();
+  ClientStatusPair status = DeriveClientStatus(u.states);
+  u.client_status = status.status;
+  u.client_description = status.description;
+  u.modify_time = deps_.scheduler.Now();
+  for (const std::string& name : dirty_) {
+    if (TaskRunner* task = FindTask(name)) {
+      u.task_locals.emplace_back(name, EncodeTaskLocalState(task->local_state()));
+    }
+  }
+  dirty_.clear();
+  return u;
+}
 
-    txn.AddEvent(AllocationEvent("AllocationUpdated", *current));
-    return Status::Ok();
-  });
-  if (!result.ok()) {
-    if (result.status().code() != StatusCode::kNotFound) {
-      log::Error("persist task state of alloc " + alloc_.ID + " task " + task_name + ": " +
-                 result.status().ToString());
-      RetryPersist(task_name);
+void AllocRunner::Committed(const AllocUpdate& update, const Status& status) {
+  if (!status.ok()) {
+    if (status.code() != StatusCode::kNotFound) {  // NotFound: purged, nothing to keep
+      log::Error("persist task states of alloc " + alloc_.ID + ": " + status.ToString());
+      std::vector<std::string> names;
+      for (const auto& [name, json] : update.task_locals) names.push_back(name);
+      RetryPersist(names);
     }
     return;
   }
-  unpersisted_.erase(task_name);
-  alloc_.ClientStatus = status.status;
-  if (ClientTerminal(status.status) && AllTasksDead() && !terminal_reported_) {
+  for (const auto& [name, json] : update.task_locals) unpersisted_.erase(name);
+  alloc_.ClientStatus = update.client_status;
+  if (ClientTerminal(update.client_status) && AllTasksDead() && !terminal_reported_) {
     terminal_reported_ = true;
-    deps_.listener.AllocTerminal(alloc_.ID, status.status);
+    deps_.listener.AllocTerminal(alloc_.ID, update.client_status);
   }
 }
 

@@ -3,9 +3,9 @@
 // It owns the allocation as the scheduler placed it (job, group, desired
 // status), one TaskRunner per task, and the lifecycle Coordinator that
 // gates when each task may start. Whenever a task's state changes it
-// writes, in one store change, the allocation with every task's state and
-// the derived ClientStatus, the task's local state, and an
-// "AllocationUpdated" journal event; then it reconciles: Nomad's rules for
+// stages, for the engine's group commit (UpdateBatcher), every task's
+// state, the derived ClientStatus and the changed tasks' local states; the
+// batch is written at the end of the loop turn. Then it reconciles: Nomad's rules for
 // killing the other tasks (a failed task, a dead leader, only sidecars
 // left), the coordinator's gates, and the end of the allocation.
 #pragma once
@@ -16,9 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "lifecycle/alloc_backend.h"
 #include "lifecycle/coordinator.h"
 #include "lifecycle/task_runner.h"
-#include "storage/state_store.h"
+#include "lifecycle/update_batcher.h"
 
 namespace drover {
 
@@ -31,7 +32,8 @@ class AllocListener {
 };
 
 struct AllocRunnerDeps {
-  StateStore& store;
+  AllocationSource& source;
+  UpdateBatcher& batcher;
   Scheduler& scheduler;
   ProcessMonitor& monitor;
   Driver& driver;
@@ -42,7 +44,7 @@ struct AllocRunnerDeps {
   const ContainmentOptions& containment;
 };
 
-class AllocRunner : public TaskRunnerListener {
+class AllocRunner : public TaskRunnerListener, public UpdateBatcher::Client {
  public:
   AllocRunner(AllocRunnerDeps deps, Allocation alloc);
   ~AllocRunner() override;
@@ -77,10 +79,14 @@ class AllocRunner : public TaskRunnerListener {
   void TaskStateChanged(const std::string& task) override;
   bool MayStart(const Task& task) override;
 
+  // UpdateBatcher::Client
+  AllocUpdate TakeUpdate() override;
+  void Committed(const AllocUpdate& update, const Status& status) override;
+
   enum class KillPhase { kNone, kLeader, kMain, kSidecars, kDone };
 
   void Persist(const std::string& task_name);
-  void RetryPersist(const std::string& task_name);
+  void RetryPersist(const std::vector<std::string>& task_names);
   void ScheduleReconcile();
   void Reconcile();
   void KillForFailure();
@@ -96,6 +102,7 @@ class AllocRunner : public TaskRunnerListener {
   KillPhase kill_phase_ = KillPhase::kNone;
   bool reconcile_scheduled_ = false;
   bool terminal_reported_ = false;
+  std::set<std::string> dirty_;        // tasks changed since the last TakeUpdate
   std::set<std::string> unpersisted_;  // tasks whose last change failed to persist
   bool persist_retry_scheduled_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,9 @@
 #include "lifecycle/restart_tracker.h"
 
 namespace drover {
+
+class Scheduler;
+class ProcessMonitor;
 
 struct TaskLaunch {
   std::string command;  // resolved against PATH by the driver
@@ -60,14 +64,23 @@ struct ProcessHandle {
   friend bool operator==(const ProcessHandle&, const ProcessHandle&) = default;
 };
 
+using StartCallback = std::function<void(Result<ProcessHandle>)>;
+
 class Driver {
  public:
   virtual ~Driver() = default;
-  // Starts the task and returns once it runs (or failed to start).
+  // Starts the task without waiting for it: `done` runs on the loop once
+  // the task runs (or failed to start); for a launch refused before any
+  // process exists it may run before Start returns. The driver waits for
+  // the executor through `monitor` and bounds the wait with `scheduler`,
+  // so that the loop serves other allocations meanwhile. Every process it
+  // started and that failed is handed to `monitor` to be reaped; a
+  // successful start's executor is the caller's to watch.
   // InvalidArgument for a command that cannot run (not found, not
   // executable, NUL bytes in its arguments or environment): not worth
   // retrying; Internal otherwise.
-  virtual Result<ProcessHandle> Start(const TaskLaunch& launch) = 0;
+  virtual void Start(const TaskLaunch& launch, Scheduler& scheduler, ProcessMonitor& monitor,
+                     StartCallback done) = 0;
   // Sends `signal` to the task's process group.
   virtual Status Signal(const ProcessHandle& handle, int signal) = 0;
   // Stops the task: its kill signal now, SIGKILL after its kill timeout.

@@ -1,16 +1,21 @@
 #include "lifecycle/engine.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <map>
 #include <set>
@@ -19,6 +24,7 @@
 #include "common/log.h"
 #include "lifecycle/alloc_runner.h"
 #include "lifecycle/task_events.h"
+#include "lifecycle/update_batcher.h"
 
 namespace drover {
 namespace {
@@ -27,12 +33,25 @@ namespace asio = boost::asio;
 
 constexpr auto kAdoptedPollInterval = std::chrono::milliseconds(100);
 
+// A descriptor that becomes readable when `pid` exits (Linux >= 5.3), or
+// -1 where the kernel has no pidfd_open.
+int PidfdOpen(int pid) {
+#ifdef SYS_pidfd_open
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#else
+  (void)pid;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
 }  // namespace
 
 class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListener {
  public:
-  Loop(StateStore& store, DriverPtr driver, EngineOptions options)
-      : store_(store),
+  Loop(AllocationSource& source, UpdateSink& sink, DriverPtr driver, EngineOptions options)
+      : source_(source),
+        batcher_(*this, sink),
         driver_(std::move(driver)),
         options_(std::move(options)),
         agent_env_(ProcessEnv()),
@@ -41,9 +60,12 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
         adopted_timer_(io_) {}
 
   Status Start() {
+    // Task states are written by the batcher's own thread: the loop never
+    // waits for a sync.
+    batcher_.StartCommitter([this](std::function<void()> fn) { asio::post(io_, std::move(fn)); });
     // Restore before the loop runs, on this thread: nothing else touches the
     // runners yet. Timers and reaps queue up on the loop meanwhile.
-    ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store_.ListAllocs());
+    ASSIGN_OR_RETURN(std::vector<Allocation> allocs, source_.ListAllocs());
     size_t restored = 0;
     for (Allocation& alloc : allocs) {
       if (!AllocNeedsRunner(alloc)) continue;
@@ -78,9 +100,12 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
       done.wait_for(std::chrono::seconds(60));
     }
     asio::post(io_, [this] {
+      batcher_.Drain();  // everything changed so far is recorded before we go
       stopping_ = true;
       sigchld_.cancel();
       adopted_timer_.cancel();
+      for (auto& [id, w] : fd_waits_) w->close();
+      fd_waits_.clear();
       for (auto& [id, t] : timers_) t->cancel();
       timers_.clear();
       runners_.clear();
@@ -111,7 +136,7 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
         done.set_value(fn(*it->second));
         return;
       }
-      auto alloc = store_.GetAlloc(alloc_id);
+      auto alloc = source_.GetAlloc(alloc_id);
       if (!alloc.ok()) {
         done.set_value(alloc.status());
       } else if (!alloc->has_value()) {
@@ -158,9 +183,38 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
     children_[pid] = std::move(on_exit);
   }
 
+  // With a pidfd the kernel says when the executor exits: no polling, so
+  // an agent with many adopted tasks is idle between events. Where
+  // pidfd_open fails (an old kernel), /proc is polled.
   void WatchAdopted(const ProcessHandle& handle, std::function<void()> on_exit) override {
-    adopted_.push_back({handle, std::move(on_exit)});
-    if (adopted_.size() == 1) ArmAdoptedPoll();
+    int pidfd = PidfdOpen(handle.pid);
+    if (pidfd < 0) {
+      adopted_.push_back({handle, std::move(on_exit)});
+      if (adopted_.size() == 1) ArmAdoptedPoll();
+      return;
+    }
+    ::fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+    // The pid may have been reused between the check and the open: the
+    // descriptor names whatever holds the pid now.
+    if (!ProcessAlive(handle)) {
+      ::close(pidfd);
+      asio::post(io_, std::move(on_exit));
+      return;
+    }
+    WaitReadable(pidfd, std::move(on_exit));
+  }
+
+  void WhenReadable(int fd, std::function<void()> on_ready) override {
+    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) {
+      // Out of descriptors: poll the original until it is readable.
+      log::Warn(std::string("engine: dup for readiness wait: ") + std::strerror(errno));
+      After(10 * kMillisecond, [this, fd, fn = std::move(on_ready)]() mutable {
+        WhenReadable(fd, std::move(fn));
+      });
+      return;
+    }
+    WaitReadable(dup, std::move(on_ready));
   }
 
  private:
@@ -170,13 +224,26 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
   };
 
   AllocRunnerDeps Deps() {
-    return AllocRunnerDeps{store_,        *this,      *this,           *driver_, *this,
-                           options_.node, agent_env_, options_.data_dir,
-                           options_.containment};
+    return AllocRunnerDeps{source_,       batcher_,   *this,           *this,
+                           *driver_,      *this,      options_.node,   agent_env_,
+                           options_.data_dir,         options_.containment};
+  }
+
+  // Waits on `fd` (owned from here on) and runs `fn` once it is readable.
+  void WaitReadable(int fd, std::function<void()> fn) {
+    std::uint64_t id = next_fd_wait_++;
+    auto desc = std::make_unique<asio::posix::stream_descriptor>(io_, fd);
+    desc->async_wait(asio::posix::stream_descriptor::wait_read,
+                     [this, id, fn = std::move(fn)](const boost::system::error_code& ec) {
+                       if (ec || stopping_) return;
+                       fd_waits_.erase(id);  // closes the descriptor
+                       fn();
+                     });
+    fd_waits_[id] = std::move(desc);
   }
 
   void OnAllocUpdated(const std::string& id) {
-    auto alloc = store_.GetAlloc(id);
+    auto alloc = source_.GetAlloc(id);
     if (!alloc.ok()) {
       log::Error("engine: read alloc " + id + ": " + alloc.status().ToString());
       return;
@@ -253,7 +320,8 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
     });
   }
 
-  StateStore& store_;
+  AllocationSource& source_;
+  UpdateBatcher batcher_;
   DriverPtr driver_;
   EngineOptions options_;
   EnvMap agent_env_;
@@ -270,13 +338,20 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
   std::atomic<std::size_t> runner_count_{0};
   std::map<int, std::function<void()>> children_;  // executors we started
   std::set<int> early_exits_;
-  std::vector<Adopted> adopted_;
+  std::vector<Adopted> adopted_;  // polled: where pidfd_open is missing
+  std::map<std::uint64_t, std::unique_ptr<asio::posix::stream_descriptor>> fd_waits_;
+  std::uint64_t next_fd_wait_ = 1;
   std::map<TimerId, std::unique_ptr<asio::steady_timer>> timers_;
   TimerId next_timer_ = 1;
 };
 
+Engine::Engine(AllocationSource& source, UpdateSink& sink, DriverPtr driver, EngineOptions options)
+    : loop_(std::make_unique<Loop>(source, sink, std::move(driver), std::move(options))) {}
+
 Engine::Engine(StateStore& store, DriverPtr driver, EngineOptions options)
-    : loop_(std::make_unique<Loop>(store, std::move(driver), std::move(options))) {}
+    : own_backend_(std::make_unique<StoreAllocBackend>(store)),
+      loop_(std::make_unique<Loop>(*own_backend_, *own_backend_, std::move(driver),
+                                   std::move(options))) {}
 
 Engine::~Engine() { loop_->Stop(/*kill_tasks=*/false); }
 

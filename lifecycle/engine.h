@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "lifecycle/alloc_backend.h"
 #include "lifecycle/containment.h"
 #include "lifecycle/driver.h"
 #include "lifecycle/exec_spawn.h"
@@ -36,6 +37,10 @@ struct EngineOptions {
 
 class Engine {
  public:
+  // Allocations from `source`, task states to `sink` (both must outlive
+  // the engine).
+  Engine(AllocationSource& source, UpdateSink& sink, DriverPtr driver, EngineOptions options);
+  // Both over the local store (StoreAllocBackend).
   Engine(StateStore& store, DriverPtr driver, EngineOptions options);
   ~Engine();
   Engine(const Engine&) = delete;
@@ -50,7 +55,7 @@ class Engine {
   // adopted by the next agent.
   void Stop(bool kill_tasks);
 
-  // The scheduler committed changes to these allocations (new, stopped,
+  // The allocation source changed these allocations (new, stopped,
   // purged). Thread-safe; returns at once.
   void AllocsUpdated(std::vector<std::string> alloc_ids);
 
@@ -73,6 +78,7 @@ class Engine {
 
  private:
   class Loop;
+  std::unique_ptr<StoreAllocBackend> own_backend_;
   std::unique_ptr<Loop> loop_;
 };
 

@@ -1,22 +1,17 @@
-// raw_exec through drover-executor, started with Boost.Process v1.
-// BOOST_PROCESS_USE_STD_FS keeps it free of libboost_filesystem (STACK.md);
-// define it only where v1 is used.
-#define BOOST_PROCESS_USE_STD_FS
-#include <boost/process/args.hpp>
-#include <boost/process/child.hpp>
-#include <boost/process/exe.hpp>
-#include <boost/process/extend.hpp>
-#include <boost/process/search_path.hpp>
-
+// raw_exec through drover-executor, started with posix_spawn: glibc
+// spawns with clone(CLONE_VM | CLONE_VFORK), so the agent's address space
+// is never copied (a fork of the agent costs page-table copies in
+// proportion to its size, and its teardown at exec).
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
+#include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -26,49 +21,164 @@
 #include "common/safe_fs.h"
 #include "lifecycle/driver.h"
 #include "lifecycle/executor/protocol.h"
+#include "lifecycle/scheduler.h"
+
+extern char** environ;
 
 namespace drover {
 namespace {
 
-namespace bp = boost::process;
 namespace fs = std::filesystem;
 
 constexpr int kCommandTimeoutMs = 2000;
-constexpr int kStartTimeoutMs = 10000;
+constexpr Nanos kStartTimeout = 10 * kSecond;
 constexpr int kCgroupKillMs = 5000;
+// An announcement is one short line; more is not an executor talking.
+constexpr std::size_t kMaxAnnouncement = 4096;
 
-// Reads the executor's one announcement line from `fd`.
-Result<std::string> ReadAnnouncement(int fd) {
-  std::string line;
-  char buf[512];
-  while (line.find('\n') == std::string::npos) {
-    pollfd p{fd, POLLIN, 0};
-    int ready = ::poll(&p, 1, kStartTimeoutMs);
-    if (ready == 0) return Internal("executor did not report within 10s");
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return Internal(std::string("poll: ") + std::strerror(errno));
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Internal("executor exited without reporting");
-    line.append(buf, static_cast<size_t>(n));
+// `name` looked up in the agent's PATH as execvp would: the first regular,
+// executable file. "" if there is none.
+std::string SearchPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t begin = 0;
+  for (;;) {
+    std::size_t colon = dirs.find(':', begin);
+    std::string dir = dirs.substr(begin, colon == std::string::npos ? std::string::npos : colon - begin);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + name;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    if (colon == std::string::npos) return "";
+    begin = colon + 1;
   }
-  line.resize(line.find('\n'));
-  return line;
 }
+
+// Starts `executor` with the report pipe's write end as its stdout,
+// /dev/null as stdin and stderr, in a session of its own, with default
+// signal dispositions and an empty signal mask (a blocked or ignored
+// signal survives exec: the agent blocks its shutdown signals and Pistache
+// ignores SIGPIPE), and no other descriptor of the agent.
+Result<int> SpawnExecutor(const std::string& executor, const std::string& state_dir, int report_w) {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  if (posix_spawn_file_actions_init(&actions) != 0) return Internal("posix_spawn_file_actions_init");
+  if (posix_spawnattr_init(&attr) != 0) {
+    posix_spawn_file_actions_destroy(&actions);
+    return Internal("posix_spawnattr_init");
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD}) {
+    sigaddset(&defaults, s);
+  }
+  int rc = 0;
+  auto step = [&rc](int r) {
+    if (rc == 0) rc = r;
+  };
+  step(posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                           POSIX_SPAWN_SETSIGDEF));
+  step(posix_spawnattr_setsigmask(&attr, &none));
+  step(posix_spawnattr_setsigdefault(&attr, &defaults));
+  step(posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDWR, 0));
+  step(posix_spawn_file_actions_adddup2(&actions, report_w, 1));
+  step(posix_spawn_file_actions_adddup2(&actions, 0, 2));
+  // Whatever the agent holds without O_CLOEXEC (sockets, RocksDB files,
+  // the epoll set) ends here, not in the executor and its task.
+  step(posix_spawn_file_actions_addclosefrom_np(&actions, 3));
+  pid_t pid = 0;
+  if (rc == 0) {
+    std::string arg0 = executor;
+    std::string arg1 = state_dir;
+    char* argv[] = {arg0.data(), arg1.data(), nullptr};
+    rc = posix_spawn(&pid, executor.c_str(), &actions, &attr, argv, environ);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return Internal("start executor " + executor + ": " + std::strerror(rc));
+  return static_cast<int>(pid);
+}
+
+// One executor coming up: its report pipe, read as it becomes readable.
+struct PendingStart {
+  int pid = 0;
+  int fd = -1;
+  std::string state_dir;
+  std::string line;
+  StartCallback done;
+  TimerId timeout = 0;
+  bool finished = false;
+};
 
 class RawExecDriver : public Driver {
  public:
   RawExecDriver(std::string executor_path, Containment containment)
       : executor_(std::move(executor_path)), containment_(std::move(containment)) {}
 
-  Result<ProcessHandle> Start(const TaskLaunch& launch) override {
+  void Start(const TaskLaunch& launch, Scheduler& scheduler, ProcessMonitor& monitor,
+             StartCallback done) override {
+    auto report = Launch(launch);
+    if (!report.ok()) {
+      done(report.status());
+      return;
+    }
+    auto pending = std::make_shared<PendingStart>(std::move(*report));
+    pending->done = std::move(done);
+    pending->timeout = scheduler.After(kStartTimeout, [pending, &monitor] {
+      if (pending->finished) return;
+      // Hung before reporting: it must not run a task nobody watches.
+      ::kill(pending->pid, SIGKILL);
+      Finish(*pending, monitor, Internal("executor did not report within 10s"));
+    });
+    ReadReport(pending, scheduler, monitor);
+  }
+
+  Status Signal(const ProcessHandle& handle, int signal) override {
+    return Command(handle, "signal " + std::to_string(signal), signal);
+  }
+
+  Status Kill(const ProcessHandle& handle) override { return Command(handle, "kill", SIGKILL); }
+
+  std::optional<ExitResult> ExitStatus(const ProcessHandle& handle) override {
+    auto text = executor::ReadWholeFile(handle.state_dir + "/exit");
+    if (!text) return std::nullopt;
+    auto record = executor::DecodeExit(*text);
+    if (!record) return std::nullopt;
+    ExitResult r;
+    r.ExitCode = record->exit_code;
+    r.Signal = record->signal;
+    r.OOMKilled = record->oom_killed;
+    return r;
+  }
+
+  void Cleanup(const ProcessHandle& handle) override {
+    if (handle.state_dir.empty()) return;
+    // The executor removes the task's cgroup when it ends; one that was
+    // killed itself left it (and maybe processes in it) behind.
+    cgroup::TaskGroup group = ExecutorTaskGroup(handle.state_dir);
+    if (group.enabled() && (!cgroup::KillAll(group, kCgroupKillMs) || !cgroup::Remove(group, kCgroupKillMs))) {
+      log::Warn("cgroup of task in " + handle.state_dir + " could not be removed");
+    }
+    if (RemovePathTree(handle.state_dir) != 0)
+      log::Warn("remove " + handle.state_dir + ": " + std::strerror(errno));
+  }
+
+ private:
+  // Everything up to the executor's start: the spec on disk and the
+  // process spawned. The pending start holds the pipe's read end.
+  Result<PendingStart> Launch(const TaskLaunch& launch) {
     std::string exe = launch.command;
     // Before any lookup: a C string would end at the NUL.
     if (exe.find('\0') != std::string::npos) return InvalidArgument("command contains a NUL byte");
     if (exe.find('/') == std::string::npos) {
-      auto found = bp::search_path(exe);
+      std::string found = SearchPath(exe);
       if (found.empty()) return InvalidArgument("executable \"" + exe + "\" not found in $PATH");
-      exe = found.string();
+      exe = found;
     }
     executor::Spec spec;
     spec.command = exe;
@@ -112,109 +222,104 @@ class RawExecDriver : public Driver {
     fs::create_directories(launch.state_dir, ec);
     if (ec) return Internal("create " + launch.state_dir + ": " + ec.message());
     fs::remove(launch.state_dir + "/exit", ec);  // from an earlier run of the task
-    if (!executor::WriteFileDurably(launch.state_dir + "/spec", encoded)) {
+    // Not synced: only this boot reads the spec (the executor, and an agent
+    // that restarts and looks up the task's cgroup). After a power loss
+    // neither the executor nor its cgroup exist, and the task counts as
+    // lost whatever the file holds. Two fsyncs per start saved.
+    if (!executor::WriteFileReplacing(launch.state_dir + "/spec", encoded)) {
       return Internal("write executor spec: " + std::string(std::strerror(errno)));
     }
 
     int report[2];
-    if (::pipe2(report, O_CLOEXEC) != 0) return Internal(std::string("pipe: ") + std::strerror(errno));
-    // Runs in the child between fork and exec: only async-signal-safe calls.
-    auto setup = [w = report[1]](auto& /*executor*/) {
-      // A blocked or ignored signal survives exec: the agent blocks its
-      // shutdown signals and Pistache ignores SIGPIPE. The executor and
-      // its task start from defaults.
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);
-      struct sigaction dfl {};
-      dfl.sa_handler = SIG_DFL;
-      for (int s : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2}) {
-        ::sigaction(s, &dfl, nullptr);
-      }
-      int null_fd = ::open("/dev/null", O_RDWR);
-      if (null_fd >= 0) {
-        ::dup2(null_fd, 0);
-        ::dup2(null_fd, 2);
-      }
-      ::dup2(w, 1);
-      // Boost.Process v1 passes every inherited descriptor on; close them
-      // all at exec instead (RocksDB files, sockets, the epoll set).
-      ::syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
-    };
-    int pid = 0;
-    try {
-      std::error_code spawn_ec;
-      bp::child child(bp::exe = executor_, bp::args = {launch.state_dir},
-                      bp::extend::on_exec_setup = setup, spawn_ec);
-      if (spawn_ec) {
-        ::close(report[0]);
-        ::close(report[1]);
-        return Internal("start executor " + executor_ + ": " + spawn_ec.message());
-      }
-      pid = child.id();
-      child.detach();  // the engine reaps it; the child object must not kill it
-    } catch (const std::exception& ex) {
-      ::close(report[0]);
-      ::close(report[1]);
-      return Internal("start executor " + executor_ + ": " + ex.what());
+    if (::pipe2(report, O_CLOEXEC | O_NONBLOCK) != 0) {
+      return Internal(std::string("pipe: ") + std::strerror(errno));
     }
+    // The write end must block in the executor: clear O_NONBLOCK on it
+    // (O_NONBLOCK belongs to the open file, shared by both descriptors of
+    // a dup, so set it on the read end only).
+    ::fcntl(report[1], F_SETFL, ::fcntl(report[1], F_GETFL) & ~O_NONBLOCK);
+    auto pid = SpawnExecutor(executor_, launch.state_dir, report[1]);
     ::close(report[1]);
-    auto line = ReadAnnouncement(report[0]);
-    ::close(report[0]);
-    if (!line.ok()) return line.status();
-    if (line->rfind("started ", 0) != 0) {
-      // The executor exits at once after an error; collect it here (the
-      // engine's reaper runs on this same thread, so it cannot race us).
-      ::waitpid(pid, nullptr, 0);
+    if (!pid.ok()) {
+      ::close(report[0]);
+      return pid.status();
+    }
+    PendingStart p;
+    p.pid = *pid;
+    p.fd = report[0];
+    p.state_dir = launch.state_dir;
+    return p;
+  }
+
+  // Reads what the executor has written so far; waits on the loop for more.
+  static void ReadReport(const std::shared_ptr<PendingStart>& p, Scheduler& scheduler,
+                         ProcessMonitor& monitor) {
+    if (p->finished) return;
+    char buf[512];
+    for (;;) {
+      ssize_t n = ::read(p->fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) break;
+      if (n < 0) {
+        scheduler.Cancel(p->timeout);
+        Finish(*p, monitor, Internal(std::string("read executor report: ") + std::strerror(errno)));
+        return;
+      }
+      if (n == 0) {
+        scheduler.Cancel(p->timeout);
+        Finish(*p, monitor, Internal("executor exited without reporting"));
+        return;
+      }
+      p->line.append(buf, static_cast<std::size_t>(n));
+      if (p->line.find('\n') != std::string::npos) {
+        scheduler.Cancel(p->timeout);
+        p->line.resize(p->line.find('\n'));
+        Finish(*p, monitor, Status::Ok());
+        return;
+      }
+      if (p->line.size() > kMaxAnnouncement) {
+        scheduler.Cancel(p->timeout);
+        ::kill(p->pid, SIGKILL);
+        Finish(*p, monitor, Internal("executor report too long"));
+        return;
+      }
+    }
+    monitor.WhenReadable(p->fd, [p, &scheduler, &monitor] { ReadReport(p, scheduler, monitor); });
+  }
+
+  // Ends a pending start: with `error`, or with what the executor reported.
+  static void Finish(PendingStart& p, ProcessMonitor& monitor, Status error) {
+    p.finished = true;
+    // A wait the monitor may still hold is on its own duplicate of the
+    // descriptor; it ends when the executor's end closes.
+    ::close(p.fd);
+    p.fd = -1;
+    StartCallback done = std::move(p.done);
+    auto fail = [&](Status st) {
+      // The engine reaps it (an executor that failed exits at once).
+      monitor.WatchChild(p.pid, [] {});
+      done(std::move(st));
+    };
+    if (!error.ok()) return fail(std::move(error));
+    const std::string& line = p.line;
+    if (line.rfind("started ", 0) != 0) {
       // "invalid": the task as given can never start (not worth retrying).
-      if (line->rfind("invalid ", 0) == 0) {
-        std::string why = line->substr(8);
+      if (line.rfind("invalid ", 0) == 0) {
+        std::string why = line.substr(8);
         // As Nomad's exec drivers word a failed launch (user lookup).
         if (why.rfind("exec ", 0) != 0) why = "failed to launch command with executor: " + why;
-        return InvalidArgument(why);
+        return fail(InvalidArgument(why));
       }
-      std::string why = line->rfind("error ", 0) == 0 ? line->substr(6) : *line;
-      return Internal(why);
+      return fail(Internal(line.rfind("error ", 0) == 0 ? line.substr(6) : line));
     }
     ProcessHandle h;
-    h.pid = pid;
-    h.start_ticks = ProcessStartTicks(pid);
-    h.task_pid = std::atoi(line->c_str() + 8);
-    h.state_dir = launch.state_dir;
-    return h;
+    h.pid = p.pid;
+    h.start_ticks = ProcessStartTicks(p.pid);
+    h.task_pid = std::atoi(line.c_str() + 8);
+    h.state_dir = p.state_dir;
+    done(h);
   }
 
-  Status Signal(const ProcessHandle& handle, int signal) override {
-    return Command(handle, "signal " + std::to_string(signal), signal);
-  }
-
-  Status Kill(const ProcessHandle& handle) override { return Command(handle, "kill", SIGKILL); }
-
-  std::optional<ExitResult> ExitStatus(const ProcessHandle& handle) override {
-    auto text = executor::ReadWholeFile(handle.state_dir + "/exit");
-    if (!text) return std::nullopt;
-    auto record = executor::DecodeExit(*text);
-    if (!record) return std::nullopt;
-    ExitResult r;
-    r.ExitCode = record->exit_code;
-    r.Signal = record->signal;
-    r.OOMKilled = record->oom_killed;
-    return r;
-  }
-
-  void Cleanup(const ProcessHandle& handle) override {
-    if (handle.state_dir.empty()) return;
-    // The executor removes the task's cgroup when it ends; one that was
-    // killed itself left it (and maybe processes in it) behind.
-    cgroup::TaskGroup group = ExecutorTaskGroup(handle.state_dir);
-    if (group.enabled() && (!cgroup::KillAll(group, kCgroupKillMs) || !cgroup::Remove(group, kCgroupKillMs))) {
-      log::Warn("cgroup of task in " + handle.state_dir + " could not be removed");
-    }
-    if (RemovePathTree(handle.state_dir) != 0)
-      log::Warn("remove " + handle.state_dir + ": " + std::strerror(errno));
-  }
-
- private:
   // Asks the executor; if it cannot be reached (it is gone or hung) and the
   // task still runs, signals the task's group directly with `fallback`.
   Status Command(const ProcessHandle& handle, const std::string& command, int fallback) {

@@ -31,6 +31,10 @@ class ProcessMonitor {
   // For an executor started by an earlier agent (not our child): `on_exit`
   // runs on the loop once it is gone.
   virtual void WatchAdopted(const ProcessHandle& handle, std::function<void()> on_exit) = 0;
+  // `on_ready` runs once on the loop when `fd` is readable (data, end of
+  // file or error). The monitor waits on a duplicate of `fd`, so the
+  // caller may close its own at any time.
+  virtual void WhenReadable(int fd, std::function<void()> on_ready) = 0;
 };
 
 }  // namespace drover

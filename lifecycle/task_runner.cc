@@ -101,6 +101,12 @@ void TaskRunner::Kill(const std::string& reason) {
   if (killing_ || local_.run_complete) return;
   killing_ = true;
   Nanos now = deps_.scheduler.Now();
+  if (starting_) {
+    // Its executor is coming up: Started() stops it once it reports.
+    Emit(EventKilling(now, KillTimeout(), reason));
+    Changed();
+    return;
+  }
   if (!running()) {
     // Pending (waiting for its gate or a restart) or dead in a live
     // allocation: nothing to signal, but its run is over.
@@ -115,9 +121,11 @@ void TaskRunner::Kill(const std::string& reason) {
     }
     return;
   }
+  // The signal first, then the record: a stop of many tasks sends every
+  // kill before one batch records them all.
+  StopProcess();
   Emit(EventKilling(now, KillTimeout(), reason));
   Changed();
-  StopProcess();
 }
 
 // The executor sends the KillSignal now and SIGKILL after the KillTimeout.
@@ -192,7 +200,7 @@ void TaskRunner::MarkRunComplete() {
 
 void TaskRunner::RunOnce() {
   restart_timer_ = 0;
-  if (killing_ || local_.run_complete) return;
+  if (killing_ || local_.run_complete || starting_) return;
   if (!deps_.listener.MayStart(task_)) {
     waiting_for_gate_ = true;
     if (state_.State != kTaskStatePending) SetState(kTaskStatePending, std::nullopt);
@@ -267,15 +275,42 @@ void TaskRunner::RunOnce() {
     launch.cpu_mhz = task_.Resources->CPU;
   }
 
-  auto handle = deps_.driver.Start(launch);
+  starting_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  deps_.driver.Start(launch, deps_.scheduler, deps_.monitor,
+                     [this, alive, now](Result<ProcessHandle> handle) {
+                       if (alive.expired() || !*alive.lock()) {
+                         // The runner is gone (the agent stops): the task
+                         // runs on unwatched; a killed one stops here.
+                         return;
+                       }
+                       Started(std::move(handle), now);
+                     });
+}
+
+void TaskRunner::Started(Result<ProcessHandle> handle, Nanos attempt_time) {
+  starting_ = false;
   if (!handle.ok()) {
     bool recoverable = handle.status().code() != StatusCode::kInvalidArgument;
-    HandleStartFailure(EventDriverFailure(now, handle.status().message()), recoverable);
+    if (killing_) {
+      // Killed while it came up and it never did: dead now.
+      tracker_.SetKilled();
+      local_.run_complete = true;
+      SetState(kTaskStateDead, EventKilled(deps_.scheduler.Now(), ""));
+      return;
+    }
+    HandleStartFailure(EventDriverFailure(attempt_time, handle.status().message()), recoverable);
     return;
   }
   local_.handle = *handle;
-  SetState(kTaskStateRunning, EventStarted(deps_.scheduler.Now()));
   Watch(/*adopted=*/false);
+  if (killing_) {
+    // Killed while it came up: stop it at once; its exit records the kill.
+    StopProcess();
+    Changed();
+    return;
+  }
+  SetState(kTaskStateRunning, EventStarted(deps_.scheduler.Now()));
 }
 
 void TaskRunner::Watch(bool adopted) {

@@ -95,12 +95,15 @@ class TaskRunner {
   const TaskState& state() const { return state_; }
   const TaskLocalState& local_state() const { return local_; }
   bool dead() const { return state_.State == kTaskStateDead; }
+  bool starting() const { return starting_; }
   bool running() const { return local_.handle.pid != 0; }
   bool run_complete() const { return local_.run_complete; }
   const Task& task() const { return task_; }
 
  private:
   void RunOnce();
+  // The driver's answer to a start begun at `attempt_time`.
+  void Started(Result<ProcessHandle> handle, Nanos attempt_time);
   // The executor is gone; `result`, when empty, is read from what it recorded.
   void OnExit(std::optional<ExitResult> result);
   void HandleStartFailure(TaskEvent event, bool recoverable);
@@ -123,6 +126,7 @@ class TaskRunner {
   TaskState state_;
   TaskLocalState local_;
   bool killing_ = false;
+  bool starting_ = false;  // the driver is bringing the executor up
   bool waiting_for_gate_ = false;
   TimerId restart_timer_ = 0;
   TimerId kill_timer_ = 0;

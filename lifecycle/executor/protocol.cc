@@ -324,7 +324,9 @@ cgroup::TaskGroup SpecGroup(const Spec& spec) {
   return g;
 }
 
-bool WriteFileDurably(const std::string& path, const std::string& data) {
+namespace {
+
+bool WriteReplacing(const std::string& path, const std::string& data, bool sync) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return false;
@@ -340,8 +342,9 @@ bool WriteFileDurably(const std::string& path, const std::string& data) {
     }
     off += static_cast<std::size_t>(w);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) return false;
+  if ((sync && ::fsync(fd) != 0) || ::close(fd) != 0) return false;
   if (::rename(tmp.c_str(), path.c_str()) != 0) return false;
+  if (!sync) return true;
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -350,6 +353,16 @@ bool WriteFileDurably(const std::string& path, const std::string& data) {
     ::close(dfd);
   }
   return true;
+}
+
+}  // namespace
+
+bool WriteFileDurably(const std::string& path, const std::string& data) {
+  return WriteReplacing(path, data, /*sync=*/true);
+}
+
+bool WriteFileReplacing(const std::string& path, const std::string& data) {
+  return WriteReplacing(path, data, /*sync=*/false);
 }
 
 std::optional<std::string> ReadWholeFile(const std::string& path) {

@@ -113,6 +113,9 @@ std::optional<ExitRecord> DecodeExit(const std::string& text);
 // Writes `data` to `path` durably: a temporary file, fsync, rename, fsync
 // of the directory. False with errno set on failure.
 bool WriteFileDurably(const std::string& path, const std::string& data);
+// The same without fsync: whole or absent for readers on this boot, not
+// after a power loss.
+bool WriteFileReplacing(const std::string& path, const std::string& data);
 // The whole file, or nullopt if it cannot be read.
 std::optional<std::string> ReadWholeFile(const std::string& path);
 

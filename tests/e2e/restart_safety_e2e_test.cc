@@ -162,18 +162,6 @@ std::vector<std::string> Lines(const fs::path& path) {
   return lines;
 }
 
-// The parent of `pid` (/proc/<pid>/stat field 4), or -1.
-pid_t ParentOf(pid_t pid) {
-  const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  const auto close_paren = stat.rfind(')');
-  if (close_paren == std::string::npos) return -1;
-  std::istringstream rest(stat.substr(close_paren + 1));
-  char state = '?';
-  pid_t ppid = -1;
-  rest >> state >> ppid;
-  return ppid;
-}
-
 // True if `pid`'s environment holds exactly `var` ("NAME=value").
 bool HasEnv(pid_t pid, std::string_view var) {
   const std::string environ = ReadFile("/proc/" + std::to_string(pid) + "/environ");

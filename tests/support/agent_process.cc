@@ -258,6 +258,19 @@ bool ProcessAlive(pid_t pid) {
   return e && e->state != 'Z' && e->state != 'X';
 }
 
+pid_t ParentOf(pid_t pid) {
+  const auto e = ReadProcStat(pid);
+  return e ? e->ppid : -1;
+}
+
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  std::vector<pid_t> out;
+  for (const auto& e : ProcessTable()) {
+    if (e.ppid == parent && e.state != 'Z' && e.state != 'X') out.push_back(e.pid);
+  }
+  return out;
+}
+
 bool WaitFor(const std::function<bool()>& done, milliseconds timeout, milliseconds interval) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {

@@ -103,6 +103,11 @@ std::vector<pid_t> ProcessesUsing(const std::filesystem::path& data_dir);
 // True while `pid` exists and is not a zombie.
 bool ProcessAlive(pid_t pid);
 
+// The parent of `pid` (/proc/<pid>/stat), or -1.
+pid_t ParentOf(pid_t pid);
+// Live children of `parent`, in pid order.
+std::vector<pid_t> ChildrenOf(pid_t parent);
+
 // Polls `done` every `interval` until it returns true or `timeout` passes.
 // Returns whether it became true.
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout,

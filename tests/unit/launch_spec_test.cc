@@ -1,6 +1,7 @@
 // The executor's launch spec: any byte of a value survives the round trip
 // or is refused by name (a NUL would cut a C string short), and the
 // decoder accepts exactly the grammar and nothing else.
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -8,6 +9,7 @@
 
 #include "lifecycle/driver.h"
 #include "lifecycle/executor/protocol.h"
+#include "tests/support/engine_fakes.h"
 
 namespace drover::executor {
 namespace {
@@ -154,14 +156,22 @@ TEST(LaunchSpec, DriverRefusesNulInArgumentsBeforeStarting) {
   launch.stdout_name = "web.stdout";
   launch.stderr_name = "web.stderr";
   launch.state_dir = "/nonexistent/state";
-  auto started = driver->Start(launch);
+  drover::testing::FakeScheduler scheduler;
+  drover::testing::FakeMonitor monitor;
+  // A refused launch answers before Start returns.
+  auto start = [&] {
+    std::optional<Result<ProcessHandle>> answer;
+    driver->Start(launch, scheduler, monitor, [&](Result<ProcessHandle> r) { answer = std::move(r); });
+    return answer.value_or(Result<ProcessHandle>(Internal("no answer")));
+  };
+  auto started = start();
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(started.status().message(), "argument 2 contains a NUL byte");
 
   launch.args = {"-c", "true"};
   launch.env = {{"TOKEN", std::string("a\0b", 3)}};
-  started = driver->Start(launch);
+  started = start();
   ASSERT_FALSE(started.ok());
   EXPECT_EQ(started.status().message(), "environment variable TOKEN contains a NUL byte");
 }

@@ -1,0 +1,56 @@
+#include "lifecycle/alloc_backend.h"
+
+#include "storage/codec.h"
+#include "storage/state_store.h"
+
+namespace drover {
+
+Result<std::optional<Allocation>> StoreAllocBackend::GetAlloc(const std::string& id) {
+  return store_.GetAlloc(id);
+}
+
+Result<std::vector<Allocation>> StoreAllocBackend::ListAllocs() { return store_.ListAllocs(); }
+
+Result<std::optional<std::string>> StoreAllocBackend::GetTaskLocal(const std::string& alloc_id,
+                                                                   const std::string& task) {
+  return store_.GetTaskLocal(alloc_id, task);
+}
+
+std::vector<Status> StoreAllocBackend::Commit(const std::vector<AllocUpdate>& updates) {
+  std::vector<Status> out(updates.size(), Status::Ok());
+  bool any = false;
+  auto result = store_.Apply([&](WriteTxn& txn) -> Status {
+    any = false;
+    for (std::size_t i = 0; i < updates.size(); ++i) {
+      const AllocUpdate& u = updates[i];
+      // Read inside the change so that a concurrent scheduler update (a
+      // stop) is kept, not overwritten.
+      ASSIGN_OR_RETURN(std::optional<Allocation> current, store_.GetAlloc(u.alloc_id));
+      if (!current) {
+        out[i] = NotFound("alloc purged");
+        continue;
+      }
+      out[i] = Status::Ok();
+      current->TaskStates = u.states;
+      current->ClientStatus = u.client_status;
+      current->ClientDescription = u.client_description;
+      current->ModifyIndex = txn.index();
+      current->ModifyTime = u.modify_time;
+      txn.PutAlloc(*current);
+      for (const auto& [task, json] : u.task_locals) txn.PutTaskLocal(u.alloc_id, task, json);
+      txn.AddEvent(AllocationEvent("AllocationUpdated", *current));
+      any = true;
+    }
+    // Nothing left to write: commit nothing (no index is used up).
+    if (!any) return NotFound("every allocation purged");
+    return Status::Ok();
+  });
+  if (result.ok()) {
+    ++commits_;
+  } else if (any || result.status().code() != StatusCode::kNotFound) {
+    for (Status& st : out) st = result.status();
+  }
+  return out;
+}
+
+}  // namespace drover
