@@ -337,13 +337,13 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   }
   if (through == base) return CompactionResult{0, base};
 
-  // Pass 2: the snapshot at `through`.
-  ASSIGN_OR_RETURN(JournalState state, LoadJournalSnapshot(store));
-  RETURN_IF_ERROR(ScanJournal(store, base + 1, [&](const Event& e) -> Result<bool> {
-    if (e.Index > through) return false;
-    RETURN_IF_ERROR(ApplyEvent(state, e));
-    return true;
-  }));
+  // Pass 2: the snapshot at `through`, its time the latest of the changes
+  // folded (as folding each entry would give).
+  ASSIGN_OR_RETURN(JournalState state, ReplayJournal(store, through));
+  for (const Change& c : changes) {
+    if (c.index > through) break;
+    state.time = std::max(state.time, c.time);
+  }
   state.index = through;
   RETURN_IF_ERROR(store.FoldJournal(base, through, EncodeJournalState(state)));
   return CompactionResult{folded, through};
