@@ -129,7 +129,8 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       std::move(engine_options));
   RETURN_IF_ERROR(agent->engine_->Start());
   RETURN_IF_ERROR(agent->RearmFollowups());
-  agent->CompactJournalPeriodically();
+  // Not before serving: on a long journal a compaction takes a while.
+  agent->timers_.After(kSecond, [a = agent.get()] { a->CompactJournalPeriodically(); });
   log::Info("agent: node " + node.ID + " (" + node.Name + ") ready: " +
             std::to_string(cap.cores) + " cores, " + std::to_string(cap.cpu_mhz) + " MHz, " +
             std::to_string(cap.memory_mb) + " MB");

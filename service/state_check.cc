@@ -51,31 +51,35 @@ std::string DiffFields(const T& live, const T& rebuilt) {
   return out;
 }
 
-// Compares one table, live against rebuilt, keyed by `key`.
+// Compares one table, live against rebuilt, keyed by `key`: one lookup
+// per object.
 template <typename T, typename Key>
 void CompareTable(const char* what, const std::vector<T>& live, const std::map<Key, T>& rebuilt,
                   const std::function<Key(const T&)>& key,
                   const std::function<std::string(const Key&)>& name,
-                  std::vector<std::string>& problems) {
+                  std::vector<CheckReport::Problem>& problems) {
   std::set<Key> seen;
   for (const T& obj : live) {
     Key k = key(obj);
     seen.insert(k);
+    const std::string who = std::string(what) + " " + name(k);
     auto it = rebuilt.find(k);
     if (it == rebuilt.end()) {
-      problems.push_back(std::string(what) + " " + name(k) +
-                         " is in the store but no journal event wrote it");
+      problems.push_back({who, obj.ModifyIndex, who + " is in the store but no journal event wrote it"});
     } else if (!(it->second == obj)) {
-      problems.push_back(std::string(what) + " " + name(k) + " differs from its latest journal "
-                         "event (ModifyIndex " + std::to_string(obj.ModifyIndex) + " live, " +
-                         std::to_string(it->second.ModifyIndex) + " in the journal): " +
-                         DiffFields(obj, it->second));
+      problems.push_back({who, std::max(obj.ModifyIndex, it->second.ModifyIndex),
+                          who + " differs from its latest journal event (ModifyIndex " +
+                              std::to_string(obj.ModifyIndex) + " live, " +
+                              std::to_string(it->second.ModifyIndex) + " in the journal): " +
+                              DiffFields(obj, it->second)});
     }
   }
   for (const auto& [k, obj] : rebuilt) {
     if (!seen.count(k)) {
-      problems.push_back(std::string(what) + " " + name(k) + " is in the journal (index " +
-                         std::to_string(obj.ModifyIndex) + ") but missing from the store");
+      const std::string who = std::string(what) + " " + name(k);
+      problems.push_back({who, obj.ModifyIndex, who + " is in the journal (index " +
+                                                    std::to_string(obj.ModifyIndex) +
+                                                    ") but missing from the store"});
     }
   }
 }
@@ -105,27 +109,39 @@ std::string CheckReport::Format() const {
   std::ostringstream out;
   for (const Invariant& inv : invariants) {
     out << (inv.problems.empty() ? "ok      " : "FAILED  ") << inv.name << "\n";
-    for (const auto& p : inv.problems) out << "        - " << p << "\n";
+    for (const auto& p : inv.problems) {
+      out << "        - ";
+      if (p.index > 0) out << "[index " << p.index << "] ";
+      out << p.text << "\n";
+    }
   }
   std::size_t failed = std::count_if(invariants.begin(), invariants.end(),
                                      [](const Invariant& i) { return !i.problems.empty(); });
   if (failed == 0) {
     out << "state check passed: " << invariants.size() << " invariants hold\n";
   } else {
+    std::size_t problems = 0;
+    for (const Invariant& inv : invariants) problems += inv.problems.size();
     out << "state check FAILED: " << failed << " of " << invariants.size()
-        << " invariants do not hold\n";
+        << " invariants do not hold (" << problems << (problems == 1 ? " problem)\n" : " problems)\n");
   }
   return out.str();
 }
 
-Result<CheckReport> CheckState(const StateStore& store) {
+Result<CheckReport> CheckState(const StateStore& store, const CheckProgress& progress) {
+  auto phase = [&](const std::string& what) {
+    if (progress) progress(what);
+  };
+  phase("reading the tables");
   ASSIGN_OR_RETURN(std::vector<Job> jobs, store.ListJobs());
   ASSIGN_OR_RETURN(std::vector<Evaluation> evals, store.ListEvals());
   ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store.ListAllocsByIDPrefix(""));
   ASSIGN_OR_RETURN(std::vector<Node> nodes, store.ListNodes());
   ASSIGN_OR_RETURN(std::vector<StateStore::TaskLocalEntry> locals, store.ListTaskLocal());
   // An unreadable journal is a finding, not a reason to stop checking.
+  phase("replaying the journal");
   Result<JournalState> replayed = ReplayJournal(store);
+  phase("comparing");
 
   CheckReport report;
   const std::uint64_t global = store.LatestIndex();
@@ -139,9 +155,10 @@ Result<CheckReport> CheckState(const StateStore& store) {
       auto key = std::make_pair(a.Namespace, a.JobID);
       if (job_keys.count(key)) continue;
       if (replayed.ok() && replayed->purged_jobs.count(key)) continue;
-      inv.problems.push_back("allocation " + a.ID + " (" + a.Name + ") belongs to job " +
-                             JobName(a.Namespace, a.JobID) +
-                             ", which does not exist and was not purged");
+      inv.problems.push_back({"allocation " + a.ID, a.ModifyIndex,
+                              "allocation " + a.ID + " (" + a.Name + ") belongs to job " +
+                                  JobName(a.Namespace, a.JobID) +
+                                  ", which does not exist and was not purged"});
     }
     report.invariants.push_back(std::move(inv));
   }
@@ -151,9 +168,9 @@ Result<CheckReport> CheckState(const StateStore& store) {
     CheckReport::Invariant inv{"indexes: global >= every index; table index == largest ModifyIndex", {}};
     auto above = [&](const char* what, const std::string& id, std::uint64_t idx) {
       if (idx > global) {
-        inv.problems.push_back(std::string(what) + " " + id + " has ModifyIndex " +
-                               std::to_string(idx) + ", above the global index " +
-                               std::to_string(global));
+        const std::string who = std::string(what) + " " + id;
+        inv.problems.push_back({who, idx, who + " has ModifyIndex " + std::to_string(idx) +
+                                              ", above the global index " + std::to_string(global)});
       }
     };
     for (const Job& j : jobs) above("job", JobName(j.Namespace, j.ID), j.ModifyIndex);
@@ -167,14 +184,17 @@ Result<CheckReport> CheckState(const StateStore& store) {
       const auto i = static_cast<std::size_t>(t);
       const std::uint64_t ti = store.TableIndex(t);
       const std::string name = TableName(t);
+      const std::string who = "table " + name;
       if (ti > global) {
-        inv.problems.push_back("table index of " + name + " is " + std::to_string(ti) +
-                               ", above the global index " + std::to_string(global));
+        inv.problems.push_back({who, ti, "table index of " + name + " is " + std::to_string(ti) +
+                                             ", above the global index " + std::to_string(global)});
       }
       if (ti == live_max[i]) continue;
       if (ti < live_max[i]) {
-        inv.problems.push_back("table index of " + name + " is " + std::to_string(ti) +
-                               ", below its largest ModifyIndex " + std::to_string(live_max[i]));
+        inv.problems.push_back({who, live_max[i],
+                                "table index of " + name + " is " + std::to_string(ti) +
+                                    ", below its largest ModifyIndex " +
+                                    std::to_string(live_max[i])});
         continue;
       }
       // Above the largest object: right only if that change deleted an
@@ -193,9 +213,11 @@ Result<CheckReport> CheckState(const StateStore& store) {
         }
         if (replayed->table_index[i] == ti && rebuilt_max < ti) continue;
       }
-      inv.problems.push_back("table index of " + name + " is " + std::to_string(ti) +
-                             " but its largest ModifyIndex is " + std::to_string(live_max[i]) +
-                             " and the journal records no deletion at " + std::to_string(ti));
+      inv.problems.push_back({who, ti, "table index of " + name + " is " + std::to_string(ti) +
+                                           " but its largest ModifyIndex is " +
+                                           std::to_string(live_max[i]) +
+                                           " and the journal records no deletion at " +
+                                           std::to_string(ti)});
     }
     report.invariants.push_back(std::move(inv));
   }
@@ -204,12 +226,15 @@ Result<CheckReport> CheckState(const StateStore& store) {
   {
     CheckReport::Invariant inv{"objects and task states match the latest journal events", {}};
     if (!replayed.ok()) {
-      inv.problems.push_back("the journal cannot be replayed: " + replayed.status().message());
+      report.journal_unreadable = true;
+      inv.problems.push_back({"journal", 0, "the journal cannot be replayed: " + replayed.status().message()});
     } else {
       const JournalState& r = *replayed;
       if (r.index > global) {
-        inv.problems.push_back("the journal reaches index " + std::to_string(r.index) +
-                               ", above the global index " + std::to_string(global));
+        inv.problems.push_back({"journal", r.index, "the journal reaches index " +
+                                                        std::to_string(r.index) +
+                                                        ", above the global index " +
+                                                        std::to_string(global)});
       }
       using JobKey = std::pair<std::string, std::string>;
       CompareTable<Job, JobKey>(
@@ -228,43 +253,58 @@ Result<CheckReport> CheckState(const StateStore& store) {
     report.invariants.push_back(std::move(inv));
   }
 
-  // No orphan task_local entries.
+  // No orphan task_local entries. `allocs` is sorted by ID.
+  auto find_alloc = [&](const std::string& id) -> const Allocation* {
+    auto it = std::lower_bound(allocs.begin(), allocs.end(), id,
+                               [](const Allocation& a, const std::string& k) { return a.ID < k; });
+    return it != allocs.end() && it->ID == id ? &*it : nullptr;
+  };
   {
     CheckReport::Invariant inv{"every task_local entry belongs to an existing allocation and task", {}};
-    std::map<std::string, const Allocation*> by_id;
-    for (const Allocation& a : allocs) by_id[a.ID] = &a;
     for (const auto& e : locals) {
-      auto it = by_id.find(e.alloc_id);
-      if (it == by_id.end()) {
-        inv.problems.push_back("task_local " + e.alloc_id + "/" + e.task +
-                               ": allocation does not exist");
+      const std::string who = "task_local " + e.alloc_id + "/" + e.task;
+      const Allocation* a = find_alloc(e.alloc_id);
+      if (a == nullptr) {
+        inv.problems.push_back({who, 0, who + ": allocation does not exist"});
         continue;
       }
-      const Allocation& a = *it->second;
-      bool known = (a.TaskStates && a.TaskStates->count(e.task)) || TaskOf(a, e.task);
+      bool known = (a->TaskStates && a->TaskStates->count(e.task)) || TaskOf(*a, e.task);
       if (!known) {
-        inv.problems.push_back("task_local " + e.alloc_id + "/" + e.task + ": allocation " +
-                               a.Name + " has no task \"" + e.task + "\"");
+        inv.problems.push_back({who, a->ModifyIndex, who + ": allocation " + a->Name +
+                                                         " has no task \"" + e.task + "\""});
       }
     }
     report.invariants.push_back(std::move(inv));
   }
 
-  // Secondary indexes.
+  // Secondary indexes: the creation-order index read once (keys only), the
+  // job index once per job.
   {
+    phase("checking the listing indexes");
     CheckReport::Invariant inv{"allocation listing indexes cover every allocation", {}};
-    ASSIGN_OR_RETURN(std::vector<Allocation> by_create, store.ListAllocs());
-    std::set<std::string> listed;
-    for (const Allocation& a : by_create) listed.insert(a.ID);
+    ASSIGN_OR_RETURN(std::vector<StateStore::AllocKey> by_create, store.ListAllocKeys());
+    std::map<std::string, std::uint64_t> listed;
+    for (const auto& k : by_create) listed.emplace(k.id, k.create_index);
+    std::map<std::pair<std::string, std::string>, std::set<std::string>> by_job;
+    for (const Allocation& a : allocs) by_job[{a.Namespace, a.JobID}];
+    for (auto& [job, ids] : by_job) {
+      ASSIGN_OR_RETURN(std::vector<Allocation> of_job, store.ListAllocsByJob(job.first, job.second));
+      for (const Allocation& a : of_job) ids.insert(a.ID);
+    }
     for (const Allocation& a : allocs) {
-      if (!listed.count(a.ID)) {
-        inv.problems.push_back("allocation " + a.ID + " is missing from the creation-order index");
+      const std::string who = "allocation " + a.ID;
+      auto it = listed.find(a.ID);
+      if (it == listed.end()) {
+        inv.problems.push_back({who, a.CreateIndex, who + " is missing from the creation-order index"});
+      } else if (it->second != a.CreateIndex) {
+        inv.problems.push_back({who, a.CreateIndex,
+                                who + " is in the creation-order index at " +
+                                    std::to_string(it->second) + ", not at its CreateIndex " +
+                                    std::to_string(a.CreateIndex)});
       }
-      ASSIGN_OR_RETURN(std::vector<Allocation> of_job, store.ListAllocsByJob(a.Namespace, a.JobID));
-      if (std::none_of(of_job.begin(), of_job.end(),
-                       [&](const Allocation& x) { return x.ID == a.ID; })) {
-        inv.problems.push_back("allocation " + a.ID + " is missing from the index of job " +
-                               JobName(a.Namespace, a.JobID));
+      if (!by_job[{a.Namespace, a.JobID}].count(a.ID)) {
+        inv.problems.push_back({who, a.CreateIndex, who + " is missing from the index of job " +
+                                                        JobName(a.Namespace, a.JobID)});
       }
     }
     report.invariants.push_back(std::move(inv));

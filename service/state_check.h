@@ -2,6 +2,8 @@
 // (read-only) store and reported in words a person can act on.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,18 +13,32 @@
 namespace drover {
 
 struct CheckReport {
+  struct Problem {
+    std::string key;          // the object ("allocation <id>", "table allocs", ...)
+    std::uint64_t index = 0;  // where it first shows: the index of the change
+                              // that wrote the offending object (0: unknown)
+    std::string text;
+  };
   struct Invariant {
-    std::string name;                   // what must hold
-    std::vector<std::string> problems;  // empty: it holds
+    std::string name;               // what must hold
+    std::vector<Problem> problems;  // empty: it holds
   };
   std::vector<Invariant> invariants;
+  // The journal could not be read; its invariant says why.
+  bool journal_unreadable = false;
 
   bool ok() const;
-  // One line per invariant ("ok" / "FAILED"), problems indented below it.
+  // One line per invariant ("ok" / "FAILED"), problems indented below it
+  // with their index.
   std::string Format() const;
 };
 
-// Checks, against the store and its event journal:
+// Called with what the check is doing now ("replaying the journal"), for a
+// progress line on a terminal.
+using CheckProgress = std::function<void(const std::string& phase)>;
+
+// Checks, against the store and its event journal, in one pass over each
+// table and one over the journal (linear in both):
 //  - every allocation's job exists, unless the journal records its purge;
 //  - the global index is >= every object's ModifyIndex and every table
 //    index; each table index equals the largest ModifyIndex in its table
@@ -32,7 +48,7 @@ struct CheckReport {
 //  - every task_local entry belongs to an existing allocation and task;
 //  - both allocation listing indexes (by creation, by job) cover every
 //    allocation.
-// An error is returned only when the store cannot be read at all.
-Result<CheckReport> CheckState(const StateStore& store);
+// An error is returned only when the store's tables cannot be read.
+Result<CheckReport> CheckState(const StateStore& store, const CheckProgress& progress = {});
 
 }  // namespace drover

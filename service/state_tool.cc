@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -15,8 +17,10 @@
 
 #include "migrations/migrations.h"
 #include "service/state_check.h"
+#include "service/state_history.h"
 #include "storage/codec.h"
 #include "storage/journal.h"
+#include "storage/journal_scan.h"
 #include "storage/state_store.h"
 
 namespace drover {
@@ -70,17 +74,6 @@ struct Objects {
   std::vector<StateStore::TaskLocalEntry> task_local;
   bool has_task_local = false;  // not rebuilt from the journal
 };
-
-Result<Objects> LiveObjects(const StateStore& store) {
-  Objects o;
-  ASSIGN_OR_RETURN(o.jobs, store.ListJobs());
-  ASSIGN_OR_RETURN(o.evals, store.ListEvals());
-  ASSIGN_OR_RETURN(o.allocs, store.ListAllocsByIDPrefix(""));
-  ASSIGN_OR_RETURN(o.nodes, store.ListNodes());
-  ASSIGN_OR_RETURN(o.task_local, store.ListTaskLocal());
-  o.has_task_local = true;
-  return o;
-}
 
 Objects RebuiltObjects(const JournalState& s) {
   Objects o;
@@ -240,13 +233,14 @@ struct JournalInfo {
   std::uint64_t first = 0, last = 0, snapshot = 0;
 };
 
+// Counts entries without decoding them.
 Result<JournalInfo> ReadJournalInfo(const StateStore& store) {
   JournalInfo info;
-  ASSIGN_OR_RETURN(JournalState snap, LoadJournalSnapshot(store));
-  info.snapshot = snap.index;
-  RETURN_IF_ERROR(ScanJournal(store, 0, [&](const Event& e) -> Result<bool> {
-    if (info.entries++ == 0) info.first = e.Index;
-    info.last = e.Index;
+  ASSIGN_OR_RETURN(std::optional<std::string> base, store.GetMeta("journal/base"));
+  if (base) info.snapshot = std::strtoull(base->c_str(), nullptr, 10);
+  RETURN_IF_ERROR(store.ScanEventsRaw(0, [&](std::uint64_t index, std::string_view) -> Result<bool> {
+    if (info.entries++ == 0) info.first = index;
+    info.last = index;
     return true;
   }));
   return info;
@@ -257,15 +251,114 @@ Result<JournalInfo> ReadJournalInfo(const StateStore& store) {
 struct DumpOptions {
   std::string data_dir;
   std::string table;
-  std::string id;
+  std::string id;     // ID prefix, every table
+  std::string job;    // the job's objects: itself, its evaluations and allocations
+  std::string alloc;  // allocations whose ID starts with this (and their task_local)
+  std::string since;  // changed at or after this index or RFC 3339 time
   std::string format = "json";
 };
 
+// What --id, --job, --alloc and --since keep.
+struct DumpFilter {
+  std::string id, job, alloc;
+  std::uint64_t since_index = 0;
+  Nanos since_time = 0;
+
+  bool Changed(std::uint64_t modify_index, Nanos modify_time) const {
+    return modify_index >= since_index && (since_time == 0 || modify_time >= since_time);
+  }
+  bool Keep(const Job& j) const {
+    return alloc.empty() && j.ID.starts_with(id) && (job.empty() || j.ID == job) &&
+           Changed(j.ModifyIndex, j.SubmitTime);
+  }
+  bool Keep(const Evaluation& e) const {
+    return alloc.empty() && e.ID.starts_with(id) && (job.empty() || e.JobID == job) &&
+           Changed(e.ModifyIndex, e.ModifyTime);
+  }
+  bool Keep(const Allocation& a) const {
+    return a.ID.starts_with(id) && a.ID.starts_with(alloc) && (job.empty() || a.JobID == job) &&
+           Changed(a.ModifyIndex, a.ModifyTime);
+  }
+  bool Keep(const Node& n) const {
+    return alloc.empty() && job.empty() && n.ID.starts_with(id) &&
+           Changed(n.ModifyIndex, n.StatusUpdatedAt * kSecond);
+  }
+};
+
+Result<DumpFilter> MakeDumpFilter(const DumpOptions& o) {
+  DumpFilter f{o.id, o.job, o.alloc};
+  if (!o.since.empty()) {
+    if (o.since.find_first_not_of("0123456789") == std::string::npos) {
+      if (o.since.size() > 19) return InvalidArgument("--since: index out of range");
+      f.since_index = std::strtoull(o.since.c_str(), nullptr, 10);
+    } else {
+      auto t = ParseRFC3339(o.since);
+      if (!t.ok()) return InvalidArgument("--since: an index or an RFC 3339 time: " + t.status().message());
+      f.since_time = t->unix_nanos;
+    }
+  }
+  return f;
+}
+
+template <typename T>
+void KeepFiltered(std::vector<T>& objs, const DumpFilter& f) {
+  std::erase_if(objs, [&](const T& o) { return !f.Keep(o); });
+}
+
+// The live objects the filter keeps, read table by table.
+Result<Objects> FilteredLiveObjects(const StateStore& store, const DumpFilter& f,
+                                    const std::string& table) {
+  Objects o;
+  if (Wanted(table, "jobs")) {
+    ASSIGN_OR_RETURN(o.jobs, store.ListJobs());
+  }
+  if (Wanted(table, "evals")) {
+    ASSIGN_OR_RETURN(o.evals, store.ListEvals());
+  }
+  if (Wanted(table, "allocs") || Wanted(table, "task_local")) {
+    const std::string& prefix = f.alloc.size() > f.id.size() ? f.alloc : f.id;
+    ASSIGN_OR_RETURN(o.allocs, store.ListAllocsByIDPrefix(prefix));
+  }
+  if (Wanted(table, "nodes")) {
+    ASSIGN_OR_RETURN(o.nodes, store.ListNodes());
+  }
+  KeepFiltered(o.jobs, f);
+  KeepFiltered(o.evals, f);
+  KeepFiltered(o.allocs, f);
+  KeepFiltered(o.nodes, f);
+  if (Wanted(table, "task_local")) {
+    ASSIGN_OR_RETURN(o.task_local, store.ListTaskLocal());
+    const bool narrowed = !f.job.empty() || !f.alloc.empty() || f.since_index > 0 || f.since_time > 0;
+    std::set<std::string> kept;
+    for (const Allocation& a : o.allocs) kept.insert(a.ID);
+    std::erase_if(o.task_local, [&](const auto& e) {
+      return !e.alloc_id.starts_with(f.id) || (narrowed && !kept.count(e.alloc_id));
+    });
+    o.has_task_local = true;
+  }
+  if (!Wanted(table, "allocs")) o.allocs.clear();
+  return o;
+}
+
+// JSON written object by object: no document of the whole store is built.
+template <typename T>
+void StreamList(std::ostream& out, const char* key, const std::vector<T>& objs, bool& first_member) {
+  out << (first_member ? "" : ",") << "\"" << key << "\":[";
+  first_member = false;
+  for (std::size_t i = 0; i < objs.size(); ++i) out << (i ? "," : "") << EncodeJson(objs[i]);
+  out << "]";
+}
+
+template <typename T>
+void StreamLines(std::ostream& out, const char* table, const std::vector<T>& objs) {
+  for (const T& o : objs) out << "{\"Table\":\"" << table << "\",\"Object\":" << EncodeJson(o) << "}\n";
+}
+
 Status RunDump(const DumpOptions& opts) {
   RETURN_IF_ERROR(ValidateTable(opts.table));
+  ASSIGN_OR_RETURN(DumpFilter filter, MakeDumpFilter(opts));
   ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store, OpenDataDir(opts.data_dir));
-  ASSIGN_OR_RETURN(Objects objects, LiveObjects(*store));
-  Filter(objects, opts.id);
+  ASSIGN_OR_RETURN(Objects objects, FilteredLiveObjects(*store, filter, opts.table));
   ASSIGN_OR_RETURN(JournalInfo journal, ReadJournalInfo(*store));
   std::array<std::uint64_t, std::size(kAllTables)> table_index{};
   for (Table t : kAllTables) table_index[static_cast<std::size_t>(t)] = store->TableIndex(t);
@@ -283,27 +376,96 @@ Status RunDump(const DumpOptions& opts) {
     PrintObjectsTable(std::cout, objects, opts.table);
     return Status::Ok();
   }
-  json::object doc;
-  doc["SchemaVersion"] = store->schema_version();
-  doc["Index"] = store->LatestIndex();
-  doc["TableIndexes"] = TableIndexesJson(table_index);
-  doc["Journal"] = json::object{{"Entries", journal.entries},
-                                {"FirstIndex", journal.first},
-                                {"LastIndex", journal.last},
-                                {"SnapshotIndex", journal.snapshot}};
-  AddObjectsJson(doc, objects, opts.table);
-  std::cout << json::serialize(doc) << "\n";
+  json::object head;
+  head["SchemaVersion"] = store->schema_version();
+  head["Index"] = store->LatestIndex();
+  head["TableIndexes"] = TableIndexesJson(table_index);
+  head["Journal"] = json::object{{"Entries", journal.entries},
+                                 {"FirstIndex", journal.first},
+                                 {"LastIndex", journal.last},
+                                 {"SnapshotIndex", journal.snapshot}};
+  if (opts.format == "ndjson") {
+    // A header line, then one line per object: {"Table": ..., "Object": ...}.
+    std::cout << json::serialize(head) << "\n";
+    if (Wanted(opts.table, "jobs")) StreamLines(std::cout, "jobs", objects.jobs);
+    if (Wanted(opts.table, "evals")) StreamLines(std::cout, "evals", objects.evals);
+    if (Wanted(opts.table, "allocs")) StreamLines(std::cout, "allocs", objects.allocs);
+    if (Wanted(opts.table, "nodes")) StreamLines(std::cout, "nodes", objects.nodes);
+    if (objects.has_task_local) {
+      for (const auto& e : objects.task_local) {
+        std::cout << "{\"Table\":\"task_local\",\"Object\":" << json::serialize(TaskLocalJson(e)) << "}\n";
+      }
+    }
+    return Status::Ok();
+  }
+  std::string text = json::serialize(head);
+  text.pop_back();  // the closing brace: the tables follow
+  std::cout << text;
+  bool first = false;
+  if (Wanted(opts.table, "jobs")) StreamList(std::cout, "Jobs", objects.jobs, first);
+  if (Wanted(opts.table, "evals")) StreamList(std::cout, "Evaluations", objects.evals, first);
+  if (Wanted(opts.table, "allocs")) StreamList(std::cout, "Allocations", objects.allocs, first);
+  if (Wanted(opts.table, "nodes")) StreamList(std::cout, "Nodes", objects.nodes, first);
+  if (objects.has_task_local) {
+    std::cout << ",\"TaskLocal\":[";
+    for (std::size_t i = 0; i < objects.task_local.size(); ++i) {
+      std::cout << (i ? "," : "") << json::serialize(TaskLocalJson(objects.task_local[i]));
+    }
+    std::cout << "]";
+  }
+  std::cout << "}\n";
   return Status::Ok();
 }
 
 // ---- state check ------------------------------------------------------------------------
 
-Result<bool> RunCheck(const std::string& data_dir) {
-  ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store, OpenDataDir(data_dir));
-  ASSIGN_OR_RETURN(CheckReport report, CheckState(*store));
-  std::cout << "Checking " << data_dir << " at index " << store->LatestIndex() << "\n"
-            << report.Format();
-  return report.ok();
+// Exit statuses of `state check`, one per kind of outcome.
+constexpr int kCheckHealthy = 0;
+constexpr int kCheckViolations = 1;
+constexpr int kCheckUnreadable = 3;
+
+// "checking: replaying the journal (3.2 s)" on one rewritten line, when
+// stderr is a terminal.
+class ProgressLine {
+ public:
+  ProgressLine() : tty_(::isatty(2) == 1), start_(std::chrono::steady_clock::now()) {}
+  ~ProgressLine() { Clear(); }
+  void Show(const std::string& phase) {
+    if (!tty_) return;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    char when[32];
+    std::snprintf(when, sizeof(when), " (%.1f s)", s);
+    std::cerr << "\r\033[Kchecking: " << phase << when << std::flush;
+    shown_ = true;
+  }
+  void Clear() {
+    if (shown_) std::cerr << "\r\033[K" << std::flush;
+    shown_ = false;
+  }
+
+ private:
+  bool tty_;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_;
+};
+
+int RunCheck(const std::string& data_dir) {
+  auto store = OpenDataDir(data_dir);
+  if (!store.ok()) {
+    std::cerr << "drover: " << store.status().message() << "\n";
+    return kCheckUnreadable;
+  }
+  ProgressLine progress;
+  auto report = CheckState(**store, [&](const std::string& phase) { progress.Show(phase); });
+  progress.Clear();
+  if (!report.ok()) {
+    std::cerr << "drover: the state store cannot be read: " << report.status().message() << "\n";
+    return kCheckUnreadable;
+  }
+  std::cout << "Checking " << data_dir << " at index " << (*store)->LatestIndex() << "\n"
+            << report->Format();
+  if (report->journal_unreadable) return kCheckUnreadable;
+  return report->ok() ? kCheckHealthy : kCheckViolations;
 }
 
 // ---- events replay ------------------------------------------------------------------------
@@ -315,19 +477,6 @@ struct ReplayOptions {
   bool json = false;
   std::string table, id;
 };
-
-// "2026-11-22T08:00:00.123Z": fixed width, for the timeline.
-std::string TimeText(Nanos t) {
-  if (t <= 0) return "-";
-  time_t secs = static_cast<time_t>(t / kSecond);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>((t % kSecond) / kMillisecond));
-  return buf;
-}
 
 std::string TaskEventText(const TaskEvent& e) {
   std::string out = e.Type;
@@ -472,8 +621,19 @@ Status RunReplay(const ReplayOptions& opts) {
               << " was compacted into a snapshot; the timeline starts after it\n";
   }
   std::vector<std::vector<std::string>> rows{{"TIME", "INDEX", "TOPIC", "TYPE", "KEY", "SUMMARY"}};
-  RETURN_IF_ERROR(ScanJournal(*store, state.index + 1, [&](const Event& e) -> Result<bool> {
-    if (e.Index > opts.to_index) return false;
+  // Entries no filter can match are not decoded; job entries always are
+  // (an allocation's first entry embeds its job as it is then), and every
+  // entry of a matching allocation is (a summary compares it with the one
+  // before).
+  RETURN_IF_ERROR(ScanJournalHeads(*store, state.index + 1,
+                                   [&](const EventHead& h, std::string_view raw) -> Result<bool> {
+    if (h.index > opts.to_index) return false;
+    if (h.topic != "Job") {
+      if (!opts.job.empty() && !h.HasFilterKey(opts.job)) return true;
+      if (!opts.alloc.empty() && (h.topic != "Allocation" || !h.key.starts_with(opts.alloc))) return true;
+      if (!opts.task.empty() && h.topic != "Allocation") return true;
+    }
+    ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
     // Only an allocation's summary needs the object as it was before.
     std::optional<Allocation> before;
     if (e.Topic == "Allocation") {
@@ -485,7 +645,7 @@ Status RunReplay(const ReplayOptions& opts) {
     if (opts.json) {
       std::cout << EncodeJson(e) << "\n";
     } else {
-      rows.push_back({TimeText(EventTime(e)), std::to_string(e.Index), e.Topic, e.Type,
+      rows.push_back({TimelineTime(EventTime(e)), std::to_string(e.Index), e.Topic, e.Type,
                       Short(e.Key), Summary(e, prev, state, opts.task)});
     }
     return true;
@@ -517,8 +677,14 @@ void AddStateCommands(CLI::App& app) {
   AddDataDirOption(dump, dump_opts->data_dir);
   dump->add_option("--table", dump_opts->table, "Only this table: jobs, evals, allocs, nodes, task_local");
   dump->add_option("--id", dump_opts->id, "Only objects whose ID starts with this prefix");
-  dump->add_option("--format", dump_opts->format, "json or table")
-      ->check(CLI::IsMember({"json", "table"}))
+  dump->add_option("--job", dump_opts->job, "Only this job, its evaluations and allocations");
+  dump->add_option("--alloc", dump_opts->alloc,
+                   "Only allocations whose ID starts with this (and their task_local)");
+  dump->add_option("--since", dump_opts->since,
+                   "Only objects changed at or after this index or RFC 3339 time");
+  dump->add_option("--format", dump_opts->format,
+                   "json (one document), ndjson (a header line, then one line per object) or table")
+      ->check(CLI::IsMember({"json", "ndjson", "table"}))
       ->capture_default_str();
   dump->callback([dump_opts] {
     if (dump_opts->data_dir.empty()) dump_opts->data_dir = DefaultDataDir();
@@ -526,13 +692,14 @@ void AddStateCommands(CLI::App& app) {
   });
 
   auto check_dir = std::make_shared<std::string>();
-  auto* check = state->add_subcommand("check", "Verify the state's invariants; exit 1 if one fails");
+  auto* check = state->add_subcommand(
+      "check",
+      "Verify the state's invariants. Exit 0: healthy, 1: an invariant does not hold, "
+      "3: the store or its journal cannot be read");
   AddDataDirOption(check, *check_dir);
   check->callback([check_dir] {
     if (check_dir->empty()) *check_dir = DefaultDataDir();
-    auto ok = RunCheck(*check_dir);
-    if (!ok.ok()) Fail(ok.status());
-    if (!*ok) throw CLI::RuntimeError(1);
+    if (int code = RunCheck(*check_dir); code != kCheckHealthy) throw CLI::RuntimeError(code);
   });
 
   auto* events = app.add_subcommand("events", "Read the durable event journal of a data dir");
@@ -556,6 +723,37 @@ void AddStateCommands(CLI::App& app) {
   replay->callback([r] {
     if (r->data_dir.empty()) r->data_dir = DefaultDataDir();
     if (Status st = RunReplay(*r); !st.ok()) Fail(st);
+  });
+
+  auto d = std::make_shared<DiffOptions>();
+  auto diff_dir = std::make_shared<std::string>();
+  auto* diff = events->add_subcommand(
+      "diff", "What changed between two indexes, object by object and field by field");
+  AddDataDirOption(diff, *diff_dir);
+  diff->add_option("--from", d->from, "The state right after this index ...")->required();
+  diff->add_option("--to", d->to, "... compared with the state right after this one")->required();
+  diff->add_option("--alloc", d->alloc, "Only allocations whose ID starts with this");
+  diff->callback([d, diff_dir] {
+    if (diff_dir->empty()) *diff_dir = DefaultDataDir();
+    auto store = OpenDataDir(*diff_dir);
+    if (!store.ok()) Fail(store.status());
+    if (Status st = WriteStateDiff(**store, *d, std::cout); !st.ok()) Fail(st);
+  });
+
+  struct WhyArgs {
+    std::string data_dir, alloc, task;
+  };
+  auto w = std::make_shared<WhyArgs>();
+  auto* why = events->add_subcommand(
+      "why", "The chain of events that led an allocation (or one of its tasks) to its state");
+  AddDataDirOption(why, w->data_dir);
+  why->add_option("alloc", w->alloc, "The allocation's ID or a unique prefix of it")->required();
+  why->add_option("task", w->task, "Only this task's events (and the allocation's)");
+  why->callback([w] {
+    if (w->data_dir.empty()) w->data_dir = DefaultDataDir();
+    auto store = OpenDataDir(w->data_dir);
+    if (!store.ok()) Fail(store.status());
+    if (Status st = WriteAllocStory(**store, w->alloc, w->task, std::cout); !st.ok()) Fail(st);
   });
 }
 

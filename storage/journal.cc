@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "storage/codec.h"
+#include "storage/journal_scan.h"
 
 namespace drover {
 namespace {
@@ -172,11 +173,56 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
                               " was compacted, so the earliest index that can be rebuilt is " +
                               std::to_string(state.index));
   }
-  RETURN_IF_ERROR(ScanJournal(store, state.index + 1, [&](const Event& e) -> Result<bool> {
-    if (e.Index > at_index) return false;
-    RETURN_IF_ERROR(ApplyEvent(state, e));
+  // Every entry carries its whole object, so an object is its latest
+  // entry. Only what depends on the order is folded in order: job entries
+  // (purges, and the job an allocation embeds), an allocation's first
+  // entry (it embeds the job as it is then) and any entry carrying its own
+  // Job. The latest entry of every other object is decoded once, at the
+  // end; the envelopes alone say which entry is whose.
+  struct Latest {
+    std::size_t order;
+    std::string raw;
+  };
+  std::map<std::pair<std::string, std::string>, Latest> latest;  // (topic, key)
+  std::size_t order = 0;
+  std::array<std::uint64_t, std::size(kAllTables)> table_index = state.table_index;
+  auto apply_now = [&](std::string_view raw) -> Status {
+    ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
+    return ApplyEvent(state, e);
+  };
+  RETURN_IF_ERROR(ScanJournalHeads(store, state.index + 1,
+                                   [&](const EventHead& h, std::string_view raw) -> Result<bool> {
+    if (h.index > at_index) return false;
+    Table table;
+    if (!TopicTable(std::string(h.topic), &table)) return true;
+    const bool alloc = h.topic == "Allocation";
+    const bool known = h.topic == "Job"
+                           ? (h.type == "JobRegistered" || h.type == "JobDeregistered")
+                       : alloc              ? (h.type == "PlanResult" || h.type == "AllocationUpdated")
+                       : h.topic == "Evaluation" ? h.type == "EvaluationUpdated"
+                                                 : h.type == "NodeRegistration";
+    if (!known) return true;  // ApplyEvent ignores it too
+    table_index[static_cast<std::size_t>(table)] = h.index;
+    std::pair<std::string, std::string> key(h.topic, h.key);
+    if (h.topic == "Job" ||
+        (alloc && (!state.allocs.count(key.second) ||
+                   raw.find("\"Job\":{") != std::string_view::npos))) {
+      latest.erase(key);
+      RETURN_IF_ERROR(apply_now(raw));
+      return true;
+    }
+    Latest& l = latest[std::move(key)];
+    l.order = order++;
+    l.raw.assign(raw);
     return true;
   }));
+  std::vector<const Latest*> rest;
+  rest.reserve(latest.size());
+  for (const auto& [key, l] : latest) rest.push_back(&l);
+  std::sort(rest.begin(), rest.end(), [](const Latest* a, const Latest* b) { return a->order < b->order; });
+  for (const Latest* l : rest) RETURN_IF_ERROR(apply_now(l->raw));
+  state.table_index = table_index;
+  for (std::uint64_t i : table_index) state.index = std::max(state.index, i);
   return state;
 }
 
@@ -291,13 +337,13 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   }
   if (through == base) return CompactionResult{0, base};
 
-  // Pass 2: the snapshot at `through`.
-  ASSIGN_OR_RETURN(JournalState state, LoadJournalSnapshot(store));
-  RETURN_IF_ERROR(ScanJournal(store, base + 1, [&](const Event& e) -> Result<bool> {
-    if (e.Index > through) return false;
-    RETURN_IF_ERROR(ApplyEvent(state, e));
-    return true;
-  }));
+  // Pass 2: the snapshot at `through`, its time the latest of the changes
+  // folded (as folding each entry would give).
+  ASSIGN_OR_RETURN(JournalState state, ReplayJournal(store, through));
+  for (const Change& c : changes) {
+    if (c.index > through) break;
+    state.time = std::max(state.time, c.time);
+  }
   state.index = through;
   RETURN_IF_ERROR(store.FoldJournal(base, through, EncodeJournalState(state)));
   return CompactionResult{folded, through};

@@ -91,6 +91,9 @@ Result<JournalState> LoadJournalSnapshot(const StateStore& store);
 // Rebuilds the state as it was right after the change at `at_index` (the
 // head when at_index is above it). An index older than the snapshot is
 // FailedPrecondition naming the oldest index that can be rebuilt.
+// Linear in the journal but decoding only the entries the result depends
+// on (each object's latest, jobs, allocations' first): `time` is the
+// latest among those.
 Result<JournalState> ReplayJournal(const StateStore& store,
                                    std::uint64_t at_index = std::numeric_limits<std::uint64_t>::max());
 

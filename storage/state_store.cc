@@ -696,6 +696,24 @@ Result<std::vector<Event>> StateStore::ListEvents(std::uint64_t from_index,
   return out;
 }
 
+Status StateStore::ScanEventsRaw(
+    std::uint64_t from_index,
+    const std::function<Result<bool>(std::uint64_t index, std::string_view json)>& fn) const {
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;  // a long scan: keep the cache for the agent
+  options.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(options, impl_->cf(kEvents)));
+  for (it->Seek(Be64(from_index)); it->Valid(); it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (key.size() < 8) return Internal("journal: a key of " + std::to_string(key.size()) + " bytes");
+    std::uint64_t index = 0;
+    for (int i = 0; i < 8; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
+    ASSIGN_OR_RETURN(bool more, fn(index, std::string_view(it->value().data(), it->value().size())));
+    if (!more) return Status::Ok();
+  }
+  return FromRocks(it->status(), "scan events");
+}
+
 Result<std::optional<std::string>> StateStore::GetMeta(const std::string& key) const {
   return impl_->Get(kMeta, key);
 }

@@ -45,6 +45,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -209,6 +210,13 @@ class StateStore {
   Result<std::vector<ACLPolicy>> ListAclPolicies() const;
   // Journal entries with Index >= from_index, in order; at most `limit`.
   Result<std::vector<Event>> ListEvents(std::uint64_t from_index, std::size_t limit) const;
+  // Journal entries with Index >= from_index in order, undecoded: each
+  // entry's index and its Event JSON (valid during the call only); `fn`
+  // returns false to stop. For readers that decode a few of many entries
+  // (storage/journal_scan.h).
+  Status ScanEventsRaw(
+      std::uint64_t from_index,
+      const std::function<Result<bool>(std::uint64_t index, std::string_view json)>& fn) const;
 
   struct TaskLocalEntry {
     std::string alloc_id;

@@ -405,8 +405,155 @@ TEST_F(StateToolE2ETest, DumpCheckReplayAtAndStreamOnARealHistory) {
   EXPECT_EQ(not_dir.exit_code, 1);
   EXPECT_NE(not_dir.err.find("no such directory"), std::string::npos) << not_dir.err;
   const CommandResult not_drover = Drover({"state", "check", "--data-dir", (copy / "state").string()});
-  EXPECT_EQ(not_drover.exit_code, 1);
+  EXPECT_EQ(not_drover.exit_code, 3);  // unreadable, not "violations"
   EXPECT_NE(not_drover.err.find("is not a Drover data dir"), std::string::npos) << not_drover.err;
+}
+
+// The order in which `needles` appear in `text`: each must come after the
+// one before. Returns the first needle out of place (or missing), "" if
+// all are in order.
+std::string FirstOutOfOrder(const std::string& text, const std::vector<std::string>& needles) {
+  std::size_t at = 0;
+  for (const auto& n : needles) {
+    const std::size_t found = text.find(n, at);
+    if (found == std::string::npos) return n;
+    at = found + n.size();
+  }
+  return "";
+}
+
+TEST_F(StateToolE2ETest, WhyAndDiffTellARestartAnAgentKillAndAReschedule) {
+  // A service task that fails after a second: one restart allowed, then
+  // one reschedule.
+  json::object task{
+      {"Name", "t"},
+      {"Driver", "raw_exec"},
+      {"Config", json::object{{"command", "/bin/sh"}, {"args", json::array{"-c", "sleep 1; exit 3"}}}}};
+  json::object group{
+      {"Name", "g"},
+      {"Count", 1},
+      {"RestartPolicy", json::object{{"Attempts", 1},
+                                     {"Interval", 3600 * kNanosPerSecond},
+                                     {"Delay", kNanosPerSecond},
+                                     {"Mode", "fail"}}},
+      {"ReschedulePolicy", json::object{{"Attempts", 1},
+                                        {"Interval", 3600 * kNanosPerSecond},
+                                        {"Delay", 5 * kNanosPerSecond},  // Nomad's least
+                                        {"DelayFunction", "constant"},
+                                        {"Unlimited", false}}},
+      {"Tasks", json::array{task}}};
+  json::object job{{"Job", json::object{{"ID", "flaky"},
+                                        {"Name", "flaky"},
+                                        {"Type", "service"},
+                                        {"Datacenters", json::array{"dc1"}},
+                                        {"TaskGroups", json::array{group}}}}};
+  Call("PUT", "/v1/jobs", json::serialize(job));
+  const std::string first = AllocOnce("flaky", "running");
+  ASSERT_FALSE(first.empty());
+
+  // Once the restart policy has acted (one restart, running again), the
+  // agent is killed and started again while the task runs on.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        json::value a = Call("GET", "/v1/allocation/" + first);
+        return U64(a, "/TaskStates/t/Restarts") == 1 && Str(a, "/TaskStates/t/State") == "running";
+      },
+      30s, 50ms))
+      << "the task was not restarted";
+  const json::value before_kill = Json(Drover({"state", "dump", "--data-dir", data_dir_, "--table", "allocs"}));
+  const std::uint64_t from = U64(before_kill, "/Index");
+  ASSERT_TRUE(agent_->Kill().ok());
+  ASSERT_TRUE(agent_->Restart().ok());
+
+  // The second failure exhausts the restarts; the reschedule places a
+  // replacement.
+  std::string next;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        json::value a = Call("GET", "/v1/allocation/" + first);
+        next = Str(a, "/NextAllocation");
+        return !next.empty();
+      },
+      60s, 100ms))
+      << "the allocation was not rescheduled";
+  const std::string head_text = Drover({"state", "dump", "--data-dir", data_dir_, "--table", "jobs"}).out;
+  const std::uint64_t head = U64(Json(CommandResult{0, head_text, ""}), "/Index");
+
+  // ---- why: the story of the first allocation, in order.
+  const CommandResult why = Drover({"events", "why", "--data-dir", data_dir_, first.substr(0, 8)});
+  ASSERT_EQ(why.exit_code, 0) << Describe(why);
+  EXPECT_NE(why.out.find("Allocation " + first + " flaky.g[0] of job default/flaky"), std::string::npos)
+      << why.out;
+  EXPECT_NE(why.out.find("Now: desired stop, client failed; task t dead (failed), 1 restart"),
+            std::string::npos)
+      << why.out;
+  const std::string out_of_order = FirstOutOfOrder(
+      why.out, {"placed on node", "(job-register), job version 0",
+                "task t: Started: Task started by client",
+                "task t: Terminated: Exit Code: 3",
+                "task t: Restarting: Task restarting in ",
+                "(restart 1 of 1 allowed in 1h0m0s, mode fail)",
+                "task t: Started",
+                "agent started: node",
+                "task t: Terminated: Exit Code: 3",
+                "task t: Not Restarting: Exceeded allowed attempts 1 in interval 1h0m0s",
+                "client status running -> failed",
+                "the reschedule policy asks for a replacement: follow-up evaluation",
+                "waits 5s",
+                "replacement allocation " + next.substr(0, 8) + " (flaky.g[0]) placed by evaluation",
+                "(alloc-failure)",
+                "desired status run -> stop: alloc was rescheduled because it failed",
+                "replaced by allocation " + next.substr(0, 8),
+                "(alloc-failure) complete"});
+  EXPECT_EQ(out_of_order, "") << "missing or out of order in:\n" << why.out;
+
+  // One task only; an unknown task is an error that says so.
+  const CommandResult why_task = Drover({"events", "why", "--data-dir", data_dir_, first, "t"});
+  ASSERT_EQ(why_task.exit_code, 0) << Describe(why_task);
+  EXPECT_NE(why_task.out.find("task t: Not Restarting"), std::string::npos) << why_task.out;
+  const CommandResult no_task = Drover({"events", "why", "--data-dir", data_dir_, first, "nope"});
+  EXPECT_EQ(no_task.exit_code, 1);
+  EXPECT_NE(no_task.err.find("has no task \"nope\""), std::string::npos) << Describe(no_task);
+  const CommandResult no_alloc = Drover({"events", "why", "--data-dir", data_dir_, "ffffffff"});
+  EXPECT_EQ(no_alloc.exit_code, 1);
+  EXPECT_NE(no_alloc.err.find("no allocation with ID ffffffff"), std::string::npos) << Describe(no_alloc);
+
+  // ---- diff: from just before the kill to the head.
+  const CommandResult diff = Drover({"events", "diff", "--data-dir", data_dir_, "--from",
+                                     std::to_string(from), "--to", std::to_string(head)});
+  ASSERT_EQ(diff.exit_code, 0) << Describe(diff);
+  std::string diff_order = FirstOutOfOrder(
+      diff.out, {"Changes after index " + std::to_string(from) + " through index " + std::to_string(head),
+                 "+ evaluation ", "(alloc-failure, job flaky) added",
+                 "~ allocation " + first + " (flaky.g[0]) changed",
+                 "ClientStatus", "running -> failed"});
+  EXPECT_EQ(diff_order, "") << diff.out;
+  for (const std::string& line :
+       {std::string("DesiredStatus"), std::string("run -> stop"), std::string("NextAllocation"),
+        "\"\" -> " + next, std::string("TaskStates.t.Failed"), std::string("false -> true"),
+        std::string("+ Not Restarting: Exceeded allowed attempts 1"),
+        "+ allocation " + next + " (flaky.g[0]) added at index"}) {
+    EXPECT_NE(diff.out.find(line), std::string::npos) << line << " not in:\n" << diff.out;
+  }
+  // The restart happened before `from`: not a change in this window.
+  EXPECT_EQ(diff.out.find("TaskStates.t.Restarts"), std::string::npos) << diff.out;
+
+  // Only the first allocation.
+  const CommandResult one = Drover({"events", "diff", "--data-dir", data_dir_, "--from",
+                                    std::to_string(from), "--to", std::to_string(head), "--alloc",
+                                    first.substr(0, 8)});
+  ASSERT_EQ(one.exit_code, 0) << Describe(one);
+  EXPECT_NE(one.out.find("~ allocation " + first), std::string::npos) << one.out;
+  EXPECT_EQ(one.out.find("+ allocation"), std::string::npos) << one.out;
+  EXPECT_NE(one.out.find("1 changed, 0 added, 0 removed"), std::string::npos) << one.out;
+
+  // Nothing between an index and itself; backwards is a usage error.
+  const CommandResult same = Drover({"events", "diff", "--data-dir", data_dir_, "--from",
+                                     std::to_string(head), "--to", std::to_string(head)});
+  EXPECT_NE(same.out.find("No changes."), std::string::npos) << Describe(same);
+  const CommandResult back = Drover({"events", "diff", "--data-dir", data_dir_, "--from",
+                                     std::to_string(head), "--to", std::to_string(from)});
+  EXPECT_EQ(back.exit_code, 2) << Describe(back);
 }
 
 }  // namespace

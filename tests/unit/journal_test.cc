@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "migrations/migrations.h"
 #include "service/state_check.h"
@@ -370,6 +371,110 @@ TEST_F(JournalTest, CheckReportsEachKindOfCorruption) {
   EXPECT_NE(text.find("belongs to job default/api, which does not exist"), std::string::npos)
       << text;
   EXPECT_NE(text.find("state check FAILED"), std::string::npos) << text;
+}
+
+// The journal at scale: DROVER_JOURNAL_SCALE_EVENTS entries (100,000 by
+// default; bench/README runs it with 1,000,000). Compacting half of it
+// leaves every later index rebuilding exactly as before; the fast rebuild
+// (latest entry per object) equals folding every entry; check passes.
+TEST_F(JournalTest, CompactingALongJournalKeepsEveryLaterIndexExact) {
+  store_.reset();
+  {
+    auto s = StateStore::Open(dir_, StoreOptions{migrations::All(), /*sync=*/false});
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+  std::size_t target = 100'000;
+  if (const char* env = std::getenv("DROVER_JOURNAL_SCALE_EVENTS")) target = std::strtoull(env, nullptr, 10);
+  constexpr int kJobs = 10, kAllocsPerJob = 20;
+
+  RegisterNode(kT0);
+  std::vector<Allocation> allocs;
+  auto place = [&](const std::string& job, int n, Nanos t) {
+    auto a = store_->GetAlloc(RegisterJob(job, n, t));
+    ASSERT_TRUE(a.ok() && a->has_value());
+    allocs.push_back(**a);
+  };
+  for (int j = 0; j < kJobs; ++j) {
+    for (int i = 0; i < kAllocsPerJob; ++i) place("j" + std::to_string(j), 1 + j * kAllocsPerJob + i, kT0);
+  }
+  std::size_t events = 1 + 3 * allocs.size(), next = 0;
+  Nanos t = kT0 + kSecond;
+  bool stopped = false, purged = false, back = false;
+  while (events < target) {
+    if (!stopped && events > target * 4 / 10) {
+      Deregister("j3", /*purge=*/false, t);
+      stopped = true;
+    } else if (!purged && events > target * 5 / 10) {
+      Deregister("j4", /*purge=*/true, t);
+      purged = true;
+    } else if (!back && events > target * 6 / 10) {
+      place("j4", 300, t);
+      back = true;
+    }
+    MustApply([&](WriteTxn& txn) {
+      for (int k = 0; k < 10; ++k, ++next, ++events) {
+        Allocation& a = allocs[next % allocs.size()];
+        if (!a.TaskStates) a.TaskStates.emplace();
+        TaskState& ts = (*a.TaskStates)["t"];
+        ts.State = next % 2 ? "running" : "pending";
+        ts.Restarts = next / allocs.size();
+        TaskEvent ev;
+        ev.Type = next % 2 ? "Started" : "Restarting";
+        ev.Time = t;
+        ts.Events.push_back(ev);
+        if (ts.Events.size() > kTaskEventLimit) ts.Events.erase(ts.Events.begin());
+        a.ClientStatus = kAllocClientRunning;
+        a.ModifyIndex = txn.index();
+        a.ModifyTime = t;
+        PutAllocWithEvent(txn, a, "AllocationUpdated");
+      }
+      return Status::Ok();
+    });
+    t += kMillisecond;
+  }
+  const std::uint64_t head = store_->LatestIndex();
+
+  // The fast rebuild against folding every entry.
+  JournalState full;
+  ASSERT_TRUE(ScanJournal(*store_, 0, [&](const Event& e) -> Result<bool> {
+                RETURN_IF_ERROR(ApplyEvent(full, e));
+                return true;
+              }).ok());
+  auto fast = ReplayJournal(*store_);
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  ExpectSameTables(*fast, full);
+  EXPECT_EQ(fast->purged_jobs, full.purged_jobs);
+  EXPECT_EQ(fast->table_index, full.table_index);
+  EXPECT_EQ(fast->index, full.index);
+
+  // Indexes in the newer 40%, before and after folding half the journal.
+  std::vector<std::uint64_t> at;
+  for (int k = 0; k <= 2; ++k) at.push_back(head * 6 / 10 + k * (head * 4 / 10) / 2);
+  std::vector<JournalState> before;
+  for (std::uint64_t i : at) {
+    auto s = ReplayJournal(*store_, i);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    before.push_back(std::move(s).value());
+  }
+  auto compacted = CompactJournal(*store_, RetentionPolicy{target / 2, 0});
+  ASSERT_TRUE(compacted.ok()) << compacted.status().ToString();
+  EXPECT_GE(compacted->folded_events, target / 2 - allocs.size());
+  ASSERT_LT(compacted->base_index, at.front());
+  for (std::size_t k = 0; k < at.size(); ++k) {
+    auto s = ReplayJournal(*store_, at[k]);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    SCOPED_TRACE("at index " + std::to_string(at[k]));
+    ExpectSameTables(*s, before[k]);
+    EXPECT_EQ(s->purged_jobs, before[k].purged_jobs);
+    EXPECT_EQ(s->table_index, before[k].table_index);
+    EXPECT_EQ(s->index, before[k].index);
+  }
+  EXPECT_EQ(ReplayJournal(*store_, compacted->base_index - 1).status().code(),
+            StatusCode::kFailedPrecondition);
+  auto report = CheckState(*store_);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->ok()) << report->Format().substr(0, 3000);
 }
 
 }  // namespace

@@ -1,0 +1,468 @@
+// The state tools at scale (issue 16): a generated store of --allocs
+// allocations (default 10,000) and --events journal events (default
+// 1,000,000), written through the real StateStore API (unsynced batches)
+// and then compacted, on which it times, 3 runs each (min/median/max wall
+// time and the largest RSS):
+//   drover state check
+//   drover state dump                     (JSON, to /dev/null)
+//   drover events replay --alloc ID       (one allocation's timeline)
+//   drover events replay --at INDEX       (the state half way through)
+//   drover agent: start on a copy of the store until it serves
+//
+//   state_bench [--binary PATH] [--store DIR] [--allocs N] [--events N]
+//               [--jobs N] [--skip CMD,...]
+//
+// --binary times another build (e.g. the one before issue 16) on the same
+// store; --store keeps the generated store in DIR and reuses it when DIR
+// already holds one (so two binaries are timed on the same data); --skip
+// leaves out some commands (check, dump, replay, at, restore).
+//
+// The store is shaped like a busy batch node: --jobs jobs share the
+// allocations; each allocation is placed, then cycles through task
+// restarts (pending, running, terminated, restarting) in group commits of
+// 10 allocation updates, and ends complete, so that the agent restores
+// it without running anything. The oldest tenth of the journal is then
+// folded into the snapshot, as the agent's retention would.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "migrations/migrations.h"
+#include "storage/codec.h"
+#include "storage/journal.h"
+#include "storage/state_store.h"
+#include "tests/support/agent_process.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace drover;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kUpdatesPerCommit = 10;
+constexpr Nanos kStart = 1'790'000'000 * kSecond;  // a fixed, recent wall time
+
+struct Options {
+  std::string binary = DROVER_BINARY;
+  std::string store;
+  std::size_t allocs = 10'000;
+  std::size_t events = 1'000'000;
+  std::size_t jobs = 10;
+  std::string skip;
+};
+
+struct Generated {
+  std::string some_alloc;       // an allocation half way through the ID space
+  std::uint64_t mid_index = 0;  // an index after the snapshot, half way through
+};
+
+Job MakeJob(const std::string& id, int count, std::uint64_t index) {
+  Job job;
+  job.ID = job.Name = id;
+  job.Namespace = "default";
+  job.Region = "global";
+  job.Type = "batch";
+  job.Datacenters = {"dc1"};
+  job.Status = "running";
+  job.Priority = 50;
+  job.SubmitTime = kStart;
+  job.CreateIndex = job.ModifyIndex = job.JobModifyIndex = index;
+  TaskGroup group;
+  group.Name = "g";
+  group.Count = count;
+  group.RestartPolicy = RestartPolicy{3, 10 * kMinute, 15 * kSecond, "fail", false};
+  Task task;
+  task.Name = "t";
+  task.Driver = "raw_exec";
+  task.Config.text = R"({"command":"/bin/sh","args":["-c","exit 0"]})";
+  task.Resources = Resources{};
+  task.Resources->CPU = 10;
+  task.Resources->MemoryMB = 10;
+  group.Tasks.push_back(task);
+  job.TaskGroups.push_back(group);
+  return job;
+}
+
+TaskEvent MakeTaskEvent(const std::string& type, Nanos t, int exit_code = 0) {
+  TaskEvent e;
+  e.Type = type;
+  e.Time = t;
+  if (type == "Terminated") {
+    e.ExitCode = exit_code;
+    e.Details["exit_code"] = std::to_string(exit_code);
+  } else if (type == "Restarting") {
+    e.StartDelay = 15 * kSecond;
+    e.DisplayMessage = "Task restarting in 15s";
+    e.Details["start_delay"] = std::to_string(15 * kSecond);
+  } else if (type == "Started") {
+    e.DisplayMessage = "Task started by client";
+  }
+  return e;
+}
+
+void AddTaskEvent(TaskState& ts, TaskEvent e) {
+  ts.Events.push_back(std::move(e));
+  if (ts.Events.size() > kTaskEventLimit) ts.Events.erase(ts.Events.begin());
+}
+
+// Moves the allocation one step through its life; the last step (when
+// `final`) leaves it complete.
+void Step(Allocation& a, std::size_t step, bool final, Nanos now) {
+  TaskState& ts = (*a.TaskStates)["t"];
+  if (final) {
+    ts.State = "dead";
+    ts.Failed = false;
+    ts.FinishedAt = GoTime{now};
+    AddTaskEvent(ts, MakeTaskEvent("Terminated", now, 0));
+    a.ClientStatus = "complete";
+    a.DesiredStatus = "run";
+  } else {
+    switch (step % 3) {
+      case 0:
+        ts.State = "running";
+        ts.StartedAt = GoTime{now};
+        AddTaskEvent(ts, MakeTaskEvent("Started", now));
+        a.ClientStatus = "running";
+        break;
+      case 1:
+        ts.State = "dead";
+        AddTaskEvent(ts, MakeTaskEvent("Terminated", now, 1));
+        break;
+      case 2:
+        ts.State = "pending";
+        ts.Restarts++;
+        ts.LastRestart = GoTime{now};
+        AddTaskEvent(ts, MakeTaskEvent("Restarting", now));
+        break;
+    }
+  }
+  a.ModifyTime = now;
+}
+
+Result<Generated> Generate(const std::string& state_dir, const Options& o) {
+  StoreOptions options;
+  options.migrations = migrations::All();
+  options.sync = false;
+  ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store, StateStore::Open(state_dir, std::move(options)));
+  const std::string node_id = "6a2c3f4e-0000-4000-8000-00000000beef";
+  std::vector<Allocation> allocs;
+  allocs.reserve(o.allocs);
+  std::size_t events = 0;
+  Nanos now = kStart;
+  const std::size_t per_job = (o.allocs + o.jobs - 1) / o.jobs;
+  std::mt19937_64 rng(16);
+
+  // Placement: per job, its registration, its evaluation and its allocations.
+  for (std::size_t j = 0; j < o.jobs && allocs.size() < o.allocs; ++j) {
+    const int count = static_cast<int>(std::min(per_job, o.allocs - allocs.size()));
+    auto r = store->Apply([&](WriteTxn& txn) {
+      char name[32];
+      std::snprintf(name, sizeof(name), "bench-%03zu", j);
+      Job job = MakeJob(name, count, txn.index());
+      txn.PutJob(job);
+      txn.AddEvent(MakeEvent("Job", "JobRegistered", job.ID, job.Namespace, EncodeJson(job)));
+      Evaluation ev;
+      char uuid[40];
+      std::snprintf(uuid, sizeof(uuid), "e%07zx-0000-4000-8000-000000000000", j);
+      ev.ID = uuid;
+      ev.Namespace = "default";
+      ev.Priority = 50;
+      ev.Type = "batch";
+      ev.TriggeredBy = "job-register";
+      ev.JobID = job.ID;
+      ev.JobModifyIndex = txn.index();
+      ev.Status = "complete";
+      ev.CreateIndex = ev.ModifyIndex = txn.index();
+      ev.CreateTime = ev.ModifyTime = now;
+      txn.PutEval(ev);
+      txn.AddEvent(MakeEvent("Evaluation", "EvaluationUpdated", ev.ID, ev.Namespace,
+                             EncodeJson(ev), {ev.JobID}));
+      for (int i = 0; i < count; ++i) {
+        Allocation a;
+        char id[40];
+        std::snprintf(id, sizeof(id), "%08llx-%04zx-4000-8000-%012zx",
+                      static_cast<unsigned long long>(rng() & 0xffffffffULL), j,
+                      allocs.size());
+        a.ID = id;
+        a.Namespace = "default";
+        a.EvalID = ev.ID;
+        a.Name = job.ID + ".g[" + std::to_string(i) + "]";
+        a.NodeID = node_id;
+        a.NodeName = "bench-node";
+        a.JobID = job.ID;
+        a.Job = job;
+        a.TaskGroup = "g";
+        a.DesiredStatus = "run";
+        a.ClientStatus = "pending";
+        TaskState ts;
+        ts.State = "pending";
+        a.TaskStates = std::map<std::string, TaskState>{{"t", ts}};
+        a.CreateIndex = a.ModifyIndex = a.AllocModifyIndex = txn.index();
+        a.CreateTime = a.ModifyTime = now;
+        txn.PutAlloc(a);
+        txn.AddEvent(AllocationEvent("PlanResult", a));
+        allocs.push_back(std::move(a));
+      }
+      events += 2 + static_cast<std::size_t>(count);
+      return Status::Ok();
+    });
+    RETURN_IF_ERROR(r.status());
+    now += kSecond;
+  }
+
+  // Updates: every allocation in turn, kUpdatesPerCommit per change; the
+  // last round leaves each one complete.
+  if (events >= o.events) return InvalidArgument("--events must exceed the placement events");
+  const std::size_t updates = o.events - events;
+  const std::size_t rounds = (updates + allocs.size() - 1) / allocs.size();
+  std::vector<std::size_t> steps(allocs.size(), 0);
+  std::size_t done = 0, next = 0;
+  while (done < updates) {
+    const std::size_t n = std::min(kUpdatesPerCommit, updates - done);
+    auto r = store->Apply([&](WriteTxn& txn) {
+      for (std::size_t k = 0; k < n; ++k, next = (next + 1) % allocs.size()) {
+        Allocation& a = allocs[next];
+        // The last update an allocation gets is its final one.
+        const std::size_t left = updates - done - k;
+        const bool final = left <= allocs.size() || steps[next] + 1 >= rounds;
+        Step(a, steps[next]++, final && left <= allocs.size(), now);
+        a.ModifyIndex = txn.index();
+        txn.PutAlloc(a);
+        txn.AddEvent(AllocationEvent("AllocationUpdated", a));
+      }
+      return Status::Ok();
+    });
+    RETURN_IF_ERROR(r.status());
+    done += n;
+    now += kMillisecond;
+  }
+  events += updates;
+  std::printf("wrote %zu allocations, %zu journal events, index %llu\n", allocs.size(), events,
+              static_cast<unsigned long long>(store->LatestIndex()));
+
+  // Compaction, as the agent's retention would run it: fold the oldest tenth.
+  const auto t0 = Clock::now();
+  ASSIGN_OR_RETURN(CompactionResult c,
+                   CompactJournal(*store, RetentionPolicy{events - events / 10, 0}));
+  std::printf("compaction folded %zu events through index %llu in %.1f s\n", c.folded_events,
+              static_cast<unsigned long long>(c.base_index),
+              std::chrono::duration<double>(Clock::now() - t0).count());
+
+  Generated g;
+  std::vector<std::string> ids;
+  for (const Allocation& a : allocs) ids.push_back(a.ID);
+  std::sort(ids.begin(), ids.end());
+  g.some_alloc = ids[ids.size() / 2];
+  g.mid_index = c.base_index + (store->LatestIndex() - c.base_index) / 2;
+  return g;
+}
+
+// Runs `argv` with stdout/stderr to /dev/null; wall seconds and max RSS.
+struct Run {
+  double seconds = -1;
+  long max_rss_kib = 0;
+  int exit_code = -1;
+};
+
+Run Spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  Run run;
+  pid_t pid;
+  const auto t0 = Clock::now();
+  if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) {
+    posix_spawn_file_actions_destroy(&fa);
+    return run;
+  }
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  struct rusage ru {};
+  while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+  }
+  run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  run.max_rss_kib = ru.ru_maxrss;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return run;
+}
+
+void Print(const std::string& what, std::vector<Run> runs) {
+  std::vector<double> s;
+  long rss = 0;
+  for (const Run& r : runs) {
+    s.push_back(r.seconds);
+    rss = std::max(rss, r.max_rss_kib);
+  }
+  std::sort(s.begin(), s.end());
+  std::printf("%-34s min %8.3f s  median %8.3f s  max %8.3f s  max RSS %7ld MiB  exit %d\n",
+              what.c_str(), s.front(), s[s.size() / 2], s.back(), rss / 1024,
+              runs.front().exit_code);
+  std::fflush(stdout);
+}
+
+// A copy of the store the agent may write to: SST files are immutable,
+// so they are hard-linked; everything else is copied.
+Status CopyStore(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  if (ec) return Internal("mkdir " + to.string() + ": " + ec.message());
+  for (const auto& entry : fs::directory_iterator(from)) {
+    const fs::path dst = to / entry.path().filename();
+    if (entry.path().extension() == ".sst") {
+      fs::create_hard_link(entry.path(), dst, ec);
+    } else {
+      fs::copy_file(entry.path(), dst, ec);
+    }
+    if (ec) return Internal("copy " + entry.path().string() + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
+Run TimeRestore(const Options& o, const fs::path& state_dir) {
+  Run run;
+  double prepare = 0;
+  testing::AgentOptions ao;
+  ao.binary = o.binary;
+  ao.log_level = "info";
+  ao.ready_timeout = std::chrono::minutes(5);
+  // The agent's retention keeps this journal as it is.
+  ao.config_json = "{\"journal_max_events\": " + std::to_string(o.events * 2) + "}";
+  ao.prepare_data_dir = [&](const fs::path& data_dir) {
+    const auto t0 = Clock::now();
+    Status st = CopyStore(state_dir, data_dir / "state");
+    prepare = std::chrono::duration<double>(Clock::now() - t0).count();
+    return st;
+  };
+  const auto t0 = Clock::now();
+  auto agent = testing::AgentProcess::Launch(ao);
+  const double total = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!agent.ok()) {
+    std::fprintf(stderr, "agent: %s\n", agent.status().ToString().c_str());
+    return run;
+  }
+  std::string status = "/proc/" + std::to_string((*agent)->pid()) + "/status";
+  if (FILE* f = std::fopen(status.c_str(), "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof(line), f)) {
+      if (std::strncmp(line, "VmHWM:", 6) == 0) run.max_rss_kib = std::strtol(line + 6, nullptr, 10);
+    }
+    std::fclose(f);
+  }
+  run.seconds = total - prepare;
+  run.exit_code = 0;
+  (void)(*agent)->Stop();
+  return run;
+}
+
+bool Skipped(const Options& o, const char* what) {
+  return ("," + o.skip + ",").find(std::string(",") + what + ",") != std::string::npos;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--binary" && has_value) o.binary = argv[++i];
+    else if (arg == "--store" && has_value) o.store = argv[++i];
+    else if (arg == "--allocs" && has_value) o.allocs = std::strtoull(argv[++i], nullptr, 10);
+    else if (arg == "--events" && has_value) o.events = std::strtoull(argv[++i], nullptr, 10);
+    else if (arg == "--jobs" && has_value) o.jobs = std::strtoull(argv[++i], nullptr, 10);
+    else if (arg == "--skip" && has_value) o.skip = argv[++i];
+    else {
+      std::fprintf(stderr,
+                   "usage: state_bench [--binary PATH] [--store DIR] [--allocs N] [--events N] "
+                   "[--jobs N] [--skip check,dump,replay,at,restore]\n");
+      return 2;
+    }
+  }
+  if (o.allocs == 0 || o.jobs == 0 || o.jobs > o.allocs) {
+    std::fprintf(stderr, "--allocs and --jobs must be positive, jobs <= allocs\n");
+    return 2;
+  }
+  bool temporary = o.store.empty();
+  if (temporary) {
+    char tmpl[] = "/tmp/drover-state-bench-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return 1;
+    o.store = tmpl;
+  }
+  const fs::path data_dir = o.store;
+  const fs::path state_dir = data_dir / "state";
+  const fs::path info = data_dir / "bench.info";
+  Generated g;
+  if (fs::exists(info)) {
+    FILE* f = std::fopen(info.c_str(), "r");
+    char alloc[64] = {0};
+    unsigned long long mid = 0;
+    if (f == nullptr || std::fscanf(f, "%63s %llu", alloc, &mid) != 2) {
+      std::fprintf(stderr, "%s: unreadable\n", info.c_str());
+      return 1;
+    }
+    std::fclose(f);
+    g.some_alloc = alloc;
+    g.mid_index = mid;
+    std::printf("reusing the store in %s\n", data_dir.c_str());
+  } else {
+    const auto t0 = Clock::now();
+    auto generated = Generate(state_dir.string(), o);
+    if (!generated.ok()) {
+      std::fprintf(stderr, "generate: %s\n", generated.status().ToString().c_str());
+      return 1;
+    }
+    g = *generated;
+    std::printf("generated in %.1f s\n", std::chrono::duration<double>(Clock::now() - t0).count());
+    if (FILE* f = std::fopen(info.c_str(), "w")) {
+      std::fprintf(f, "%s %llu\n", g.some_alloc.c_str(),
+                   static_cast<unsigned long long>(g.mid_index));
+      std::fclose(f);
+    }
+  }
+  std::printf("binary %s\n", o.binary.c_str());
+  const std::string dir = data_dir.string();
+  auto three = [&](const std::vector<std::string>& args) {
+    std::vector<Run> runs;
+    for (int i = 0; i < 3; ++i) runs.push_back(Spawn(args));
+    return runs;
+  };
+  if (!Skipped(o, "check")) Print("state check", three({o.binary, "state", "check", "--data-dir", dir}));
+  if (!Skipped(o, "dump")) Print("state dump (JSON)", three({o.binary, "state", "dump", "--data-dir", dir}));
+  if (!Skipped(o, "replay")) {
+    Print("events replay --alloc (one alloc)",
+          three({o.binary, "events", "replay", "--data-dir", dir, "--alloc", g.some_alloc}));
+  }
+  if (!Skipped(o, "at")) {
+    Print("events replay --at " + std::to_string(g.mid_index),
+          three({o.binary, "events", "replay", "--data-dir", dir, "--at",
+                 std::to_string(g.mid_index)}));
+  }
+  if (!Skipped(o, "restore")) {
+    std::vector<Run> runs;
+    for (int i = 0; i < 3; ++i) runs.push_back(TimeRestore(o, state_dir));
+    Print("agent restore to serving", runs);
+  }
+  if (temporary) {
+    std::error_code ec;
+    fs::remove_all(data_dir, ec);
+  }
+  return 0;
+}

@@ -1,0 +1,119 @@
+#include "storage/journal_scan.h"
+
+#include "storage/codec.h"
+
+namespace drover {
+namespace {
+
+// A cursor over the start of an entry's JSON. Every step returns false on
+// anything it does not expect; the caller then decodes the entry whole.
+struct Cursor {
+  std::string_view s;
+  std::size_t i = 0;
+
+  void Space() {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r')) ++i;
+  }
+  bool Eat(char c) {
+    Space();
+    if (i >= s.size() || s[i] != c) return false;
+    ++i;
+    return true;
+  }
+  // A string without escapes.
+  bool String(std::string_view* out) {
+    if (!Eat('"')) return false;
+    const std::size_t start = i;
+    while (i < s.size() && s[i] != '"') {
+      if (s[i] == '\\') return false;
+      ++i;
+    }
+    if (i >= s.size()) return false;
+    *out = s.substr(start, i - start);
+    ++i;
+    return true;
+  }
+  // null, a number, a string or an array of strings: its text.
+  bool Value(std::string_view* out) {
+    Space();
+    const std::size_t start = i;
+    if (i >= s.size()) return false;
+    if (s[i] == '"') {
+      return String(out);
+    } else if (s[i] == '[') {
+      ++i;
+      std::string_view item;
+      Space();
+      if (i < s.size() && s[i] == ']') {
+        ++i;
+      } else {
+        do {
+          if (!String(&item)) return false;
+        } while (Eat(','));
+        if (!Eat(']')) return false;
+      }
+    } else {
+      while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ' ') ++i;
+      if (i == start) return false;
+    }
+    *out = s.substr(start, i - start);
+    return true;
+  }
+};
+
+// Reads the envelope up to "Payload"; false if the entry is not in the
+// shape EncodeJson<Event> writes.
+bool ParseHead(std::string_view raw, EventHead* head) {
+  Cursor c{raw};
+  if (!c.Eat('{')) return false;
+  bool have_topic = false, have_type = false, have_key = false;
+  for (;;) {
+    std::string_view name, value;
+    if (!c.String(&name) || !c.Eat(':')) return false;
+    if (name == "Payload") break;
+    if (!c.Value(&value)) return false;
+    if (name == "Topic") head->topic = value, have_topic = true;
+    else if (name == "Type") head->type = value, have_type = true;
+    else if (name == "Key") head->key = value, have_key = true;
+    else if (name == "Namespace") head->ns = value;
+    else if (name == "FilterKeys") head->filter_keys = value;
+    if (!c.Eat(',')) return false;
+  }
+  return have_topic && have_type && have_key;
+}
+
+}  // namespace
+
+bool EventHead::HasFilterKey(std::string_view k) const {
+  // The array holds escape-free strings (ParseHead checked), so a quoted
+  // match is an element.
+  const std::string quoted = "\"" + std::string(k) + "\"";
+  return filter_keys.find(quoted) != std::string_view::npos;
+}
+
+Result<Event> DecodeJournalEntry(std::string_view raw) { return DecodeJson<Event>(raw, "Event"); }
+
+Status ScanJournalHeads(const StateStore& store, std::uint64_t from_index,
+                        const std::function<Result<bool>(const EventHead&, std::string_view)>& fn) {
+  return store.ScanEventsRaw(from_index, [&](std::uint64_t index, std::string_view raw) -> Result<bool> {
+    EventHead head;
+    head.filter_keys = "null";
+    if (ParseHead(raw, &head)) {
+      head.index = index;
+      return fn(head, raw);
+    }
+    // Escapes or another order: the slow way, for this entry only. The
+    // filter keys are re-encoded escape-free or left out (then no match).
+    ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
+    std::string keys = "[";
+    for (const std::string& k : e.FilterKeys) {
+      if (k.find_first_of("\"\\") != std::string::npos) continue;
+      keys += (keys.size() > 1 ? ",\"" : "\"") + k + "\"";
+    }
+    keys += "]";
+    head = EventHead{index, e.Topic, e.Type, e.Key, e.Namespace, keys};
+    return fn(head, raw);
+  });
+}
+
+}  // namespace drover

@@ -1,0 +1,42 @@
+// Reading a long journal without decoding all of it.
+//
+// A journal entry is an Event in JSON whose envelope (Topic, Type, Key,
+// Namespace, FilterKeys) comes before its Payload (the whole object). A
+// reader that needs a few entries of a million reads the envelopes only
+// and decodes just the entries it wants: `state check`, `events replay
+// --at` and the per-allocation timelines rebuild from the latest entry of
+// each object, never from all of them (see ReplayJournal in journal.h).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "storage/model.h"
+#include "storage/state_store.h"
+
+namespace drover {
+
+// The envelope of one journal entry. The views point into the entry and
+// are valid during the visit only.
+struct EventHead {
+  std::uint64_t index = 0;
+  std::string_view topic, type, key, ns;
+  std::string_view filter_keys;  // the JSON array as written ("null" if none)
+
+  bool HasFilterKey(std::string_view k) const;
+};
+
+// Visits entries with Index >= from_index in order: the envelope and the
+// raw entry (decode it with DecodeJournalEntry). An entry whose envelope
+// is not in the usual order or uses escapes is decoded whole instead, so
+// every entry is seen; `fn` returns false to stop.
+Status ScanJournalHeads(const StateStore& store, std::uint64_t from_index,
+                        const std::function<Result<bool>(const EventHead&, std::string_view raw)>& fn);
+
+// One raw entry as an Event.
+Result<Event> DecodeJournalEntry(std::string_view raw);
+
+}  // namespace drover
