@@ -198,6 +198,17 @@ void SendJson(Http::ResponseWriter& writer, const json::value& body, bool pretty
   writer.send(code, pretty ? PrettyJson(body) + "\n" : json::serialize(body));
 }
 
+void SendJsonText(Http::ResponseWriter& writer, const std::string& json, std::uint64_t index,
+                  const std::string& next_token) {
+  auto& headers = writer.headers();
+  headers.add<Http::Header::ContentType>(MIME(Application, Json));
+  AddIndexHeaders(writer, index);
+  if (!next_token.empty()) {
+    headers.add(std::make_shared<NamedHeader>("X-Nomad-NextToken", next_token));
+  }
+  writer.send(Http::Code::Ok, json);
+}
+
 void SendEmpty(Http::ResponseWriter& writer, std::uint64_t index) {
   AddIndexHeaders(writer, index);
   writer.send(Http::Code::Ok, "");

@@ -57,6 +57,9 @@ int HttpCodeFor(StatusCode code);
 void SendJson(Http::ResponseWriter& writer, const boost::json::value& body, bool pretty,
               std::uint64_t index, Http::Code code = Http::Code::Ok,
               const std::string& next_token = "");
+// The same with a body already encoded as JSON text (200).
+void SendJsonText(Http::ResponseWriter& writer, const std::string& json, std::uint64_t index,
+                  const std::string& next_token = "");
 
 // Sends an empty 200, with the index headers when index > 0: Nomad's answer
 // to a write that returns no object (Go clients decode any non-empty body).

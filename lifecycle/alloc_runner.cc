@@ -311,14 +311,16 @@ void AllocRunner::Persist(const std::string& task_name) {
   auto result = deps_.store.Apply([&](WriteTxn& txn) -> Status {
     // Read inside the change so a concurrent scheduler update (e.g. a stop)
     // is kept, not overwritten.
-    ASSIGN_OR_RETURN(std::optional<Allocation> current, deps_.store.GetAlloc(alloc_.ID));
-    if (!current) return NotFound("alloc purged");
+    // The Job is neither read nor written: the record keeps its reference.
+    ASSIGN_OR_RETURN(std::optional<StoredAlloc> stored, deps_.store.GetAllocWithoutJob(alloc_.ID));
+    if (!stored) return NotFound("alloc purged");
+    Allocation* current = &stored->alloc;
     current->TaskStates = states;
     current->ClientStatus = status.status;
     current->ClientDescription = status.description;
     current->ModifyIndex = txn.index();
     current->ModifyTime = now;
-    txn.PutAlloc(*current);
+    txn.PutAllocWithoutJob(*stored);
     txn.PutTaskLocal(alloc_.ID, task_name, EncodeTaskLocalState(task->local_state()));
 
     txn.AddEvent(AllocationEvent("AllocationUpdated", *current));
