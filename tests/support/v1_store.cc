@@ -2,6 +2,8 @@
 
 #include <rocksdb/db.h>
 
+#include <set>
+
 #include "migrations/migrations.h"
 #include "storage/codec.h"
 #include "storage/state_store.h"
@@ -61,6 +63,16 @@ Status WriteV1Store(const std::string& dir, const V1Contents& contents) {
     rocksdb::WriteOptions sync;
     sync.sync = true;
     s = db->Write(sync, &batch);
+    if (!s.ok()) out = Internal(s.ToString());
+  }
+  // Families later schemas added did not exist in v1 (an older binary
+  // refuses a store with families it does not know).
+  static const std::set<std::string> kV1Families = {
+      "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
+      "events", "task_local"};
+  for (size_t i = 0; i < names.size() && out.ok(); ++i) {
+    if (kV1Families.count(names[i]) != 0) continue;
+    s = db->DropColumnFamily(handles[i]);
     if (!s.ok()) out = Internal(s.ToString());
   }
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
