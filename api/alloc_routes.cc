@@ -2,42 +2,49 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <map>
 
 #include "api/list_query.h"
 #include "api/routes.h"
+#include "storage/alloc_record.h"
 #include "storage/codec.h"
+#include "storage/state_store.h"
 
 namespace drover::api {
 namespace {
 
 namespace json = boost::json;
 
-// One page of the chronological listing without a filter: the order comes
-// from the index keys, and only the allocations on the page (and those of
-// other namespaces skipped on the way) are read and decoded.
-Result<ListPage> ChronologicalPage(const StateStore& store, const ListOptions& list,
-                                   const NamespaceView& view, bool with_states,
-                                   bool with_resources) {
-  ASSIGN_OR_RETURN(std::vector<StateStore::AllocKey> keys, store.ListAllocKeys());
-  if (list.reverse) std::reverse(keys.begin(), keys.end());
-  ListPage page;
+// The chronological listing without a filter: one pass over the stored
+// stubs, copying their bytes; nothing is decoded.
+Result<Reply> StubPage(const StateStore& store, const ListOptions& list, const NamespaceView& view,
+                       bool with_states, bool with_resources) {
+  Reply reply;
+  reply.index = store.TableIndex(Table::kAllocs);
+  std::string out = "[";
+  std::size_t n = 0;
   bool started = list.next_token.empty();
-  for (const auto& key : keys) {
-    PageToken token = PageToken::CreateIndexAndId(key.create_index, key.id);
-    if (!started) {
-      int cmp = token.Compare(list.next_token);
-      if (list.reverse ? cmp > 0 : cmp < 0) continue;  // before the token
-    }
-    ASSIGN_OR_RETURN(std::optional<Allocation> alloc, store.GetAlloc(key.id));
-    if (!alloc || !view.Shows(alloc->Namespace)) continue;
-    started = true;
-    if (page.items.size() == static_cast<std::size_t>(list.per_page)) {
-      page.next_token = token.text();
-      break;
-    }
-    page.items.push_back(AllocStub(*alloc, with_states, with_resources));
-  }
-  return page;
+  RETURN_IF_ERROR(store.ScanAllocStubs(
+      list.reverse, nullptr, [&](const StateStore::StubEntry& e) {
+        if (!started) {
+          PageToken token = PageToken::CreateIndexAndId(e.create_index, std::string(e.id));
+          int cmp = token.Compare(list.next_token);
+          if (list.reverse ? cmp > 0 : cmp < 0) return true;  // before the token
+        }
+        if (!view.Shows(e.stub.ns)) return true;
+        started = true;
+        if (list.per_page > 0 && n == static_cast<std::size_t>(list.per_page)) {
+          reply.next_token =
+              PageToken::CreateIndexAndId(e.create_index, std::string(e.id)).text();
+          return false;
+        }
+        if (n++ > 0) out.push_back(',');
+        AppendStubJson(e.stub, with_states, with_resources, out);
+        return true;
+      }));
+  out.push_back(']');
+  reply.text = std::move(out);
+  return reply;
 }
 
 void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
@@ -65,13 +72,7 @@ void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
     // Chronological with <CreateIndex>.<ID> tokens, or by ID with plain ID
     // tokens when a prefix is given: Nomad's two orders.
     bool by_id = !q.prefix.empty();
-    if (!by_id && !list.filter && list.per_page > 0) {
-      ASSIGN_OR_RETURN(ListPage page, ChronologicalPage(store, list, view, with_states,
-                                                         with_resources));
-      reply.body = std::move(page.items);
-      reply.next_token = std::move(page.next_token);
-      return reply;
-    }
+    if (!by_id && !list.filter) return StubPage(store, list, view, with_states, with_resources);
     ASSIGN_OR_RETURN(std::vector<Allocation> allocs,
                      by_id ? store.ListAllocsByIDPrefix(q.prefix) : store.ListAllocs());
     std::erase_if(allocs, [&](const Allocation& a) { return !view.Shows(a.Namespace); });
@@ -85,7 +86,8 @@ void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
     reply.next_token = std::move(page.next_token);
     return reply;
   };
-  ctx.blocking.Serve(q, {Table::kAllocs}, std::move(query), std::move(writer));
+  ctx.blocking.Serve(q, WatchSpec{{Table::kAllocs}, {}}, QueryIdentity(req, auth),
+                     std::move(query), std::move(writer));
 }
 
 void GetAllocation(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
@@ -94,11 +96,17 @@ void GetAllocation(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrit
   StateStore& store = ctx.agent.store();
   std::string id = PathParam(req, ":alloc_id");
   auto query = [&store, id]() -> Result<Reply> {
-    ASSIGN_OR_RETURN(std::optional<Allocation> alloc, store.GetAlloc(id));
+    ASSIGN_OR_RETURN(std::optional<StateStore::AllocJson> alloc, store.GetAllocJson(id));
     if (!alloc) return NotFound("alloc not found");
-    return Reply{alloc->ModifyIndex, ToJson(*alloc)};
+    Reply reply;
+    reply.index = alloc->modify_index;
+    reply.text = std::move(alloc->json);
+    return reply;
   };
-  ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(writer));
+  // The route's ACL check ran on the allocation's namespace; the result is
+  // the same for every token that passed it.
+  ctx.blocking.Serve(*opts, WatchSpec{{Table::kAllocs}, {AllocWatchKey(id)}}, "alloc\n" + id,
+                     std::move(query), std::move(writer));
 }
 
 // Decodes an optional JSON object body; an empty body is {}.
@@ -156,6 +164,21 @@ void SignalAllocation(ApiContext& ctx, const Rest::Request& req, Http::ResponseW
 }
 
 }  // namespace
+
+std::string QueryIdentity(const Rest::Request& req, const RequestAuth& auth) {
+  std::map<std::string, std::string> params;
+  const auto& q = req.query();
+  for (auto it = q.parameters_begin(); it != q.parameters_end(); ++it) {
+    if (it->first != "index" && it->first != "wait" && it->first != "pretty") params.insert(*it);
+  }
+  std::string out = req.resource();
+  for (const auto& [k, v] : params) out.append("\n").append(k).append("=").append(v);
+  // The ACL object is held by the group's query, so its address names this
+  // token's scope for as long as the group lives.
+  out.append("\n@").append(auth.who.token ? auth.who.token->AccessorID : "");
+  out.append("@").append(std::to_string(reinterpret_cast<std::uintptr_t>(auth.who.acl.get())));
+  return out;
+}
 
 json::value AllocStub(const Allocation& alloc, bool task_states, bool resources) {
   AllocListStub stub = MakeAllocListStub(alloc);

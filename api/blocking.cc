@@ -4,137 +4,156 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <pistache/peer.h>
 #include <boost/json.hpp>
+#include <pistache/peer.h>
+
 #include <chrono>
-#include <set>
+#include <map>
 #include <thread>
+
+#include "api/blocking_hub.h"
+#include "storage/codec.h"
+#include "storage/state_store.h"
 
 namespace drover::api {
 namespace {
 
 namespace asio = boost::asio;
 
-std::uint64_t WatchFloor(const StateStore& store, const std::vector<Table>& tables) {
-  std::uint64_t floor = 0;
-  for (Table t : tables) floor = std::max(floor, store.TableIndex(t));
-  return floor;
-}
-
-void Answer(Http::ResponseWriter& writer, const Result<Reply>& reply, const QueryOptions& opts) {
+EncodedReply Encode(const Result<Reply>& reply) {
+  EncodedReply out;
   if (!reply.ok()) {
-    SendError(writer, reply.status());
-    return;
+    out.status = reply.status();
+    return out;
   }
   // Nomad never reports an index below 1.
-  SendJson(writer, reply->body, opts, std::max<std::uint64_t>(reply->index, 1),
-           Http::Code::Ok, reply->next_token);
+  out.index = std::max<std::uint64_t>(reply->index, 1);
+  out.json = reply->text.empty() ? boost::json::serialize(reply->body) : reply->text;
+  out.next_token = reply->next_token;
+  return out;
 }
+
+void Send(Http::ResponseWriter& writer, const EncodedReply& reply, bool pretty, bool gzip) {
+  if (!reply.status.ok()) {
+    SendError(writer, reply.status);
+    return;
+  }
+  if (pretty) {
+    auto parsed = ParseJson(reply.json);
+    if (parsed.ok()) {
+      QueryOptions opts;
+      opts.pretty = true;
+      opts.gzip = gzip;
+      SendJson(writer, *parsed, opts, reply.index, Http::Code::Ok, reply.next_token);
+      return;
+    }
+  }
+  SendJsonText(writer, reply.json, reply.index, reply.next_token, gzip);
+}
+
+class StoreWatches : public HubWatches {
+ public:
+  explicit StoreWatches(StateStore& store) : store_(store) {}
+  std::uint64_t Floor(const WatchSpec& spec) const override {
+    std::uint64_t floor = 0;
+    for (Table t : spec.tables) floor = std::max(floor, store_.TableIndex(t));
+    return floor;
+  }
+  WatchId Watch(const WatchSpec& spec, std::uint64_t floor, std::function<void()> fired) override {
+    return store_.Watch(spec, floor, std::move(fired));
+  }
+  void CancelWatch(WatchId id) override { store_.CancelWatch(id); }
+
+ private:
+  StateStore& store_;
+};
 
 }  // namespace
 
-class BlockingQueries::Hub {
+class BlockingQueries::Loop : public HubLoop {
  public:
-  explicit Hub(StateStore& store)
-      : store_(store), work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
+  explicit Loop(StateStore& store)
+      : watches_(store),
+        hub_(*this, watches_),
+        work_(asio::make_work_guard(io_)),
+        thread_([this] { io_.run(); }) {}
 
-  ~Hub() { Shutdown(); }
+  ~Loop() override { Shutdown(); }
 
-  void Serve(const QueryOptions& opts, std::vector<Table> tables, QueryFn query,
+  void Post(std::function<void()> fn) override { asio::post(io_, std::move(fn)); }
+
+  std::uint64_t StartTimer(Nanos after, std::function<void()> fn) override {
+    const std::uint64_t id = next_timer_++;
+    auto [it, inserted] = timers_.try_emplace(id, io_);
+    it->second.expires_after(std::chrono::nanoseconds(after));
+    it->second.async_wait([this, id, fn = std::move(fn)](const boost::system::error_code& ec) {
+      if (ec) return;
+      timers_.erase(id);
+      fn();
+    });
+    return id;
+  }
+
+  void CancelTimer(std::uint64_t timer) override {
+    auto it = timers_.find(timer);
+    if (it == timers_.end()) return;
+    it->second.cancel();
+    timers_.erase(it);
+  }
+
+  void Serve(const QueryOptions& opts, WatchSpec watch, std::string identity, QueryFn query,
              Http::ResponseWriter writer) {
-    std::uint64_t floor = WatchFloor(store_, tables);
+    const std::uint64_t floor = watches_.Floor(watch);
     Result<Reply> reply = query();
     if (!reply.ok() || opts.min_index == 0 || reply->index > opts.min_index) {
-      Answer(writer, reply, opts);
+      Send(writer, Encode(reply), opts.pretty, opts.gzip);
       return;
     }
     // Keep the connection past Pistache's header timeout while parked.
     if (auto peer = writer.getPeer()) peer->setIdle(true);
-    auto p = std::make_shared<Parked>(Parked{opts, std::move(tables), std::move(query),
-                                             std::move(writer), asio::steady_timer(io_)});
-    asio::post(io_, [this, p, floor] {
-      if (stopped_) {
-        Finish(p, p->query());
-        return;
-      }
-      parked_.insert(p);
-      p->timer.expires_after(std::chrono::nanoseconds(p->opts.wait));
-      p->timer.async_wait([this, p](const boost::system::error_code& ec) {
-        if (!ec) Finish(p, p->query());
-      });
-      Arm(p, floor);
-    });
+    auto shared_writer = std::make_shared<Http::ResponseWriter>(std::move(writer));
+    ParkRequest req;
+    req.identity = std::move(identity);
+    req.watch = std::move(watch);
+    req.query = [query = std::move(query)] { return Encode(query()); };
+    req.min_index = opts.min_index;
+    req.wait = opts.wait;
+    req.pretty = opts.pretty;
+    req.floor = floor;
+    req.sink = [shared_writer, gzip = opts.gzip](const EncodedReply& r, bool pretty) {
+      Send(*shared_writer, r, pretty, gzip);
+    };
+    asio::post(io_, [this, req = std::move(req)]() mutable { hub_.Park(std::move(req)); });
   }
 
   void Shutdown() {
     if (!thread_.joinable()) return;
     asio::post(io_, [this] {
-      stopped_ = true;
-      auto all = parked_;
-      for (const auto& p : all) Finish(p, p->query());
+      hub_.Shutdown();
+      for (auto& [id, timer] : timers_) timer.cancel();
       work_.reset();
     });
     thread_.join();
   }
 
  private:
-  struct Parked {
-    QueryOptions opts;
-    std::vector<Table> tables;
-    QueryFn query;
-    Http::ResponseWriter writer;
-    asio::steady_timer timer;
-    WatchId watch = 0;
-    bool done = false;
-  };
-  using ParkedPtr = std::shared_ptr<Parked>;
-
-  // Waits for a commit past `floor` on the query's tables.
-  void Arm(const ParkedPtr& p, std::uint64_t floor) {
-    std::weak_ptr<Parked> weak = p;
-    p->watch = store_.Watch(p->tables, floor, [this, weak] {
-      asio::post(io_, [this, weak] {
-        if (auto p = weak.lock()) Wake(p);
-      });
-    });
-  }
-
-  void Wake(const ParkedPtr& p) {
-    if (p->done) return;
-    std::uint64_t floor = WatchFloor(store_, p->tables);
-    Result<Reply> reply = p->query();
-    if (!reply.ok() || reply->index > p->opts.min_index) {
-      Finish(p, reply);
-      return;
-    }
-    Arm(p, floor);  // a change that left this result as it was
-  }
-
-  void Finish(const ParkedPtr& p, const Result<Reply>& reply) {
-    if (p->done) return;
-    p->done = true;
-    p->timer.cancel();
-    store_.CancelWatch(p->watch);
-    parked_.erase(p);
-    Answer(p->writer, reply, p->opts);
-  }
-
-  StateStore& store_;
+  StoreWatches watches_;
   asio::io_context io_;
+  std::map<std::uint64_t, asio::steady_timer> timers_;  // loop thread only
+  std::uint64_t next_timer_ = 1;
+  BlockingHub hub_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::set<ParkedPtr> parked_;  // loop thread only
-  bool stopped_ = false;
   std::thread thread_;
 };
 
-BlockingQueries::BlockingQueries(StateStore& store) : hub_(std::make_unique<Hub>(store)) {}
+BlockingQueries::BlockingQueries(StateStore& store) : loop_(std::make_unique<Loop>(store)) {}
 BlockingQueries::~BlockingQueries() = default;
 
-void BlockingQueries::Serve(const QueryOptions& opts, std::vector<Table> tables, QueryFn query,
-                            Http::ResponseWriter writer) {
-  hub_->Serve(opts, std::move(tables), std::move(query), std::move(writer));
+void BlockingQueries::Serve(const QueryOptions& opts, WatchSpec watch, std::string identity,
+                            QueryFn query, Http::ResponseWriter writer) {
+  loop_->Serve(opts, std::move(watch), std::move(identity), std::move(query), std::move(writer));
 }
 
-void BlockingQueries::Shutdown() { hub_->Shutdown(); }
+void BlockingQueries::Shutdown() { loop_->Shutdown(); }
 
 }  // namespace drover::api

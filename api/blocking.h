@@ -2,18 +2,22 @@
 //
 // A query whose result index has not passed `index` is parked: its
 // ResponseWriter is moved out of the Pistache worker (which goes back to
-// serving), a store watch is registered on the query's tables, and a timer
-// is armed for `wait`. Whichever comes first re-runs the query on the
-// hub's own thread: a result past `index` (or the deadline) answers it;
-// otherwise it waits again. No thread waits per query.
+// serving) into the blocking hub (api/blocking_hub.h), which runs on its
+// own thread: queries asking the same thing share one store watch, one run
+// per change and one encoded body. No thread waits per query.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "api/http_util.h"
-#include "storage/state_store.h"
+#include "storage/watch.h"
+
+namespace drover {
+class StateStore;
+}
 
 namespace drover::api {
 
@@ -21,6 +25,7 @@ struct Reply {
   std::uint64_t index = 0;  // X-Nomad-Index, as Nomad computes it for the endpoint
   boost::json::value body;
   std::string next_token;   // X-Nomad-NextToken of a paged list; "" for none
+  std::string text;         // the body already encoded; used instead of `body` when set
 };
 using QueryFn = std::function<Result<Reply>()>;
 
@@ -34,6 +39,14 @@ class BlockingQueries {
   // Answers through `writer` now or later. `tables` are those whose changes
   // can change the result.
   void Serve(const QueryOptions& opts, std::vector<Table> tables, QueryFn query,
+             Http::ResponseWriter writer) {
+    Serve(opts, WatchSpec{std::move(tables), {}}, "", std::move(query), std::move(writer));
+  }
+  // `identity` names what the query asks (route, parameters but `index`,
+  // `wait` and `pretty`, and the token's scope where the result depends on
+  // it): parked queries with the same identity share their runs. "" is
+  // never shared.
+  void Serve(const QueryOptions& opts, WatchSpec watch, std::string identity, QueryFn query,
              Http::ResponseWriter writer);
 
   // Answers every parked query with its current result and stops the
@@ -41,8 +54,8 @@ class BlockingQueries {
   void Shutdown();
 
  private:
-  class Hub;
-  std::unique_ptr<Hub> hub_;
+  class Loop;
+  std::unique_ptr<Loop> loop_;
 };
 
 }  // namespace drover::api

@@ -271,6 +271,25 @@ Result<std::string> GzipCompress(std::string_view data) {
   return out;
 }
 
+void SendJsonText(Http::ResponseWriter& writer, const std::string& json, std::uint64_t index,
+                  const std::string& next_token, bool gzip) {
+  auto& headers = writer.headers();
+  headers.add<Http::Header::ContentType>(MIME(Application, Json));
+  headers.add(std::make_shared<NamedHeader>("Vary", "Accept-Encoding"));
+  AddIndexHeaders(writer, index);
+  if (!next_token.empty()) {
+    headers.add(std::make_shared<NamedHeader>("X-Nomad-NextToken", next_token));
+  }
+  if (gzip && json.size() >= kGzipMinBytes) {
+    if (auto packed = GzipCompress(json); packed.ok()) {
+      headers.add(std::make_shared<NamedHeader>("Content-Encoding", "gzip"));
+      writer.send(Http::Code::Ok, *packed);
+      return;
+    }
+  }
+  writer.send(Http::Code::Ok, json);
+}
+
 void SendEmpty(Http::ResponseWriter& writer, std::uint64_t index) {
   AddIndexHeaders(writer, index);
   writer.send(Http::Code::Ok, "");

@@ -60,6 +60,10 @@ int HttpCodeFor(StatusCode code);
 void SendJson(Http::ResponseWriter& writer, const boost::json::value& body, bool pretty,
               std::uint64_t index, Http::Code code = Http::Code::Ok,
               const std::string& next_token = "");
+// The same with a body already encoded as JSON text (200), gzipped as
+// SendJson below does when `gzip`.
+void SendJsonText(Http::ResponseWriter& writer, const std::string& json, std::uint64_t index,
+                  const std::string& next_token = "", bool gzip = false);
 
 // The same, compressed with gzip when `opts.gzip` and the body is at least
 // kGzipMinBytes (Nomad's gzip handler's default), indented when

@@ -58,6 +58,11 @@ void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 // Helpers shared by the handler groups.
 boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool resources);
 
+// What a blocking query asks, for sharing its runs among waiters: the
+// path, every query parameter but `index`, `wait` and `pretty`, and the
+// token's scope.
+std::string QueryIdentity(const Rest::Request& req, const RequestAuth& auth);
+
 // Reads a `:param` from the path without Pistache's lexical cast.
 std::string PathParam(const Rest::Request& req, const char* name);
 

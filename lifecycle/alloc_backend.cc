@@ -24,19 +24,21 @@ std::vector<Status> StoreAllocBackend::Commit(const std::vector<AllocUpdate>& up
     for (std::size_t i = 0; i < updates.size(); ++i) {
       const AllocUpdate& u = updates[i];
       // Read inside the change so that a concurrent scheduler update (a
-      // stop) is kept, not overwritten.
-      ASSIGN_OR_RETURN(std::optional<Allocation> current, store_.GetAlloc(u.alloc_id));
-      if (!current) {
+      // stop) is kept, not overwritten. The Job is neither read nor
+      // written: the record keeps its reference to the job version.
+      ASSIGN_OR_RETURN(std::optional<StoredAlloc> stored, store_.GetAllocWithoutJob(u.alloc_id));
+      if (!stored) {
         out[i] = NotFound("alloc purged");
         continue;
       }
       out[i] = Status::Ok();
+      Allocation* current = &stored->alloc;
       current->TaskStates = u.states;
       current->ClientStatus = u.client_status;
       current->ClientDescription = u.client_description;
       current->ModifyIndex = txn.index();
       current->ModifyTime = u.modify_time;
-      txn.PutAlloc(*current);
+      txn.PutAllocWithoutJob(*stored);
       for (const auto& [task, json] : u.task_locals) txn.PutTaskLocal(u.alloc_id, task, json);
       txn.AddEvent(AllocationEvent("AllocationUpdated", *current));
       any = true;

@@ -1,5 +1,8 @@
 #include "migrations/migrations.h"
 
+#include <set>
+
+#include "storage/alloc_record.h"
 #include "storage/codec.h"
 
 namespace drover::migrations {
@@ -37,6 +40,36 @@ Status AddAclTables(MigrationTxn& txn) {
   return Status::Ok();
 }
 
+// v4: jobs are stored once per version. Each allocation embedded its whole
+// Job; now `job_versions` (<ns> \0 <id> \0 be64(Version) be64(JobModifyIndex))
+// holds every job an allocation runs and every job in `jobs`, `allocs`
+// holds a record that refers to its version with the allocation's JSON
+// without the Job, and `alloc_create` holds each allocation's list stub
+// (storage/alloc_record.h). The jobs are written first, the allocations'
+// own copies after, so an allocation gets back exactly the job it embedded.
+Status StoreJobsOncePerVersion(MigrationTxn& txn) {
+  RETURN_IF_ERROR(txn.ForEach("jobs", [&](const std::string&, const std::string& json) -> Status {
+    ASSIGN_OR_RETURN(Job job, DecodeJson<Job>(json, "Job"));
+    txn.Put("job_versions", JobVersionKey(job.Namespace, job.ID, RefOf(job)), EncodeJson(job));
+    return Status::Ok();
+  }));
+  std::set<std::string> written;
+  return txn.ForEach("allocs", [&](const std::string& id, const std::string& json) -> Status {
+    ASSIGN_OR_RETURN(Allocation alloc, DecodeJson<Allocation>(json, "Allocation"));
+    if (alloc.ID != id) return Internal("allocation stored under " + id + " has ID " + alloc.ID);
+    std::optional<JobVersionRef> ref;
+    if (alloc.Job) {
+      ref = RefOf(*alloc.Job);
+      std::string key = JobVersionKey(alloc.Namespace, alloc.JobID, *ref);
+      if (written.insert(key).second) txn.Put("job_versions", key, EncodeJson(*alloc.Job));
+    }
+    txn.Put("allocs", id, EncodeAllocRecord(alloc, ref));
+    txn.Put("alloc_create", AllocCreateKey(alloc.CreateIndex, alloc.ID),
+            EncodeStubRecord(alloc, ref));
+    return Status::Ok();
+  });
+}
+
 }  // namespace
 
 std::vector<Migration> All() {
@@ -44,6 +77,7 @@ std::vector<Migration> All() {
       {1, "initial schema", InitialSchema},
       {2, "index evaluations by CreateIndex", IndexEvalsByCreateIndex},
       {3, "ACL tokens and policies", AddAclTables},
+      {4, "jobs stored once per version; allocations refer to them", StoreJobsOncePerVersion},
   };
 }
 

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <unordered_map>
 #include <mutex>
 #include <string_view>
 #include <utility>
@@ -28,10 +29,18 @@ namespace {
 
 // Column families, in the order they are opened; kCfNames[i] is handle i.
 enum Cf { kDefault, kMeta, kJobs, kEvals, kAllocs, kAllocCreate, kAllocJob, kNodes, kEvents,
-          kTaskLocal, kEvalCreate, kAclTokens, kAclSecrets, kAclPolicies, kCfCount };
+          kTaskLocal, kEvalCreate, kAclTokens, kAclSecrets, kAclPolicies, kJobVersions,
+          kCfCount };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
-    "events", "task_local", "eval_create", "acl_tokens", "acl_secrets", "acl_policies"};
+    "events", "task_local", "eval_create", "acl_tokens", "acl_secrets", "acl_policies",
+    "job_versions"};
+// The first column family a schema v4 store adds; a read-only view of an
+// older store lacks it.
+constexpr Cf kFirstV4Cf = kJobVersions;
+
+// Decoded job versions kept in memory; beyond this the cache starts over.
+constexpr std::size_t kJobCacheLimit = 4096;
 
 // Every table with an index: the journaled ones and the ACL tables.
 constexpr Table kIndexedTables[] = {Table::kJobs,   Table::kEvals,     Table::kAllocs,
@@ -111,6 +120,21 @@ std::string EvalCreateKey(std::uint64_t create_index, const std::string& eval_id
   return Be64(create_index) + eval_id;
 }
 
+std::string AllocCreateKey(std::uint64_t create_index, const std::string& alloc_id) {
+  return Be64(create_index) + alloc_id;
+}
+
+std::string AllocWatchKey(const std::string& alloc_id) { return "a" + alloc_id; }
+
+std::string JobWatchKey(const std::string& ns, const std::string& job_id) {
+  return "j" + ns + kSep + job_id;
+}
+
+struct CachedJob {
+  std::string json;
+  Job job;
+};
+
 namespace {
 
 std::string TableIndexKey(Table t) { return std::string("index/") + TableName(t); }
@@ -179,12 +203,103 @@ struct StateStore::Impl {
 
   struct Waiter {
     std::uint32_t tables;  // bit per Table
+    std::vector<std::string> keys;  // empty: any write of `tables`
     std::uint64_t min_index;
     std::function<void()> callback;
   };
   std::mutex watch_mu;
   WatchId next_watch = 1;
   std::map<WatchId, Waiter> waiters;
+  std::multimap<std::string, WatchId> waiters_by_key;  // key waiters only
+
+  // Removes a waiter and its key entries; returns its callback (empty if
+  // it was gone). Under watch_mu.
+  std::function<void()> TakeWaiter(WatchId id) {
+    auto it = waiters.find(id);
+    if (it == waiters.end()) return {};
+    for (const std::string& key : it->second.keys) {
+      auto [lo, hi] = waiters_by_key.equal_range(key);
+      for (auto k = lo; k != hi; ++k) {
+        if (k->second == id) {
+          waiters_by_key.erase(k);
+          break;
+        }
+      }
+    }
+    std::function<void()> cb = std::move(it->second.callback);
+    waiters.erase(it);
+    return cb;
+  }
+
+  // Job versions by their `job_versions` key, decoded.
+  mutable std::mutex job_cache_mu;
+  mutable std::unordered_map<std::string, std::shared_ptr<const CachedJob>> job_cache;
+
+  void CacheJob(const std::string& key, std::shared_ptr<const CachedJob> job) const {
+    std::lock_guard<std::mutex> lock(job_cache_mu);
+    if (job_cache.size() >= kJobCacheLimit) job_cache.clear();
+    job_cache[key] = std::move(job);
+  }
+
+  // The job version under `key`, from the cache or the store; null when
+  // the store has none.
+  Result<std::shared_ptr<const CachedJob>> LoadJob(const std::string& key) const {
+    {
+      std::lock_guard<std::mutex> lock(job_cache_mu);
+      auto it = job_cache.find(key);
+      if (it != job_cache.end()) return it->second;
+    }
+    ASSIGN_OR_RETURN(std::optional<std::string> raw, Get(kJobVersions, key));
+    if (!raw) return std::shared_ptr<const CachedJob>();
+    ASSIGN_OR_RETURN(Job job, DecodeJson<Job>(*raw, "Job"));
+    auto cached = std::make_shared<const CachedJob>(CachedJob{std::move(*raw), std::move(job)});
+    CacheJob(key, cached);
+    return cached;
+  }
+
+  Result<std::shared_ptr<const CachedJob>> JobOf(const Allocation& a,
+                                                 const JobVersionRef& ref) const {
+    ASSIGN_OR_RETURN(std::shared_ptr<const CachedJob> job,
+                     LoadJob(JobVersionKey(a.Namespace, a.JobID, ref)));
+    if (!job) {
+      return Internal("allocation " + a.ID + " runs version " + std::to_string(ref.version) +
+                      " of job " + a.JobID + ", which the store does not hold");
+    }
+    return job;
+  }
+
+  // An `allocs` record, without its Job.
+  Result<StoredAlloc> DecodeAlloc(std::string_view record) const {
+    ASSIGN_OR_RETURN(AllocRecordView view, ParseAllocRecord(record));
+    ASSIGN_OR_RETURN(Allocation alloc, DecodeJson<Allocation>(view.json, "Allocation"));
+    return StoredAlloc{std::move(alloc), std::move(view.header.job)};
+  }
+
+  // An `allocs` record with its Job re-attached.
+  Result<Allocation> DecodeAllocWithJob(std::string_view record) const {
+    ASSIGN_OR_RETURN(StoredAlloc stored, DecodeAlloc(record));
+    if (stored.job) {
+      ASSIGN_OR_RETURN(std::shared_ptr<const CachedJob> job, JobOf(stored.alloc, *stored.job));
+      stored.alloc.Job = job->job;
+    }
+    return std::move(stored.alloc);
+  }
+
+  Result<std::vector<Allocation>> ListAllocRecords(const std::string& prefix) const {
+    std::vector<Allocation> out;
+    Status error;
+    RETURN_IF_ERROR(Scan(kAllocs, prefix, [&](const rocksdb::Slice&, const rocksdb::Slice& v) {
+      auto alloc = DecodeAllocWithJob(std::string_view(v.data(), v.size()));
+      if (!alloc.ok()) {
+        error = alloc.status();
+        return false;
+      }
+      out.push_back(std::move(alloc).value());
+      return true;
+    }));
+    RETURN_IF_ERROR(error);
+    return out;
+  }
 
   ~Impl() {
     for (auto* h : cfs) {
@@ -284,13 +399,34 @@ struct StateStore::Impl {
 // ---- WriteTxn ------------------------------------------------------------------
 
 void WriteTxn::PutJob(const Job& job) {
-  batch_->Put(store_->impl_->cf(kJobs), JobKey(job.Namespace, job.ID), EncodeJson(job));
+  std::string json = EncodeJson(job);
+  batch_->Put(store_->impl_->cf(kJobs), JobKey(job.Namespace, job.ID), json);
+  StageJobVersion(job.Namespace, job.ID, job, std::move(json));
   Touch(Table::kJobs);
+  touched_keys_.push_back(JobWatchKey(job.Namespace, job.ID));
 }
 
 void WriteTxn::DeleteJob(const std::string& ns, const std::string& id) {
   batch_->Delete(store_->impl_->cf(kJobs), JobKey(ns, id));
   Touch(Table::kJobs);
+  touched_keys_.push_back(JobWatchKey(ns, id));
+}
+
+// Writes `job` under its version key unless the store (or this change)
+// already holds that very job there.
+Status WriteTxn::StageJobVersion(const std::string& ns, const std::string& id, const Job& job,
+                                 std::string json) {
+  const std::string key = JobVersionKey(ns, id, RefOf(job));
+  for (const auto& [staged_key, staged] : new_jobs_) {
+    if (staged_key == key && staged->job == job) return Status::Ok();
+  }
+  auto known = store_->impl_->LoadJob(key);
+  if (!known.ok()) return known.status();
+  if (*known && (*known)->job == job) return Status::Ok();
+  if (json.empty()) json = EncodeJson(job);
+  batch_->Put(store_->impl_->cf(kJobVersions), key, json);
+  new_jobs_.emplace_back(key, std::make_shared<const CachedJob>(CachedJob{std::move(json), job}));
+  return Status::Ok();
 }
 
 void WriteTxn::PutEval(const Evaluation& eval) {
@@ -300,19 +436,36 @@ void WriteTxn::PutEval(const Evaluation& eval) {
 }
 
 void WriteTxn::PutAlloc(const Allocation& alloc) {
+  std::optional<JobVersionRef> ref;
+  if (alloc.Job) {
+    ref = RefOf(*alloc.Job);
+    Status st = StageJobVersion(alloc.Namespace, alloc.JobID, *alloc.Job, "");
+    if (!st.ok() && error_.ok()) error_ = st;
+  }
+  WriteAlloc(alloc, ref);
+}
+
+void WriteTxn::PutAllocWithoutJob(const StoredAlloc& stored) {
+  WriteAlloc(stored.alloc, stored.job);
+}
+
+void WriteTxn::WriteAlloc(const Allocation& alloc, const std::optional<JobVersionRef>& ref) {
   auto& impl = *store_->impl_;
-  batch_->Put(impl.cf(kAllocs), alloc.ID, EncodeJson(alloc));
-  batch_->Put(impl.cf(kAllocCreate), Be64(alloc.CreateIndex) + alloc.ID, "");
+  batch_->Put(impl.cf(kAllocs), alloc.ID, EncodeAllocRecord(alloc, ref));
+  batch_->Put(impl.cf(kAllocCreate), AllocCreateKey(alloc.CreateIndex, alloc.ID),
+              EncodeStubRecord(alloc, ref));
   batch_->Put(impl.cf(kAllocJob), AllocJobKey(alloc), "");
   Touch(Table::kAllocs);
+  touched_keys_.push_back(AllocWatchKey(alloc.ID));
 }
 
 void WriteTxn::DeleteAlloc(const Allocation& alloc) {
   auto& impl = *store_->impl_;
   batch_->Delete(impl.cf(kAllocs), alloc.ID);
-  batch_->Delete(impl.cf(kAllocCreate), Be64(alloc.CreateIndex) + alloc.ID);
+  batch_->Delete(impl.cf(kAllocCreate), AllocCreateKey(alloc.CreateIndex, alloc.ID));
   batch_->Delete(impl.cf(kAllocJob), AllocJobKey(alloc));
   Touch(Table::kAllocs);
+  touched_keys_.push_back(AllocWatchKey(alloc.ID));
 }
 
 void WriteTxn::PutNode(const Node& node) {
@@ -503,6 +656,11 @@ Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& 
   if (!listed.ok()) {
     return NotFound(dir + " is not a Drover state store (" + listed.ToString() + ")");
   }
+  if (std::find(families.begin(), families.end(), kCfNames[kFirstV4Cf]) == families.end() &&
+      std::find(families.begin(), families.end(), "allocs") != families.end()) {
+    return FailedPrecondition(dir + " was written by an older Drover (schema v3 or before); "
+                              "start the agent on it once to migrate it, then read it");
+  }
   for (const char* name : kCfNames) {
     if (std::find(families.begin(), families.end(), name) == families.end()) {
       return FailedPrecondition(dir + " is a RocksDB database but not a Drover state store "
@@ -552,13 +710,16 @@ Result<std::uint64_t> StateStore::Apply(const std::function<Status(WriteTxn&)>& 
   if (im.read_only) return ReadOnlyError("apply");
   std::uint64_t index;
   std::uint32_t touched;
+  std::vector<std::string> touched_keys;
   {
     std::lock_guard<std::mutex> lock(im.write_mu);
     index = im.latest.load() + 1;
     rocksdb::WriteBatch batch;
     WriteTxn txn(this, &batch, index);
     RETURN_IF_ERROR(fn(txn));
+    RETURN_IF_ERROR(txn.error_);
     touched = txn.touched_;
+    touched_keys = std::move(txn.touched_keys_);
     batch.Put(im.cf(kMeta), "index", std::to_string(index));
     for (Table t : kIndexedTables) {
       if (touched & (1u << static_cast<unsigned>(t)))
@@ -567,6 +728,7 @@ Result<std::uint64_t> StateStore::Apply(const std::function<Status(WriteTxn&)>& 
     Status written = FromRocks(im.db->Write(im.write_options, &batch), "commit");
     im.NoteWrite(written);
     RETURN_IF_ERROR(written);
+    for (auto& [key, job] : txn.new_jobs_) im.CacheJob(key, std::move(job));
     for (Table t : kIndexedTables) {
       if (touched & (1u << static_cast<unsigned>(t)))
         im.table_index[static_cast<size_t>(t)] = index;
@@ -578,13 +740,18 @@ Result<std::uint64_t> StateStore::Apply(const std::function<Status(WriteTxn&)>& 
   std::vector<std::function<void()>> ready;
   {
     std::lock_guard<std::mutex> lock(im.watch_mu);
-    for (auto it = im.waiters.begin(); it != im.waiters.end();) {
-      if ((it->second.tables & touched) != 0 && index > it->second.min_index) {
-        ready.push_back(std::move(it->second.callback));
-        it = im.waiters.erase(it);
-      } else {
-        ++it;
-      }
+    std::vector<WatchId> fired;
+    for (const std::string& key : touched_keys) {
+      auto [lo, hi] = im.waiters_by_key.equal_range(key);
+      for (auto k = lo; k != hi; ++k) fired.push_back(k->second);
+    }
+    for (const auto& [id, waiter] : im.waiters) {
+      if (waiter.keys.empty() && (waiter.tables & touched) != 0) fired.push_back(id);
+    }
+    for (WatchId id : fired) {
+      auto it = im.waiters.find(id);
+      if (it == im.waiters.end() || index <= it->second.min_index) continue;
+      ready.push_back(im.TakeWaiter(id));
     }
   }
   for (auto& cb : ready) cb();
@@ -614,12 +781,72 @@ Result<std::vector<Evaluation>> StateStore::ListEvals() const {
 }
 
 Result<std::optional<Allocation>> StateStore::GetAlloc(const std::string& id) const {
-  return impl_->GetObject<Allocation>(kAllocs, id, "Allocation");
+  ASSIGN_OR_RETURN(std::optional<std::string> raw, impl_->Get(kAllocs, id));
+  if (!raw) return std::optional<Allocation>();
+  ASSIGN_OR_RETURN(Allocation alloc, impl_->DecodeAllocWithJob(*raw));
+  return std::optional<Allocation>(std::move(alloc));
+}
+
+Result<std::optional<StoredAlloc>> StateStore::GetAllocWithoutJob(const std::string& id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> raw, impl_->Get(kAllocs, id));
+  if (!raw) return std::optional<StoredAlloc>();
+  ASSIGN_OR_RETURN(StoredAlloc stored, impl_->DecodeAlloc(*raw));
+  return std::optional<StoredAlloc>(std::move(stored));
+}
+
+Result<std::optional<StateStore::AllocJson>> StateStore::GetAllocJson(const std::string& id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> raw, impl_->Get(kAllocs, id));
+  if (!raw) return std::optional<AllocJson>();
+  ASSIGN_OR_RETURN(AllocRecordView view, ParseAllocRecord(*raw));
+  AllocJson out;
+  out.modify_index = view.header.modify_index;
+  if (!view.header.job) {
+    out.json = std::string(view.json);
+    return std::optional<AllocJson>(std::move(out));
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const CachedJob> job,
+                   impl_->LoadJob(std::string(view.header.job_key)));
+  if (!job) return Internal("allocation " + id + " refers to a job version the store lacks");
+  ASSIGN_OR_RETURN(out.json, SpliceJob(view.json, job->json));
+  return std::optional<AllocJson>(std::move(out));
 }
 
 Result<std::vector<Allocation>> StateStore::ListAllocs() const {
-  // Keys of alloc_create are be64(CreateIndex) followed by the allocation ID.
-  return impl_->ObjectsFromIndex<Allocation>(kAllocCreate, "", 8, kAllocs, "Allocation");
+  ASSIGN_OR_RETURN(std::vector<Allocation> allocs, impl_->ListAllocRecords(""));
+  std::sort(allocs.begin(), allocs.end(), [](const Allocation& x, const Allocation& y) {
+    return x.CreateIndex != y.CreateIndex ? x.CreateIndex < y.CreateIndex : x.ID < y.ID;
+  });
+  return allocs;
+}
+
+Status StateStore::ScanAllocStubs(bool reverse, const AllocKey* from,
+                                  const std::function<bool(const StubEntry&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf(kAllocCreate)));
+  if (from != nullptr) {
+    const std::string key = AllocCreateKey(from->create_index, from->id);
+    reverse ? it->SeekForPrev(key) : it->Seek(key);
+  } else {
+    reverse ? it->SeekToLast() : it->SeekToFirst();
+  }
+  for (; it->Valid(); reverse ? it->Prev() : it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (k.size() <= 8) continue;
+    std::uint64_t index = 0;
+    for (int i = 0; i < 8; ++i) index = index << 8 | static_cast<unsigned char>(k.data()[i]);
+    ASSIGN_OR_RETURN(StubRecordView stub,
+                     ParseStubRecord(std::string_view(it->value().data(), it->value().size())));
+    if (!fn(StubEntry{index, std::string_view(k.data() + 8, k.size() - 8), stub})) break;
+  }
+  return FromRocks(it->status(), "scan allocation stubs");
+}
+
+Result<std::vector<Job>> StateStore::ListJobVersions(const std::string& ns,
+                                                     const std::string& id) const {
+  ASSIGN_OR_RETURN(std::vector<Job> jobs,
+                   impl_->ListObjects<Job>(kJobVersions, ns + kSep + id + kSep, "Job"));
+  std::reverse(jobs.begin(), jobs.end());
+  return jobs;
 }
 
 Result<std::vector<StateStore::AllocKey>> StateStore::ListAllocKeys() const {
@@ -635,14 +862,24 @@ Result<std::vector<StateStore::AllocKey>> StateStore::ListAllocKeys() const {
 }
 
 Result<std::vector<Allocation>> StateStore::ListAllocsByIDPrefix(const std::string& prefix) const {
-  return impl_->ListObjects<Allocation>(kAllocs, prefix, "Allocation");
+  return impl_->ListAllocRecords(prefix);
 }
 
 Result<std::vector<Allocation>> StateStore::ListAllocsByJob(const std::string& ns,
                                                             const std::string& job_id) const {
   const std::string prefix = ns + kSep + job_id + kSep;
-  return impl_->ObjectsFromIndex<Allocation>(kAllocJob, prefix, prefix.size(), kAllocs,
-                                             "Allocation");
+  std::vector<std::string> ids;
+  RETURN_IF_ERROR(impl_->Scan(kAllocJob, prefix, [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
+    if (k.size() > prefix.size()) ids.emplace_back(k.data() + prefix.size(), k.size() - prefix.size());
+    return true;
+  }));
+  std::vector<Allocation> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<Allocation> alloc, GetAlloc(id));
+    if (alloc) out.push_back(std::move(*alloc));
+  }
+  return out;
 }
 
 Result<std::optional<Node>> StateStore::GetNode(const std::string& id) const {
@@ -767,15 +1004,17 @@ Status StateStore::PutMeta(const std::string& key, const std::string& value) {
   return FromRocks(impl_->db->Put(sync_write, impl_->cf(kMeta), key, value), "write meta");
 }
 
-WatchId StateStore::Watch(const std::vector<Table>& tables, std::uint64_t min_index,
+WatchId StateStore::Watch(const WatchSpec& spec, std::uint64_t min_index,
                           std::function<void()> callback) {
   std::uint32_t mask = 0;
-  bool already = false;
-  for (Table t : tables) {
-    mask |= 1u << static_cast<unsigned>(t);
-    if (TableIndex(t) > min_index) already = true;
-  }
-  if (already) {
+  auto changed = [&] {
+    for (Table t : spec.tables) {
+      if (TableIndex(t) > min_index) return true;
+    }
+    return false;
+  };
+  for (Table t : spec.tables) mask |= 1u << static_cast<unsigned>(t);
+  if (changed()) {
     callback();
     return 0;
   }
@@ -783,29 +1022,24 @@ WatchId StateStore::Watch(const std::vector<Table>& tables, std::uint64_t min_in
   {
     std::lock_guard<std::mutex> lock(impl_->watch_mu);
     id = impl_->next_watch++;
-    impl_->waiters.emplace(id, Impl::Waiter{mask, min_index, std::move(callback)});
+    impl_->waiters.emplace(id, Impl::Waiter{mask, spec.keys, min_index, std::move(callback)});
+    for (const std::string& key : spec.keys) impl_->waiters_by_key.emplace(key, id);
   }
   // A commit may have landed between the check above and the registration.
-  for (Table t : tables) {
-    if (TableIndex(t) > min_index) {
-      std::function<void()> cb;
-      {
-        std::lock_guard<std::mutex> lock(impl_->watch_mu);
-        auto it = impl_->waiters.find(id);
-        if (it == impl_->waiters.end()) return id;  // the commit already fired it
-        cb = std::move(it->second.callback);
-        impl_->waiters.erase(it);
-      }
-      cb();
-      return id;
+  if (changed()) {
+    std::function<void()> cb;
+    {
+      std::lock_guard<std::mutex> lock(impl_->watch_mu);
+      cb = impl_->TakeWaiter(id);
     }
+    if (cb) cb();  // else the commit already fired it
   }
   return id;
 }
 
 void StateStore::CancelWatch(WatchId id) {
   std::lock_guard<std::mutex> lock(impl_->watch_mu);
-  impl_->waiters.erase(id);
+  impl_->TakeWaiter(id);
 }
 
 }  // namespace drover

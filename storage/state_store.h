@@ -17,8 +17,14 @@
 //                                            (service/node_meta.h)
 //   jobs          <namespace> \0 <job id> -> Job JSON
 //   evals         <eval id>               -> Evaluation JSON
-//   allocs        <alloc id>              -> Allocation JSON (embeds its Job)
-//   alloc_create  be64(CreateIndex) <alloc id> -> "" (chronological listing)
+//   allocs        <alloc id>              -> allocation record: the job version it
+//                                            runs, then its JSON without the Job
+//                                            (storage/alloc_record.h; schema v4)
+//   alloc_create  be64(CreateIndex) <alloc id> -> the allocation's list stub
+//                                            (chronological listing; stub since v4)
+//   job_versions  <namespace> \0 <job id> \0 be64(Version) be64(JobModifyIndex)
+//                                         -> Job JSON: every job an allocation
+//                                            runs, stored once (schema v4)
 //   alloc_job     <namespace> \0 <job id> \0 <alloc id> -> ""
 //   eval_create   be64(CreateIndex) <eval id> -> "" (chronological listing; schema v2)
 //   nodes         <node id>               -> Node JSON
@@ -49,7 +55,9 @@
 #include <vector>
 
 #include "common/status.h"
+#include "storage/alloc_record.h"
 #include "storage/model.h"
+#include "storage/watch.h"
 
 namespace rocksdb {
 class DB;
@@ -59,18 +67,20 @@ class WriteBatch;
 
 namespace drover {
 
-// The key of an evaluation in `eval_create` (for migrations and tests).
+// The key of an evaluation in `eval_create` and of an allocation in
+// `alloc_create` (for migrations and tests).
 std::string EvalCreateKey(std::uint64_t create_index, const std::string& eval_id);
+std::string AllocCreateKey(std::uint64_t create_index, const std::string& alloc_id);
 
-// Tables that carry a Nomad index ("X-Nomad-Index" of list endpoints).
-enum class Table { kJobs, kEvals, kAllocs, kNodes, kAclTokens, kAclPolicies };
-const char* TableName(Table t);
-// The tables whose objects the event journal carries.
-inline constexpr Table kAllTables[] = {Table::kJobs, Table::kEvals, Table::kAllocs,
-                                       Table::kNodes};
-// The ACL tables: indexed, never journaled (their objects are secrets or
-// guard them).
-inline constexpr Table kAclTables[] = {Table::kAclTokens, Table::kAclPolicies};
+// An allocation as stored: without its Job, and the job version it runs.
+// The cheap form for paths that never look at the Job (task-state updates).
+struct StoredAlloc {
+  Allocation alloc;  // Job empty
+  std::optional<JobVersionRef> job;
+};
+
+// A job version as cached by the store: its JSON, decoded on first use.
+struct CachedJob;
 
 // The write side of one Apply(). Objects are staged in one WriteBatch;
 // nothing is visible until the batch commits.
@@ -82,8 +92,13 @@ class WriteTxn {
   void PutJob(const Job& job);
   void DeleteJob(const std::string& ns, const std::string& id);
   void PutEval(const Evaluation& eval);
-  // Writes the allocation and its secondary index entries.
+  // Writes the allocation and its secondary index entries. Its Job, if
+  // any, is stored once per version in `job_versions` (written only when
+  // that version is new to the store) and referred to.
   void PutAlloc(const Allocation& alloc);
+  // Writes an allocation read with GetAllocWithoutJob, keeping its job
+  // reference; no Job is encoded.
+  void PutAllocWithoutJob(const StoredAlloc& stored);
   void DeleteAlloc(const Allocation& alloc);
   void PutNode(const Node& node);
   void PutTaskLocal(const std::string& alloc_id, const std::string& task,
@@ -105,12 +120,19 @@ class WriteTxn {
   friend class StateStore;
   WriteTxn(class StateStore* store, rocksdb::WriteBatch* batch, std::uint64_t index)
       : store_(store), batch_(batch), index_(index) {}
+  Status StageJobVersion(const std::string& ns, const std::string& id, const Job& job,
+                         std::string json);
+  void WriteAlloc(const Allocation& alloc, const std::optional<JobVersionRef>& ref);
 
   class StateStore* store_;
   rocksdb::WriteBatch* batch_;
   std::uint64_t index_;
   std::uint32_t event_seq_ = 0;
   std::uint32_t touched_ = 0;  // bit per Table
+  std::vector<std::string> touched_keys_;  // watch keys written
+  Status error_;  // a failed read while staging; fails the change
+  // Job versions this change writes, cached once it commits.
+  std::vector<std::pair<std::string, std::shared_ptr<const CachedJob>>> new_jobs_;
 };
 
 // Raw access for migrations: the whole migration is one batch.
@@ -141,10 +163,11 @@ struct StoreOptions {
   bool sync = true;
 };
 
-// A blocking-query waiter: fires once, from the committing thread, when a
-// commit touching one of its tables raises that table's index above
-// `min_index`. Callbacks must be quick (post work elsewhere).
-using WatchId = std::uint64_t;
+// A blocking-query waiter (storage/watch.h) fires once, from the
+// committing thread, when a commit touching one of its tables raises that
+// table's index above `min_index`, or, for a waiter on keys, a commit above
+// `min_index` writes one of its keys. Callbacks must be quick (post work
+// elsewhere).
 
 class StateStore {
  public:
@@ -177,26 +200,49 @@ class StateStore {
   std::uint64_t LatestIndex() const;
   std::uint64_t TableIndex(Table t) const;
 
+  struct AllocKey {
+    std::uint64_t create_index;
+    std::string id;
+  };
+
   // ---- Reads: NotFound is an empty optional, errors are I/O or decoding.
   Result<std::optional<Job>> GetJob(const std::string& ns, const std::string& id) const;
   Result<std::vector<Job>> ListJobs() const;  // by namespace, then ID
   Result<std::optional<Evaluation>> GetEval(const std::string& id) const;
   // Chronological (CreateIndex, then ID).
   Result<std::vector<Evaluation>> ListEvals() const;
+  // The allocation with its Job re-attached (a decoded-job cache keeps
+  // this from decoding the job each time).
   Result<std::optional<Allocation>> GetAlloc(const std::string& id) const;
-  // Chronological (CreateIndex, then ID).
+  Result<std::optional<StoredAlloc>> GetAllocWithoutJob(const std::string& id) const;
+  // GET /v1/allocation/:id's body: the allocation's JSON with the Job's
+  // spliced in, decoding neither; and its ModifyIndex.
+  struct AllocJson {
+    std::uint64_t modify_index = 0;
+    std::string json;
+  };
+  Result<std::optional<AllocJson>> GetAllocJson(const std::string& id) const;
+  // Chronological (CreateIndex, then ID). One pass over `allocs`.
   Result<std::vector<Allocation>> ListAllocs() const;
+  // Visits every allocation's stub in chronological order (reversed if
+  // asked), from the first key at or after `from` (before, reversed; empty:
+  // the start), with one iterator; `fn` returns false to stop.
+  struct StubEntry {
+    std::uint64_t create_index;
+    std::string_view id;
+    StubRecordView stub;
+  };
+  Status ScanAllocStubs(bool reverse, const AllocKey* from,
+                        const std::function<bool(const StubEntry&)>& fn) const;
   // The chronological order alone, read from the index without decoding
   // any allocation: for paging through a few of many.
-  struct AllocKey {
-    std::uint64_t create_index;
-    std::string id;
-  };
   Result<std::vector<AllocKey>> ListAllocKeys() const;
   // By ID, for `prefix` queries.
   Result<std::vector<Allocation>> ListAllocsByIDPrefix(const std::string& prefix) const;
   Result<std::vector<Allocation>> ListAllocsByJob(const std::string& ns,
                                                   const std::string& job_id) const;
+  // Every stored version of a job, newest first.
+  Result<std::vector<Job>> ListJobVersions(const std::string& ns, const std::string& id) const;
   Result<std::optional<Node>> GetNode(const std::string& id) const;
   Result<std::vector<Node>> ListNodes() const;
   Result<std::optional<std::string>> GetTaskLocal(const std::string& alloc_id,
@@ -237,8 +283,11 @@ class StateStore {
   Result<std::optional<std::string>> GetMeta(const std::string& key) const;
   Status PutMeta(const std::string& key, const std::string& value);
 
+  WatchId Watch(const WatchSpec& spec, std::uint64_t min_index, std::function<void()> callback);
   WatchId Watch(const std::vector<Table>& tables, std::uint64_t min_index,
-                std::function<void()> callback);
+                std::function<void()> callback) {
+    return Watch(WatchSpec{tables, {}}, min_index, std::move(callback));
+  }
   // Drops a waiter that has not fired; a no-op once it has.
   void CancelWatch(WatchId id);
 

@@ -17,9 +17,8 @@ struct V1Contents {
   std::vector<Allocation> allocs;
 };
 
-// Creates a v1 store in `dir` holding `contents`. Jobs and allocations go
-// through the store's writer (unchanged since v1); evaluations are written
-// in v1's layout directly.
+// Creates a v1 store in `dir` holding `contents`, every object written in
+// v1's layout directly (allocations embed their Job, as up to v3).
 Status WriteV1Store(const std::string& dir, const V1Contents& contents);
 
 }  // namespace drover::testing
