@@ -191,6 +191,26 @@ void AddIndexHeaders(Http::ResponseWriter& writer, std::uint64_t index) {
   headers.add(std::make_shared<NamedHeader>("X-Nomad-LastContact", "0"));
 }
 
+// JSON text with Nomad's headers; gzipped when `gzip` and large enough.
+void SendJsonBytes(Http::ResponseWriter& writer, const std::string& text, std::uint64_t index,
+                   Http::Code code, const std::string& next_token, bool gzip) {
+  auto& headers = writer.headers();
+  headers.add<Http::Header::ContentType>(MIME(Application, Json));
+  headers.add(std::make_shared<NamedHeader>("Vary", "Accept-Encoding"));
+  AddIndexHeaders(writer, index);
+  if (!next_token.empty()) {
+    headers.add(std::make_shared<NamedHeader>("X-Nomad-NextToken", next_token));
+  }
+  if (gzip && text.size() >= kGzipMinBytes) {
+    if (auto packed = GzipCompress(text); packed.ok()) {
+      headers.add(std::make_shared<NamedHeader>("Content-Encoding", "gzip"));
+      writer.send(code, *packed);
+      return;
+    }
+  }
+  writer.send(code, text);
+}
+
 }  // namespace
 
 void SendJson(Http::ResponseWriter& writer, const json::value& body, bool pretty,
@@ -206,21 +226,8 @@ void SendJson(Http::ResponseWriter& writer, const json::value& body, bool pretty
 
 void SendJson(Http::ResponseWriter& writer, const json::value& body, const QueryOptions& opts,
               std::uint64_t index, Http::Code code, const std::string& next_token) {
-  std::string text = opts.pretty ? PrettyJson(body) + "\n" : json::serialize(body);
-  auto& headers = writer.headers();
-  headers.add<Http::Header::ContentType>(MIME(Application, Json));
-  headers.add(std::make_shared<NamedHeader>("Vary", "Accept-Encoding"));
-  AddIndexHeaders(writer, index);
-  if (!next_token.empty()) {
-    headers.add(std::make_shared<NamedHeader>("X-Nomad-NextToken", next_token));
-  }
-  if (opts.gzip && text.size() >= kGzipMinBytes) {
-    if (auto packed = GzipCompress(text); packed.ok()) {
-      headers.add(std::make_shared<NamedHeader>("Content-Encoding", "gzip"));
-      text = std::move(packed).value();
-    }
-  }
-  writer.send(code, text);
+  SendJsonBytes(writer, opts.pretty ? PrettyJson(body) + "\n" : json::serialize(body), index,
+                code, next_token, opts.gzip);
 }
 
 bool AcceptsGzip(std::string_view value) {
@@ -273,21 +280,7 @@ Result<std::string> GzipCompress(std::string_view data) {
 
 void SendJsonText(Http::ResponseWriter& writer, const std::string& json, std::uint64_t index,
                   const std::string& next_token, bool gzip) {
-  auto& headers = writer.headers();
-  headers.add<Http::Header::ContentType>(MIME(Application, Json));
-  headers.add(std::make_shared<NamedHeader>("Vary", "Accept-Encoding"));
-  AddIndexHeaders(writer, index);
-  if (!next_token.empty()) {
-    headers.add(std::make_shared<NamedHeader>("X-Nomad-NextToken", next_token));
-  }
-  if (gzip && json.size() >= kGzipMinBytes) {
-    if (auto packed = GzipCompress(json); packed.ok()) {
-      headers.add(std::make_shared<NamedHeader>("Content-Encoding", "gzip"));
-      writer.send(Http::Code::Ok, *packed);
-      return;
-    }
-  }
-  writer.send(Http::Code::Ok, json);
+  SendJsonBytes(writer, json, index, Http::Code::Ok, next_token, gzip);
 }
 
 void SendEmpty(Http::ResponseWriter& writer, std::uint64_t index) {
