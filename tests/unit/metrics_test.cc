@@ -17,7 +17,8 @@ const Aggregate* Find(const std::vector<Aggregate>& list, const std::string& nam
 
 TEST(MetricsTest, SamplesAggregateCountSumMinMaxMeanAndSampleStddev) {
   for (double v : {2, 4, 4, 4, 5, 5, 7, 9}) AddSample("test.sample.stats", v);
-  const Aggregate* a = Find(Read().samples, "test.sample.stats");
+  const Recorded r = Read();  // Find points into it
+  const Aggregate* a = Find(r.samples, "test.sample.stats");
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->count, 8u);
   EXPECT_DOUBLE_EQ(a->sum, 40);
@@ -44,7 +45,8 @@ TEST(MetricsTest, LabelsKeepSeriesApartAndCountersAdd) {
 
 TEST(MetricsTest, OneMeasurementHasNoDeviation) {
   AddSample("test.sample.single", 3.5);
-  const Aggregate* a = Find(Read().samples, "test.sample.single");
+  const Recorded r = Read();
+  const Aggregate* a = Find(r.samples, "test.sample.single");
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->Stddev(), 0);
   EXPECT_EQ(a->min, 3.5);
