@@ -99,8 +99,6 @@ EdgeVerdict HttpRequestFramer::EndField() {
     chunked_ = true;
   } else if (name_ == "expect") {
     expect_continue_ = !value_too_long_ && EqualsLower(value, "100-continue");
-  } else if (name_ == "connection") {
-    has_connection_ = true;
   }
   return {};
 }
@@ -211,7 +209,9 @@ EdgeVerdict HttpRequestFramer::Feed(std::string_view data) {
         if (c == ':') {
           state_ = State::kFieldValue;
           keep_value_ = name_ == "content-length" || name_ == "transfer-encoding" ||
-                        name_ == "expect" || name_ == "connection";
+                        name_ == "expect";
+          // Only its presence matters (keep-alive implied or not).
+          if (name_ == "connection") has_connection_ = true;
           value_.clear();
           value_too_long_ = false;
         } else if (IsTchar(c)) {

@@ -39,8 +39,9 @@ Status RouteTable::Install(Rest::Router& router, const RequestGuard& guard) cons
       // What the handler's own thread spends (a parked or streamed answer
       // goes on elsewhere), per route pattern: never the raw path, whose
       // IDs would make a series per allocation.
-      metrics::Labels labels = {{"method", Http::methodString(m)}, {"route", e.path}};
-      router.addRoute(m, e.path, [allowed, h, rule, labels, &guard](const Rest::Request& req,
+      const metrics::SampleSeries timing = metrics::RegisterSample(
+          "drover.http.handler_ms", {{"method", Http::methodString(m)}, {"route", e.path}});
+      router.addRoute(m, e.path, [allowed, h, rule, timing, &guard](const Rest::Request& req,
                                                                      Http::ResponseWriter writer) {
         const auto start = std::chrono::steady_clock::now();
         if (!allowed) {
@@ -60,11 +61,9 @@ Status RouteTable::Install(Rest::Router& router, const RequestGuard& guard) cons
             return Rest::Route::Result::Ok;
           }
           h(req, writer, *auth);
-          metrics::AddSample(
-              "drover.http.handler_ms",
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                  .count(),
-              labels);
+          timing.Add(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                               start)
+                         .count());
         } catch (const std::exception& ex) {
           log::Error(std::string("http: ") + req.resource() + ": " + ex.what());
           if (writer.getPeer()) {  // not yet moved out or answered

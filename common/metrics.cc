@@ -21,18 +21,21 @@ Store& Global() {
   return *store;
 }
 
-void Record(std::map<Key, Aggregate>& into, std::string_view name, double value, Labels labels) {
+// The series `name` with `labels`, created empty on first use.
+Aggregate& Series(std::map<Key, Aggregate>& in, std::string_view name, Labels labels) {
   Key key{std::string(name), std::move(labels)};
-  auto it = into.find(key);
-  if (it == into.end()) {
+  auto it = in.find(key);
+  if (it == in.end()) {
     Aggregate a;
     a.name = key.first;
     a.labels = key.second;
-    a.min = value;
-    a.max = value;
-    it = into.emplace(std::move(key), std::move(a)).first;
+    it = in.emplace(std::move(key), std::move(a)).first;
   }
-  Aggregate& a = it->second;
+  return it->second;
+}
+
+void Update(Aggregate& a, double value) {
+  if (a.count == 0) a.min = a.max = value;
   ++a.count;
   a.sum += value;
   a.sum_squares += value * value;
@@ -43,7 +46,9 @@ void Record(std::map<Key, Aggregate>& into, std::string_view name, double value,
 std::vector<Aggregate> Values(const std::map<Key, Aggregate>& m) {
   std::vector<Aggregate> out;
   out.reserve(m.size());
-  for (const auto& [key, a] : m) out.push_back(a);
+  for (const auto& [key, a] : m) {
+    if (a.count > 0) out.push_back(a);
+  }
   return out;
 }
 
@@ -63,13 +68,24 @@ double Aggregate::Stddev() const {
 void IncrCounter(std::string_view name, double by, Labels labels) {
   Store& s = Global();
   std::lock_guard<std::mutex> lock(s.mu);
-  Record(s.counters, name, by, std::move(labels));
+  Update(Series(s.counters, name, std::move(labels)), by);
 }
 
 void AddSample(std::string_view name, double value, Labels labels) {
   Store& s = Global();
   std::lock_guard<std::mutex> lock(s.mu);
-  Record(s.samples, name, value, std::move(labels));
+  Update(Series(s.samples, name, std::move(labels)), value);
+}
+
+SampleSeries RegisterSample(std::string_view name, Labels labels) {
+  Store& s = Global();
+  std::lock_guard<std::mutex> lock(s.mu);
+  return SampleSeries(&Series(s.samples, name, std::move(labels)));
+}
+
+void SampleSeries::Add(double value) const {
+  std::lock_guard<std::mutex> lock(Global().mu);
+  Update(*aggregate_, value);
 }
 
 Recorded Read() {
