@@ -190,7 +190,8 @@ void NodeAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
     }
     return Reply{store.TableIndex(Table::kAllocs), std::move(out)};
   };
-  ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(writer));
+  ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(writer),
+                     QueryCost::kList);
 }
 
 }  // namespace

@@ -87,7 +87,7 @@ void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
     return reply;
   };
   ctx.blocking.Serve(q, WatchSpec{{Table::kAllocs}, {}}, QueryIdentity(req, auth),
-                     std::move(query), std::move(writer));
+                     std::move(query), std::move(writer), QueryCost::kList);
 }
 
 void GetAllocation(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 #include <pistache/peer.h>
 
@@ -72,9 +73,10 @@ class StoreWatches : public HubWatches {
 
 class BlockingQueries::Loop : public HubLoop {
  public:
-  explicit Loop(StateStore& store)
+  Loop(StateStore& store, unsigned list_threads)
       : watches_(store),
         hub_(*this, watches_),
+        list_pool_(std::max(1u, list_threads)),
         work_(asio::make_work_guard(io_)),
         thread_([this] { io_.run(); }) {}
 
@@ -102,7 +104,36 @@ class BlockingQueries::Loop : public HubLoop {
   }
 
   void Serve(const QueryOptions& opts, WatchSpec watch, std::string identity, QueryFn query,
-             Http::ResponseWriter writer) {
+             Http::ResponseWriter writer, QueryCost cost) {
+    if (cost == QueryCost::kPoint) {
+      FirstRun(opts, std::move(watch), std::move(identity), std::move(query), std::move(writer));
+      return;
+    }
+    // Queued past Pistache's header timeout, the request would get a 408.
+    if (auto peer = writer.getPeer()) peer->setIdle(true);
+    asio::post(list_pool_, [this, opts, watch = std::move(watch), identity = std::move(identity),
+                            query = std::move(query), writer = std::move(writer)]() mutable {
+      FirstRun(opts, std::move(watch), std::move(identity), std::move(query), std::move(writer));
+    });
+  }
+
+  void Shutdown() {
+    if (!thread_.joinable()) return;
+    // Every queued list runs and answers (or parks) first.
+    list_pool_.join();
+    asio::post(io_, [this] {
+      hub_.Shutdown();
+      for (auto& [id, timer] : timers_) timer.cancel();
+      work_.reset();
+    });
+    thread_.join();
+  }
+
+ private:
+  // Answers now when the result is past the client's index, else parks the
+  // query in the hub (on the loop thread).
+  void FirstRun(const QueryOptions& opts, WatchSpec watch, std::string identity, QueryFn query,
+                Http::ResponseWriter writer) {
     const std::uint64_t floor = watches_.Floor(watch);
     Result<Reply> reply = query();
     if (!reply.ok() || opts.min_index == 0 || reply->index > opts.min_index) {
@@ -126,32 +157,24 @@ class BlockingQueries::Loop : public HubLoop {
     asio::post(io_, [this, req = std::move(req)]() mutable { hub_.Park(std::move(req)); });
   }
 
-  void Shutdown() {
-    if (!thread_.joinable()) return;
-    asio::post(io_, [this] {
-      hub_.Shutdown();
-      for (auto& [id, timer] : timers_) timer.cancel();
-      work_.reset();
-    });
-    thread_.join();
-  }
-
- private:
   StoreWatches watches_;
   asio::io_context io_;
   std::map<std::uint64_t, asio::steady_timer> timers_;  // loop thread only
   std::uint64_t next_timer_ = 1;
   BlockingHub hub_;
+  asio::thread_pool list_pool_;  // first runs of lists
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
 };
 
-BlockingQueries::BlockingQueries(StateStore& store) : loop_(std::make_unique<Loop>(store)) {}
+BlockingQueries::BlockingQueries(StateStore& store, unsigned list_threads)
+    : loop_(std::make_unique<Loop>(store, list_threads)) {}
 BlockingQueries::~BlockingQueries() = default;
 
 void BlockingQueries::Serve(const QueryOptions& opts, WatchSpec watch, std::string identity,
-                            QueryFn query, Http::ResponseWriter writer) {
-  loop_->Serve(opts, std::move(watch), std::move(identity), std::move(query), std::move(writer));
+                            QueryFn query, Http::ResponseWriter writer, QueryCost cost) {
+  loop_->Serve(opts, std::move(watch), std::move(identity), std::move(query), std::move(writer),
+               cost);
 }
 
 void BlockingQueries::Shutdown() { loop_->Shutdown(); }

@@ -319,7 +319,7 @@ void ListServices(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrite
     reply.body = std::move(out);
     return reply;
   };
-  ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(w));
+  ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(w), QueryCost::kList);
 }
 
 void GetService(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w,
@@ -340,7 +340,7 @@ void GetService(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter&
     }
     return reply;
   };
-  ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(w));
+  ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(w), QueryCost::kList);
 }
 
 }  // namespace

@@ -132,7 +132,8 @@ void ListJobs(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w
     reply.next_token = std::move(page.next_token);
     return reply;
   };
-  ctx.blocking.Serve(q, {Table::kJobs, Table::kAllocs}, std::move(query), std::move(writer));
+  ctx.blocking.Serve(q, {Table::kJobs, Table::kAllocs}, std::move(query), std::move(writer),
+                     QueryCost::kList);
 }
 
 void GetJob(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
@@ -187,7 +188,8 @@ void JobAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWri
     reply.body = std::move(page.items);
     return reply;
   };
-  ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(writer));
+  ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(writer),
+                     QueryCost::kList);
 }
 
 void ListEvals(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
@@ -219,7 +221,7 @@ void ListEvals(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& 
     reply.next_token = std::move(page.next_token);
     return reply;
   };
-  ctx.blocking.Serve(q, {Table::kEvals}, std::move(query), std::move(writer));
+  ctx.blocking.Serve(q, {Table::kEvals}, std::move(query), std::move(writer), QueryCost::kList);
 }
 
 void GetEval(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
