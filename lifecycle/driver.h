@@ -84,6 +84,8 @@ class Driver {
   // Sends `signal` to the task's process group.
   virtual Status Signal(const ProcessHandle& handle, int signal) = 0;
   // Stops the task: its kill signal now, SIGKILL after its kill timeout.
+  // Does not wait for the executor to act: Ok means the request was
+  // delivered (or, with the executor unreachable, the task signalled).
   virtual Status Kill(const ProcessHandle& handle) = 0;
   // The exit the executor recorded, once the executor has exited; nullopt
   // if it left none (it was killed itself).

@@ -142,7 +142,12 @@ class RawExecDriver : public Driver {
     return Command(handle, "signal " + std::to_string(signal), signal);
   }
 
-  Status Kill(const ProcessHandle& handle) override { return Command(handle, "kill", SIGKILL); }
+  // The kill is posted, not awaited: the executor acts on it once it runs,
+  // and the task runner's kill timer sends SIGKILL should it never manage.
+  Status Kill(const ProcessHandle& handle) override {
+    if (executor::PostCommand(handle.state_dir, "kill")) return Status::Ok();
+    return Unreachable(handle, SIGKILL);
+  }
 
   std::optional<ExitResult> ExitStatus(const ProcessHandle& handle) override {
     auto text = executor::ReadWholeFile(handle.state_dir + "/exit");
@@ -326,8 +331,13 @@ class RawExecDriver : public Driver {
     auto reply = executor::SendCommand(handle.state_dir, command, kCommandTimeoutMs);
     if (reply && *reply == "ok") return Status::Ok();
     if (reply) return Internal("executor: " + *reply);
+    return Unreachable(handle, fallback);
+  }
+
+  // The executor cannot be reached (it is gone or hung): the agent signals
+  // the task itself; a SIGKILL goes to everything in its cgroup.
+  Status Unreachable(const ProcessHandle& handle, int fallback) {
     if (fallback == SIGKILL) {
-      // The executor cannot be reached: with a cgroup, everything in it.
       cgroup::TaskGroup group = ExecutorTaskGroup(handle.state_dir);
       if (group.enabled()) (void)cgroup::KillAll(group, kCgroupKillMs);
     }

@@ -384,32 +384,57 @@ std::optional<std::string> ReadWholeFile(const std::string& path) {
   return out;
 }
 
-std::optional<std::string> SendCommand(const std::string& state_dir, const std::string& command,
-                                       int timeout_ms) {
+namespace {
+
+// Connects to the executor's socket and writes `command`: the connected
+// descriptor, or -1 with errno set. Non-blocking: a hung executor whose
+// backlog is full answers EAGAIN at once instead of holding the caller.
+int ConnectAndSend(const std::string& state_dir, const std::string& command) {
   int dir_fd = ::open(state_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return std::nullopt;
+  if (dir_fd < 0) return -1;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d/sock", dir_fd);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
+    int saved = errno;
     ::close(dir_fd);
-    return std::nullopt;
+    errno = saved;
+    return -1;
   }
+  int connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int saved = errno;
+  ::close(dir_fd);
+  const std::string line = command + "\n";
+  if (connected == 0 &&
+      ::send(fd, line.data(), line.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(line.size())) {
+    return fd;
+  }
+  if (connected == 0) saved = errno;
+  ::close(fd);
+  errno = saved;
+  return -1;
+}
+
+}  // namespace
+
+bool PostCommand(const std::string& state_dir, const std::string& command) {
+  int fd = ConnectAndSend(state_dir, command);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+std::optional<std::string> SendCommand(const std::string& state_dir, const std::string& command,
+                                       int timeout_ms) {
+  int fd = ConnectAndSend(state_dir, command);
+  if (fd < 0) return std::nullopt;
   auto fail = [fd]() -> std::optional<std::string> {
     int saved = errno;
     ::close(fd);
     errno = saved;
     return std::nullopt;
   };
-  int connected = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  int connect_errno = errno;
-  ::close(dir_fd);
-  errno = connect_errno;
-  if (connected != 0) return fail();
-  std::string line = command + "\n";
-  if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
-    return fail();
   std::string reply;
   char buf[256];
   while (reply.find('\n') == std::string::npos) {

@@ -126,4 +126,11 @@ std::optional<std::string> ReadWholeFile(const std::string& path);
 std::optional<std::string> SendCommand(const std::string& state_dir, const std::string& command,
                                        int timeout_ms);
 
+// Delivers one command without waiting for the answer: true once it is in
+// the executor's socket (the executor acts on it even after this side has
+// closed), false with errno set when the executor cannot be reached. A
+// stop of many tasks sends every kill this way, one syscall round each,
+// instead of waiting for each executor to be scheduled and answer.
+bool PostCommand(const std::string& state_dir, const std::string& command);
+
 }  // namespace drover::executor
