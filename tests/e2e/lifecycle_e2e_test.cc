@@ -791,7 +791,12 @@ TEST_F(LifecycleE2ETest, SignalWithoutTaskReachesAllRunningTasks) {
   EXPECT_TRUE(WaitLines(AllocDir(alloc_id) / "a.sig", 1)) << "task a never recorded SIGUSR1";
   EXPECT_TRUE(WaitLines(AllocDir(alloc_id) / "b.sig", 1)) << "task b never recorded SIGUSR1";
 
-  ASSERT_OK_AND_ASSIGN(const json::value alloc, Get("/v1/allocation/" + alloc_id));
+  // The signal goes out first; its event is recorded with the next batch.
+  const auto signalled = PollAlloc(alloc_id, [](const json::value& al) {
+    return CountEvents(al, "a", "Signaling") > 0 && CountEvents(al, "b", "Signaling") > 0;
+  });
+  ASSERT_TRUE(signalled.met);
+  const json::value& alloc = signalled.last;
   EXPECT_EQ(CountEvents(alloc, "a", "Signaling"), 1) << Join(EventTypes(alloc, "a"));
   EXPECT_EQ(CountEvents(alloc, "b", "Signaling"), 1) << Join(EventTypes(alloc, "b"));
   EXPECT_EQ(CountEvents(alloc, "init", "Signaling"), 0) << Join(EventTypes(alloc, "init"));

@@ -494,7 +494,6 @@ TEST_F(StateToolE2ETest, WhyAndDiffTellARestartAnAgentKillAndAReschedule) {
                 "task t: Restarting: Task restarting in ",
                 "(restart 1 of 1 allowed in 1h0m0s, mode fail)",
                 "task t: Started",
-                "agent started: node",
                 "task t: Terminated: Exit Code: 3",
                 "task t: Not Restarting: Exceeded allowed attempts 1 in interval 1h0m0s",
                 "client status running -> failed",
@@ -506,6 +505,14 @@ TEST_F(StateToolE2ETest, WhyAndDiffTellARestartAnAgentKillAndAReschedule) {
                 "replaced by allocation " + next.substr(0, 8),
                 "(alloc-failure) complete"});
   EXPECT_EQ(out_of_order, "") << "missing or out of order in:\n" << why.out;
+  // The agent came back after the second start; the task's second exit may
+  // come before or after that, as the kill and restart take their time.
+  const std::size_t second_start =
+      why.out.find("task t: Started", why.out.find("task t: Started") + 1);
+  const std::size_t restarted = why.out.find("agent started: node");
+  ASSERT_NE(second_start, std::string::npos) << why.out;
+  ASSERT_NE(restarted, std::string::npos) << why.out;
+  EXPECT_GT(restarted, second_start) << why.out;
 
   // One task only; an unknown task is an error that says so.
   const CommandResult why_task = Drover({"events", "why", "--data-dir", data_dir_, first, "t"});
