@@ -179,7 +179,7 @@ void NodeAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
   std::string id = PathParam(req, ":node_id");
   // node:read lets the request in; each allocation needs read-job in its
   // own namespace.
-  NamespaceView view("*", auth, "read-job");
+  NamespaceView view("*", auth.who.acl, "read-job");
   auto query = [&store, id, view]() -> Result<Reply> {
     ASSIGN_OR_RETURN(std::optional<Node> node, store.GetNode(id));
     if (!node) return NotFound("node not found");

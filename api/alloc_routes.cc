@@ -64,7 +64,7 @@ void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
 
   StateStore& store = ctx.agent.store();
   QueryOptions q = *opts;
-  NamespaceView view(q.ns, auth, "read-job");
+  NamespaceView view(q.ns, auth.who.acl, "read-job");
   auto query = [&store, q, view, list = std::move(list).value(), with_states = *task_states,
                 with_resources = *resources]() -> Result<Reply> {
     Reply reply;

@@ -293,7 +293,7 @@ void ListServices(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrite
                   const RequestAuth& auth) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(w, opts.status());
-  NamespaceView view(opts->ns, auth, "read-job");
+  NamespaceView view(opts->ns, auth.who.acl, "read-job");
   auto query = [&ctx, view]() -> Result<Reply> {
     const std::uint64_t index = ctx.agent.store().TableIndex(Table::kAllocs);
     ASSIGN_OR_RETURN(std::vector<ServiceRegistration> regs, AllRegistrations(ctx));
@@ -327,7 +327,7 @@ void GetService(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter&
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(w, opts.status());
   std::string name = PathParam(req, ":service_name");
-  NamespaceView view(opts->ns, auth, "read-job");
+  NamespaceView view(opts->ns, auth.who.acl, "read-job");
   auto query = [&ctx, name, view]() -> Result<Reply> {
     Reply reply;
     reply.index = ctx.agent.store().TableIndex(Table::kAllocs);

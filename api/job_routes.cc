@@ -110,7 +110,7 @@ void ListJobs(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w
   if (!list.ok()) return SendError(writer, list.status());
   Agent& agent = ctx.agent;
   QueryOptions q = *opts;
-  NamespaceView view(q.ns, auth, "list-jobs");
+  NamespaceView view(q.ns, auth.who.acl, "list-jobs");
   auto query = [&agent, q, view, list = std::move(list).value()]() -> Result<Reply> {
     Reply reply;
     reply.index = agent.store().TableIndex(Table::kJobs);
@@ -202,7 +202,7 @@ void ListEvals(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& 
   }
   StateStore& store = ctx.agent.store();
   QueryOptions q = *opts;
-  NamespaceView view(q.ns, auth, "read-job");
+  NamespaceView view(q.ns, auth.who.acl, "read-job");
   auto query = [&store, q, view, job_id, list = std::move(list).value()]() -> Result<Reply> {
     Reply reply;
     reply.index = store.TableIndex(Table::kEvals);
