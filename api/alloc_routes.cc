@@ -180,20 +180,6 @@ std::string QueryIdentity(const Rest::Request& req, const RequestAuth& auth) {
   return out;
 }
 
-json::value AllocStub(const Allocation& alloc, bool task_states, bool resources) {
-  AllocListStub stub = MakeAllocListStub(alloc);
-  if (!task_states) stub.TaskStates.reset();
-  json::value v = ToJson(stub);
-  if (resources) return v;
-  // Nomad leaves AllocatedResources out unless asked for. (object::erase
-  // would move the last field into its place.)
-  json::object out;
-  for (auto& kv : v.get_object()) {
-    if (kv.key() != "AllocatedResources") out.emplace(kv.key(), std::move(kv.value()));
-  }
-  return out;
-}
-
 void AddAllocRoutes(RouteTable& routes, ApiContext& ctx) {
   routes.Add("/v1/allocations", {Http::Method::Get},
              [&ctx](const Rest::Request& req, Http::ResponseWriter& w, const RequestAuth& a) {

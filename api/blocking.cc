@@ -13,7 +13,6 @@
 
 #include "api/blocking_hub.h"
 #include "storage/codec.h"
-#include "storage/state_store.h"
 
 namespace drover::api {
 namespace {
@@ -51,29 +50,12 @@ void Send(Http::ResponseWriter& writer, const EncodedReply& reply, bool pretty, 
   SendJsonText(writer, reply.json, reply.index, reply.next_token, gzip);
 }
 
-class StoreWatches : public HubWatches {
- public:
-  explicit StoreWatches(StateStore& store) : store_(store) {}
-  std::uint64_t Floor(const WatchSpec& spec) const override {
-    std::uint64_t floor = 0;
-    for (Table t : spec.tables) floor = std::max(floor, store_.TableIndex(t));
-    return floor;
-  }
-  WatchId Watch(const WatchSpec& spec, std::uint64_t floor, std::function<void()> fired) override {
-    return store_.Watch(spec, floor, std::move(fired));
-  }
-  void CancelWatch(WatchId id) override { store_.CancelWatch(id); }
-
- private:
-  StateStore& store_;
-};
-
 }  // namespace
 
 class BlockingQueries::Loop : public HubLoop {
  public:
-  explicit Loop(StateStore& store)
-      : watches_(store),
+  explicit Loop(WatchSource& watches)
+      : watches_(watches),
         hub_(*this, watches_),
         work_(asio::make_work_guard(io_)),
         thread_([this] { io_.run(); }) {}
@@ -137,7 +119,7 @@ class BlockingQueries::Loop : public HubLoop {
   }
 
  private:
-  StoreWatches watches_;
+  WatchSource& watches_;
   asio::io_context io_;
   std::map<std::uint64_t, asio::steady_timer> timers_;  // loop thread only
   std::uint64_t next_timer_ = 1;
@@ -146,7 +128,8 @@ class BlockingQueries::Loop : public HubLoop {
   std::thread thread_;
 };
 
-BlockingQueries::BlockingQueries(StateStore& store) : loop_(std::make_unique<Loop>(store)) {}
+BlockingQueries::BlockingQueries(WatchSource& watches)
+    : loop_(std::make_unique<Loop>(watches)) {}
 BlockingQueries::~BlockingQueries() = default;
 
 void BlockingQueries::Serve(const QueryOptions& opts, WatchSpec watch, std::string identity,
