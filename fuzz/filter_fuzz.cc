@@ -1,4 +1,4 @@
-// Fuzzes the list-query filter parser and evaluator (api/filter.h): any
+// Fuzzes the list-query filter parser and evaluator (service/filter.h): any
 // expression parses or fails with a Status, and a parsed one evaluates
 // against a fixed allocation-like object without crashing.
 #include <boost/json.hpp>
