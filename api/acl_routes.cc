@@ -103,18 +103,16 @@ void ListPolicies(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrite
   if (Status st = Require(ctx, auth, false); !st.ok()) return SendError(w, st);
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(w, opts.status());
-  StateStore& store = ctx.agent.store();
   AclService& acl = ctx.agent.acl();
   std::string prefix = opts->prefix;
-  auto query = [&store, &acl, who = auth.who, prefix]() -> Result<Reply> {
-    ASSIGN_OR_RETURN(std::vector<ACLPolicy> policies, store.ListAclPolicies());
+  auto query = [&acl, who = auth.who, prefix]() -> Result<Reply> {
+    ASSIGN_OR_RETURN(std::vector<ACLPolicy> policies, acl.ListPolicies());
     json::array out;
     for (const ACLPolicy& p : policies) {
       if (p.Name.rfind(prefix, 0) != 0 || !acl.MayReadPolicy(who, p.Name)) continue;
       out.push_back(PolicyStub(p));
     }
-    return Reply{std::max<std::uint64_t>(store.TableIndex(Table::kAclPolicies), 1),
-                 std::move(out)};
+    return Reply{std::max<std::uint64_t>(acl.PoliciesIndex(), 1), std::move(out)};
   };
   ctx.blocking.Serve(*opts, {Table::kAclPolicies}, std::move(query), std::move(w));
 }
@@ -126,9 +124,9 @@ void ReadPolicy(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter&
   }
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(w, opts.status());
-  StateStore& store = ctx.agent.store();
-  auto query = [&store, name]() -> Result<Reply> {
-    ASSIGN_OR_RETURN(std::optional<ACLPolicy> policy, store.GetAclPolicy(name));
+  AclService& acl = ctx.agent.acl();
+  auto query = [&acl, name]() -> Result<Reply> {
+    ASSIGN_OR_RETURN(std::optional<ACLPolicy> policy, acl.GetPolicy(name));
     if (!policy) return NotFound("ACL policy not found");
     json::value v = ToJson(*policy);
     auto rules = ParsePolicyRules(policy->Rules);
@@ -164,15 +162,15 @@ void ListTokens(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter&
   if (Status st = Require(ctx, auth, true); !st.ok()) return SendError(w, st);
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(w, opts.status());
-  StateStore& store = ctx.agent.store();
+  AclService& acl = ctx.agent.acl();
   std::string prefix = opts->prefix;
-  auto query = [&store, prefix]() -> Result<Reply> {
-    ASSIGN_OR_RETURN(std::vector<ACLToken> tokens, store.ListAclTokens());
+  auto query = [&acl, prefix]() -> Result<Reply> {
+    ASSIGN_OR_RETURN(std::vector<ACLToken> tokens, acl.ListTokens());
     json::array out;
     for (const ACLToken& t : tokens) {
       if (t.AccessorID.rfind(prefix, 0) == 0) out.push_back(TokenStub(t));
     }
-    return Reply{store.TableIndex(Table::kAclTokens), std::move(out)};
+    return Reply{acl.TokensIndex(), std::move(out)};
   };
   ctx.blocking.Serve(*opts, {Table::kAclTokens}, std::move(query), std::move(w));
 }
@@ -214,7 +212,7 @@ void TokenRequest(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrite
     bool own = auth.who.token && auth.who.token->AccessorID == accessor;
     if (!management && !own) return SendError(w, PermissionDenied(kErrPermissionDenied));
     if (own) return SendJson(w, TokenJson(*auth.who.token), false, auth.who.token->ModifyIndex);
-    auto token = ctx.agent.store().GetAclToken(accessor);
+    auto token = ctx.agent.acl().GetToken(accessor);
     if (!token.ok()) return SendError(w, token.status());
     if (!*token) return SendError(w, NotFound("ACL token not found"));
     return SendJson(w, TokenJson(**token), false, (*token)->ModifyIndex);

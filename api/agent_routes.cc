@@ -11,18 +11,12 @@ namespace {
 
 namespace json = boost::json;
 
-std::pair<std::string, std::int64_t> SplitAddr(const std::string& addr) {
-  auto colon = addr.rfind(':');
-  if (colon == std::string::npos) return {addr, 4646};
-  return {addr.substr(0, colon), std::atoll(addr.c_str() + colon + 1)};
-}
-
 void AgentSelf(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
   auto pretty = QueryBool(req, "pretty", false);
   if (!pretty.ok()) return SendError(writer, pretty.status());
   const AgentConfig& c = ctx.agent.config();
   const Node& node = ctx.agent.node();
-  auto [host, port] = SplitAddr(c.http_addr);
+  auto [host, port] = SplitHttpAddr(c.http_addr);
   json::object config{
       {"Region", c.region},
       {"Datacenter", node.Datacenter},
@@ -66,7 +60,7 @@ void AgentMembers(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrite
   if (!pretty.ok()) return SendError(writer, pretty.status());
   const AgentConfig& c = ctx.agent.config();
   const Node& node = ctx.agent.node();
-  auto [host, port] = SplitAddr(c.http_addr);
+  auto [host, port] = SplitHttpAddr(c.http_addr);
   json::object tags{{"role", "nomad"},          {"region", c.region},
                     {"dc", node.Datacenter},    {"build", c.version},
                     {"id", node.ID},            {"rpc_addr", host},
@@ -120,54 +114,21 @@ void RaftConfiguration(ApiContext& ctx, const Rest::Request& req, Http::Response
            *pretty, 0);
 }
 
-json::value NodeStub(const Node& n) {
-  json::value full = ToJson(n);
-  json::object& f = full.get_object();
-  json::object stub;
-  auto [host, port] = SplitAddr(n.HTTPAddr);
-  stub["Address"] = host;
-  for (const char* field : {"ID", "Datacenter", "Name", "NodeClass", "NodePool", "Drain",
-                            "SchedulingEligibility", "Status", "StatusDescription", "Drivers",
-                            "CreateIndex", "ModifyIndex"}) {
-    if (auto* v = f.if_contains(field)) stub[field] = *v;
-  }
-  stub["Version"] = n.Attributes.count("nomad.version") ? n.Attributes.at("nomad.version") : "";
-  stub["Attributes"] = nullptr;
-  stub["NodeResources"] = nullptr;
-  stub["ReservedResources"] = nullptr;
-  stub["LastDrain"] = nullptr;
-  return stub;
-}
-
 void ListNodes(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
-  StateStore& store = ctx.agent.store();
+  Queries& queries = ctx.agent.queries();
   std::string prefix = opts->prefix;
-  auto query = [&store, prefix]() -> Result<Reply> {
-    Reply reply;
-    reply.index = store.TableIndex(Table::kNodes);
-    ASSIGN_OR_RETURN(std::vector<Node> nodes, store.ListNodes());
-    json::array out;
-    for (const Node& n : nodes) {
-      if (n.ID.rfind(prefix, 0) == 0) out.push_back(NodeStub(n));
-    }
-    reply.body = std::move(out);
-    return reply;
-  };
+  auto query = [&queries, prefix]() -> Result<Reply> { return queries.ListNodes(prefix); };
   ctx.blocking.Serve(*opts, {Table::kNodes}, std::move(query), std::move(writer));
 }
 
 void GetNode(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
-  StateStore& store = ctx.agent.store();
+  Queries& queries = ctx.agent.queries();
   std::string id = PathParam(req, ":node_id");
-  auto query = [&store, id]() -> Result<Reply> {
-    ASSIGN_OR_RETURN(std::optional<Node> node, store.GetNode(id));
-    if (!node) return NotFound("node not found");
-    return Reply{node->ModifyIndex, ToJson(*node)};
-  };
+  auto query = [&queries, id]() -> Result<Reply> { return queries.NodeJson(id); };
   ctx.blocking.Serve(*opts, {Table::kNodes}, std::move(query), std::move(writer));
 }
 
@@ -175,21 +136,12 @@ void NodeAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
                      const RequestAuth& auth) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
-  StateStore& store = ctx.agent.store();
+  Queries& queries = ctx.agent.queries();
   std::string id = PathParam(req, ":node_id");
   // node:read lets the request in; each allocation needs read-job in its
   // own namespace.
-  NamespaceView view("*", auth, "read-job");
-  auto query = [&store, id, view]() -> Result<Reply> {
-    ASSIGN_OR_RETURN(std::optional<Node> node, store.GetNode(id));
-    if (!node) return NotFound("node not found");
-    ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store.ListAllocs());
-    json::array out;
-    for (const Allocation& a : allocs) {
-      if (a.NodeID == id && view.Shows(a.Namespace)) out.push_back(ToJson(a));
-    }
-    return Reply{store.TableIndex(Table::kAllocs), std::move(out)};
-  };
+  NamespaceView view("*", auth.who.acl, "read-job");
+  auto query = [&queries, id, view]() -> Result<Reply> { return queries.NodeAllocs(id, view); };
   ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(writer),
                      QueryCost::kList);
 }

@@ -6,46 +6,12 @@
 
 #include "api/list_query.h"
 #include "api/routes.h"
-#include "storage/alloc_record.h"
 #include "storage/codec.h"
-#include "storage/state_store.h"
 
 namespace drover::api {
 namespace {
 
 namespace json = boost::json;
-
-// The chronological listing without a filter: one pass over the stored
-// stubs, copying their bytes; nothing is decoded.
-Result<Reply> StubPage(const StateStore& store, const ListOptions& list, const NamespaceView& view,
-                       bool with_states, bool with_resources) {
-  Reply reply;
-  reply.index = store.TableIndex(Table::kAllocs);
-  std::string out = "[";
-  std::size_t n = 0;
-  bool started = list.next_token.empty();
-  RETURN_IF_ERROR(store.ScanAllocStubs(
-      list.reverse, nullptr, [&](const StateStore::StubEntry& e) {
-        if (!started) {
-          PageToken token = PageToken::CreateIndexAndId(e.create_index, std::string(e.id));
-          int cmp = token.Compare(list.next_token);
-          if (list.reverse ? cmp > 0 : cmp < 0) return true;  // before the token
-        }
-        if (!view.Shows(e.stub.ns)) return true;
-        started = true;
-        if (list.per_page > 0 && n == static_cast<std::size_t>(list.per_page)) {
-          reply.next_token =
-              PageToken::CreateIndexAndId(e.create_index, std::string(e.id)).text();
-          return false;
-        }
-        if (n++ > 0) out.push_back(',');
-        AppendStubJson(e.stub, with_states, with_resources, out);
-        return true;
-      }));
-  out.push_back(']');
-  reply.text = std::move(out);
-  return reply;
-}
 
 void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
                      const RequestAuth& auth) {
@@ -62,29 +28,12 @@ void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
     if (!st.ok()) return SendError(writer, InvalidArgument("alloc lookup failed: " + st.message()));
   }
 
-  StateStore& store = ctx.agent.store();
+  Queries& queries = ctx.agent.queries();
   QueryOptions q = *opts;
-  NamespaceView view(q.ns, auth, "read-job");
-  auto query = [&store, q, view, list = std::move(list).value(), with_states = *task_states,
-                with_resources = *resources]() -> Result<Reply> {
-    Reply reply;
-    reply.index = store.TableIndex(Table::kAllocs);
-    // Chronological with <CreateIndex>.<ID> tokens, or by ID with plain ID
-    // tokens when a prefix is given: Nomad's two orders.
-    bool by_id = !q.prefix.empty();
-    if (!by_id && !list.filter) return StubPage(store, list, view, with_states, with_resources);
-    ASSIGN_OR_RETURN(std::vector<Allocation> allocs,
-                     by_id ? store.ListAllocsByIDPrefix(q.prefix) : store.ListAllocs());
-    std::erase_if(allocs, [&](const Allocation& a) { return !view.Shows(a.Namespace); });
-    if (list.reverse) std::reverse(allocs.begin(), allocs.end());
-    auto token = [by_id](const Allocation& a) {
-      return by_id ? PageToken::Id(a.ID) : PageToken::CreateIndexAndId(a.CreateIndex, a.ID);
-    };
-    auto render = [&](const Allocation& a) { return AllocStub(a, with_states, with_resources); };
-    ASSIGN_OR_RETURN(ListPage page, PageObjects(allocs, list, token, render));
-    reply.body = std::move(page.items);
-    reply.next_token = std::move(page.next_token);
-    return reply;
+  AllocListRequest list_req{q.prefix, NamespaceView(q.ns, auth.who.acl, "read-job"),
+                            std::move(list).value(), *task_states, *resources};
+  auto query = [&queries, list_req = std::move(list_req)]() -> Result<Reply> {
+    return queries.ListAllocs(list_req);
   };
   ctx.blocking.Serve(q, WatchSpec{{Table::kAllocs}, {}}, QueryIdentity(req, auth),
                      std::move(query), std::move(writer), QueryCost::kList);
@@ -93,16 +42,9 @@ void ListAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
 void GetAllocation(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
-  StateStore& store = ctx.agent.store();
+  Queries& queries = ctx.agent.queries();
   std::string id = PathParam(req, ":alloc_id");
-  auto query = [&store, id]() -> Result<Reply> {
-    ASSIGN_OR_RETURN(std::optional<StateStore::AllocJson> alloc, store.GetAllocJson(id));
-    if (!alloc) return NotFound("alloc not found");
-    Reply reply;
-    reply.index = alloc->modify_index;
-    reply.text = std::move(alloc->json);
-    return reply;
-  };
+  auto query = [&queries, id]() -> Result<Reply> { return queries.AllocJson(id); };
   // The route's ACL check ran on the allocation's namespace; the result is
   // the same for every token that passed it.
   ctx.blocking.Serve(*opts, WatchSpec{{Table::kAllocs}, {AllocWatchKey(id)}}, "alloc\n" + id,
@@ -177,20 +119,6 @@ std::string QueryIdentity(const Rest::Request& req, const RequestAuth& auth) {
   // token's scope for as long as the group lives.
   out.append("\n@").append(auth.who.token ? auth.who.token->AccessorID : "");
   out.append("@").append(std::to_string(reinterpret_cast<std::uintptr_t>(auth.who.acl.get())));
-  return out;
-}
-
-json::value AllocStub(const Allocation& alloc, bool task_states, bool resources) {
-  AllocListStub stub = MakeAllocListStub(alloc);
-  if (!task_states) stub.TaskStates.reset();
-  json::value v = ToJson(stub);
-  if (resources) return v;
-  // Nomad leaves AllocatedResources out unless asked for. (object::erase
-  // would move the last field into its place.)
-  json::object out;
-  for (auto& kv : v.get_object()) {
-    if (kv.key() != "AllocatedResources") out.emplace(kv.key(), std::move(kv.value()));
-  }
   return out;
 }
 

@@ -226,7 +226,7 @@ Result<RequestAuth> RequestGuard::Authorize(const Pistache::Rest::Request& req,
       // Management (and every request with ACLs off) may act anywhere: no
       // need to read the allocation on this hot path.
       if (acl.IsManagement()) break;
-      auto alloc = agent_.store().GetAlloc(PathParam(req, ":alloc_id"));
+      auto alloc = agent_.queries().GetAlloc(PathParam(req, ":alloc_id"));
       if (!alloc.ok()) return alloc.status();
       // A known allocation is checked in its own namespace; an unknown one
       // is the handler's 404 for a token that could read it in the

@@ -27,6 +27,7 @@
 
 #include "common/status.h"
 #include "service/acl.h"
+#include "service/list_query.h"  // NamespaceView, which handlers build from `who.acl`
 
 namespace drover {
 class Agent;
@@ -44,22 +45,6 @@ struct RequestAuth {
   bool Allows(std::string_view ns, std::string_view capability) const {
     return who.acl->AllowNamespaceOp(ns, capability);
   }
-};
-
-// The namespaces a list shows: the requested one ("*" for every one),
-// narrowed to those where the token holds `capability`.
-class NamespaceView {
- public:
-  NamespaceView(std::string ns, const RequestAuth& auth, std::string capability)
-      : ns_(std::move(ns)), acl_(auth.who.acl), capability_(std::move(capability)) {}
-  bool Shows(std::string_view item_ns) const {
-    return (ns_ == "*" || item_ns == ns_) && acl_->AllowNamespaceOp(item_ns, capability_);
-  }
-
- private:
-  std::string ns_;
-  std::shared_ptr<const Acl> acl_;
-  std::string capability_;
 };
 
 // The capability a route needs for one method.

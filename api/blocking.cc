@@ -14,7 +14,6 @@
 
 #include "api/blocking_hub.h"
 #include "storage/codec.h"
-#include "storage/state_store.h"
 
 namespace drover::api {
 namespace {
@@ -52,29 +51,12 @@ void Send(Http::ResponseWriter& writer, const EncodedReply& reply, bool pretty, 
   SendJsonText(writer, reply.json, reply.index, reply.next_token, gzip);
 }
 
-class StoreWatches : public HubWatches {
- public:
-  explicit StoreWatches(StateStore& store) : store_(store) {}
-  std::uint64_t Floor(const WatchSpec& spec) const override {
-    std::uint64_t floor = 0;
-    for (Table t : spec.tables) floor = std::max(floor, store_.TableIndex(t));
-    return floor;
-  }
-  WatchId Watch(const WatchSpec& spec, std::uint64_t floor, std::function<void()> fired) override {
-    return store_.Watch(spec, floor, std::move(fired));
-  }
-  void CancelWatch(WatchId id) override { store_.CancelWatch(id); }
-
- private:
-  StateStore& store_;
-};
-
 }  // namespace
 
 class BlockingQueries::Loop : public HubLoop {
  public:
-  Loop(StateStore& store, unsigned list_threads)
-      : watches_(store),
+  Loop(WatchSource& watches, unsigned list_threads)
+      : watches_(watches),
         hub_(*this, watches_),
         list_pool_(std::max(1u, list_threads)),
         work_(asio::make_work_guard(io_)),
@@ -157,7 +139,7 @@ class BlockingQueries::Loop : public HubLoop {
     asio::post(io_, [this, req = std::move(req)]() mutable { hub_.Park(std::move(req)); });
   }
 
-  StoreWatches watches_;
+  WatchSource& watches_;
   asio::io_context io_;
   std::map<std::uint64_t, asio::steady_timer> timers_;  // loop thread only
   std::uint64_t next_timer_ = 1;
@@ -167,8 +149,8 @@ class BlockingQueries::Loop : public HubLoop {
   std::thread thread_;
 };
 
-BlockingQueries::BlockingQueries(StateStore& store, unsigned list_threads)
-    : loop_(std::make_unique<Loop>(store, list_threads)) {}
+BlockingQueries::BlockingQueries(WatchSource& watches, unsigned list_threads)
+    : loop_(std::make_unique<Loop>(watches, list_threads)) {}
 BlockingQueries::~BlockingQueries() = default;
 
 void BlockingQueries::Serve(const QueryOptions& opts, WatchSpec watch, std::string identity,

@@ -18,20 +18,13 @@
 #include <vector>
 
 #include "api/http_util.h"
-#include "storage/watch.h"
-
-namespace drover {
-class StateStore;
-}
+#include "service/queries.h"
+#include "service/watch_source.h"
 
 namespace drover::api {
 
-struct Reply {
-  std::uint64_t index = 0;  // X-Nomad-Index, as Nomad computes it for the endpoint
-  boost::json::value body;
-  std::string next_token;   // X-Nomad-NextToken of a paged list; "" for none
-  std::string text;         // the body already encoded; used instead of `body` when set
-};
+// What a query answers: the service layer's QueryReply (service/queries.h).
+using Reply = QueryReply;
 using QueryFn = std::function<Result<Reply>()>;
 
 // Where a query's first run happens: inline on the I/O worker (a point
@@ -41,8 +34,9 @@ enum class QueryCost { kPoint, kList };
 
 class BlockingQueries {
  public:
-  // `list_threads`: the query pool's size.
-  explicit BlockingQueries(StateStore& store, unsigned list_threads = 2);
+  // `watches` (the Agent's Queries) tells when a parked query may have a
+  // new answer; `list_threads`: the query pool's size.
+  explicit BlockingQueries(WatchSource& watches, unsigned list_threads = 2);
   ~BlockingQueries();
   BlockingQueries(const BlockingQueries&) = delete;
   BlockingQueries& operator=(const BlockingQueries&) = delete;

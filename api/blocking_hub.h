@@ -23,6 +23,7 @@
 
 #include "common/gotime.h"
 #include "common/status.h"
+#include "service/watch_source.h"
 #include "storage/watch.h"
 
 namespace drover::api {
@@ -50,16 +51,8 @@ class HubLoop {
   virtual void CancelTimer(std::uint64_t timer) = 0;
 };
 
-// The watches the hub needs from the store.
-class HubWatches {
- public:
-  virtual ~HubWatches() = default;
-  // The highest index of `spec`'s tables: a result computed after reading
-  // this reflects every change up to it.
-  virtual std::uint64_t Floor(const WatchSpec& spec) const = 0;
-  virtual WatchId Watch(const WatchSpec& spec, std::uint64_t floor, std::function<void()> fired) = 0;
-  virtual void CancelWatch(WatchId id) = 0;
-};
+// The watches the hub needs: the service layer's WatchSource.
+using HubWatches = WatchSource;
 
 struct ParkRequest {
   std::string identity;  // "" : never shared

@@ -8,9 +8,8 @@
 #include <set>
 
 #include "api/routes.h"
-#include "lifecycle/proc_stats.h"
+#include "service/alloc_stats.h"
 #include "service/node_meta.h"
-#include "service/services.h"
 #include "storage/codec.h"
 
 namespace drover::api {
@@ -80,7 +79,7 @@ void NodeMetaRead(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrite
   auto pretty = QueryBool(req, "pretty", false);
   if (!pretty.ok()) return SendError(w, pretty.status());
   if (Status st = CheckNodeParam(ctx, req); !st.ok()) return SendError(w, st);
-  auto view = ReadNodeMeta(ctx.agent.store(), ctx.agent.config().meta);
+  auto view = ctx.agent.queries().NodeMeta(ctx.agent.config().meta);
   if (!view.ok()) return SendError(w, view.status());
   SendJson(w, NodeMetaJson(*view), *pretty, 0);
 }
@@ -93,8 +92,7 @@ void NodeMetaApply(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrit
   if (!update.ok()) return SendError(w, update.status());
   std::string node_id = QueryParam(req, "node_id").value_or(body_node_id);
   if (Status st = CheckNodeID(ctx, node_id); !st.ok()) return SendError(w, st);
-  auto view = ApplyNodeMeta(ctx.agent.store(), ctx.agent.node().ID, ctx.agent.config().meta,
-                            *update);
+  auto view = ctx.agent.ApplyNodeMeta(*update);
   if (!view.ok()) return SendError(w, view.status());
   SendJson(w, NodeMetaJson(*view), *pretty, 0);
 }
@@ -179,49 +177,22 @@ json::value UsageJson(const ResourceUsage& u) {
       {"DeviceStats", json::array{}}};
 }
 
-// MHz of one core, from the node's fingerprint.
-double MhzPerCore(const Node& node) {
-  auto attr = [&](const char* key) {
-    auto it = node.Attributes.find(key);
-    return it == node.Attributes.end() ? 0.0 : std::atof(it->second.c_str());
-  };
-  double cores = attr("cpu.numcores");
-  return cores > 0 ? attr("cpu.totalcompute") / cores : 0;
-}
-
-void AllocStats(ApiContext& ctx, ProcessTreeStats& trees, const Rest::Request& req,
-                Http::ResponseWriter& w) {
+void AllocStats(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w) {
   auto pretty = QueryBool(req, "pretty", false);
   if (!pretty.ok()) return SendError(w, pretty.status());
   if (Status st = CheckNodeParam(ctx, req); !st.ok()) return SendError(w, st);
-  const std::string id = PathParam(req, ":alloc_id");
-  const std::string task_filter = QueryParam(req, "task").value_or("");
-  auto alloc = ctx.agent.store().GetAlloc(id);
-  if (!alloc.ok()) return SendError(w, alloc.status());
-  if (!*alloc) return SendError(w, NotFound("Unknown allocation \"" + id + "\""));
-  auto running = RunningTasks(ctx.agent.store(), **alloc);
-  if (!running.ok()) return SendError(w, running.status());
-
-  ResourceUsage total;
-  Nanos timestamp = 0;
+  auto usage = ctx.agent.queries().AllocStats(PathParam(req, ":alloc_id"),
+                                              QueryParam(req, "task").value_or(""));
+  if (!usage.ok()) return SendError(w, usage.status());
   json::object tasks;
-  for (const auto& [task, run] : *running) {
-    if (!task_filter.empty() && task != task_filter) continue;
-    // From the task's cgroup when it has one, else from its process tree.
-    ProcessTreeStats::Reading r = run.group.enabled() ? trees.ReadCgroup(id + "/" + task, run.group)
-                                                      : trees.Read(id + "/" + task, run.pid);
-    const Nanos now = NowNanos();
-    AddUsage(total, r.usage);
-    timestamp = std::max(timestamp, now);
+  for (const auto& [task, u] : usage->tasks) {
     tasks[task] = json::object{
-        {"ResourceUsage", UsageJson(r.usage)}, {"Timestamp", now}, {"Pids", nullptr}};
+        {"ResourceUsage", UsageJson(u.usage)}, {"Timestamp", u.timestamp}, {"Pids", nullptr}};
   }
-  if (total.MemoryStats.Measured.empty()) total.MemoryStats.Measured = {"RSS", "Swap", "Max Usage"};
-  if (total.CpuStats.Measured.empty()) total.CpuStats.Measured = {"System Mode", "User Mode", "Percent"};
   SendJson(w,
-           json::object{{"ResourceUsage", UsageJson(total)},
+           json::object{{"ResourceUsage", UsageJson(usage->total)},
                         {"Tasks", std::move(tasks)},
-                        {"Timestamp", timestamp}},
+                        {"Timestamp", usage->timestamp}},
            *pretty, 0);
 }
 
@@ -244,48 +215,12 @@ void ClientGC(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w
 
 // ---- Services -----------------------------------------------------------------
 
-json::value RegistrationJson(const ServiceRegistration& r) {
-  return json::object{{"ID", r.ID},
-                      {"ServiceName", r.ServiceName},
-                      {"Namespace", r.Namespace},
-                      {"NodeID", r.NodeID},
-                      {"Datacenter", r.Datacenter},
-                      {"JobID", r.JobID},
-                      {"AllocID", r.AllocID},
-                      {"Tags", StringsJson(r.Tags)},
-                      {"Address", r.Address},
-                      {"Port", r.Port},
-                      {"CreateIndex", r.CreateIndex},
-                      {"ModifyIndex", r.ModifyIndex}};
-}
-
-// Every registration on this node, in allocation order.
-Result<std::vector<ServiceRegistration>> AllRegistrations(ApiContext& ctx) {
-  ASSIGN_OR_RETURN(std::vector<Allocation> allocs, ctx.agent.store().ListAllocs());
-  std::vector<ServiceRegistration> out;
-  for (const Allocation& a : allocs) {
-    for (ServiceRegistration& r : AllocServiceRegistrations(a, ctx.agent.node())) {
-      out.push_back(std::move(r));
-    }
-  }
-  return out;
-}
-
 void AllocServices(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(w, opts.status());
+  Queries& queries = ctx.agent.queries();
   std::string id = PathParam(req, ":alloc_id");
-  auto query = [&ctx, id]() -> Result<Reply> {
-    Reply reply;
-    reply.index = ctx.agent.store().TableIndex(Table::kAllocs);
-    reply.body = json::array{};
-    ASSIGN_OR_RETURN(std::optional<Allocation> alloc, ctx.agent.store().GetAlloc(id));
-    if (!alloc) return NotFound("alloc not found");
-    for (const ServiceRegistration& r : AllocServiceRegistrations(*alloc, ctx.agent.node())) {
-      reply.body.get_array().push_back(RegistrationJson(r));
-    }
-    return reply;
-  };
+  auto query = [&queries, id]() -> Result<Reply> { return queries.AllocServices(id); };
   ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(w));
 }
 
@@ -293,32 +228,9 @@ void ListServices(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrite
                   const RequestAuth& auth) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(w, opts.status());
-  NamespaceView view(opts->ns, auth, "read-job");
-  auto query = [&ctx, view]() -> Result<Reply> {
-    const std::uint64_t index = ctx.agent.store().TableIndex(Table::kAllocs);
-    ASSIGN_OR_RETURN(std::vector<ServiceRegistration> regs, AllRegistrations(ctx));
-    // Namespace -> service name -> its tags, de-duplicated (Nomad's stubs).
-    std::map<std::string, std::map<std::string, std::set<std::string>>> by_ns;
-    for (const ServiceRegistration& r : regs) {
-      if (!view.Shows(r.Namespace)) continue;
-      auto& tags = by_ns[r.Namespace][r.ServiceName];
-      tags.insert(r.Tags.begin(), r.Tags.end());
-    }
-    json::array out;
-    for (const auto& [name_space, services] : by_ns) {
-      json::array stubs;
-      for (const auto& [name, tags] : services) {
-        json::array tag_list;
-        for (const std::string& t : tags) tag_list.push_back(json::value(t));
-        stubs.push_back(json::object{{"ServiceName", name}, {"Tags", std::move(tag_list)}});
-      }
-      out.push_back(json::object{{"Namespace", name_space}, {"Services", std::move(stubs)}});
-    }
-    Reply reply;
-    reply.index = index;
-    reply.body = std::move(out);
-    return reply;
-  };
+  Queries& queries = ctx.agent.queries();
+  NamespaceView view(opts->ns, auth.who.acl, "read-job");
+  auto query = [&queries, view]() -> Result<Reply> { return queries.ListServices(view); };
   ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(w), QueryCost::kList);
 }
 
@@ -327,18 +239,10 @@ void GetService(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter&
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(w, opts.status());
   std::string name = PathParam(req, ":service_name");
-  NamespaceView view(opts->ns, auth, "read-job");
-  auto query = [&ctx, name, view]() -> Result<Reply> {
-    Reply reply;
-    reply.index = ctx.agent.store().TableIndex(Table::kAllocs);
-    reply.body = json::array{};
-    ASSIGN_OR_RETURN(std::vector<ServiceRegistration> regs, AllRegistrations(ctx));
-    for (const ServiceRegistration& r : regs) {
-      if (r.ServiceName == name && view.Shows(r.Namespace)) {
-        reply.body.get_array().push_back(RegistrationJson(r));
-      }
-    }
-    return reply;
+  Queries& queries = ctx.agent.queries();
+  NamespaceView view(opts->ns, auth.who.acl, "read-job");
+  auto query = [&queries, name, view]() -> Result<Reply> {
+    return queries.ServiceJson(name, view);
   };
   ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(w), QueryCost::kList);
 }
@@ -354,11 +258,8 @@ void AddClientRoutes(RouteTable& routes, ApiContext& ctx) {
              });
   routes.Add("/v1/client/stats", {M::Get},
              [&ctx](const Rest::Request& req, Http::ResponseWriter& w) { ClientStats(ctx, req, w); });
-  auto trees = std::make_shared<ProcessTreeStats>(MhzPerCore(ctx.agent.node()));
   routes.Add("/v1/client/allocation/:alloc_id/stats", {M::Get},
-             [&ctx, trees](const Rest::Request& req, Http::ResponseWriter& w) {
-               AllocStats(ctx, *trees, req, w);
-             });
+             [&ctx](const Rest::Request& req, Http::ResponseWriter& w) { AllocStats(ctx, req, w); });
   routes.Add("/v1/client/allocation/:alloc_id/gc", {M::Get},
              [&ctx](const Rest::Request& req, Http::ResponseWriter& w) { AllocGC(ctx, req, w); });
   routes.Add("/v1/client/gc", {M::Get},

@@ -1,48 +1,16 @@
 #include "api/event_stream.h"
 
-#include <boost/json.hpp>
 #include <charconv>
 #include <chrono>
-#include <map>
 
-#include "common/log.h"
-#include "storage/codec.h"
-#include "storage/journal.h"
+#include "service/event_feed.h"
 
 namespace drover::api {
 namespace {
 
-namespace json = boost::json;
-
 constexpr auto kHeartbeat = std::chrono::seconds(10);  // Nomad's ndjson heartbeat
-constexpr const char* kAll = "*";
-
-// What a client subscribed to (Nomad's SubscribeRequest).
-struct Subscription {
-  std::map<std::string, std::vector<std::string>> topics;  // topic -> keys
-  std::string ns = "default";
-  std::shared_ptr<const Acl> acl;  // what the subscriber's token may read
-
-  bool Allowed(const Event& e) const {
-    if (e.Topic == "Node") return acl->AllowNodeRead();
-    return acl->AllowNamespaceOp(e.Namespace.empty() ? "default" : e.Namespace, "read-job");
-  }
-
-  bool Matches(const Event& e) const {
-    if (ns != kAll && !e.Namespace.empty() && e.Namespace != ns) return false;
-    if (!Allowed(e)) return false;
-    for (const char* topic : {kAll, e.Topic.c_str()}) {
-      auto it = topics.find(topic);
-      if (it == topics.end()) continue;
-      for (const std::string& key : it->second) {
-        if (key == kAll || key == e.Key) return true;
-        if (std::find(e.FilterKeys.begin(), e.FilterKeys.end(), key) != e.FilterKeys.end())
-          return true;
-      }
-    }
-    return false;
-  }
-};
+constexpr const char* kAll = kEventAll;
+using Subscription = EventSubscription;
 
 // Parses `topic`, `index` and `namespace` with Nomad's error texts.
 Result<Subscription> ParseSubscription(const Rest::Request& req, std::uint64_t* index) {
@@ -76,54 +44,29 @@ Result<Subscription> ParseSubscription(const Rest::Request& req, std::uint64_t* 
 // {"Index": N, "Events": [...]} line per index with matching events.
 class JournalProducer : public StreamProducer {
  public:
-  JournalProducer(StateStore& store, Subscription sub, std::uint64_t from)
-      : store_(store), sub_(std::move(sub)), next_index_(from) {}
+  JournalProducer(Queries& queries, Subscription sub, std::uint64_t from)
+      : queries_(queries), sub_(std::move(sub)), next_index_(from) {}
 
   Result<StreamStep> Next(std::size_t max_bytes) override {
     // A commit after this point wakes the watch Arm sets, even one that
     // lands while the journal is being read.
-    floor_ = store_.LatestIndex();
-    std::string out;
-    std::uint64_t group_index = 0;
-    json::array group;
-    bool full = false;
-    auto flush = [&] {
-      if (!group.empty()) {
-        json::object line{{"Index", group_index}, {"Events", std::move(group)}};
-        out += json::serialize(line);
-        out += '\n';
-        group = json::array();
-      }
-      if (group_index >= next_index_) next_index_ = group_index + 1;
-    };
-    // ScanJournal hands over whole indexes, so a group is never cut short.
-    RETURN_IF_ERROR(ScanJournal(store_, next_index_, [&](const Event& e) -> Result<bool> {
-      if (e.Index != group_index) {
-        flush();
-        if (out.size() >= max_bytes) {
-          full = true;
-          return false;  // the rest at the next call, when the client keeps up
-        }
-        group_index = e.Index;
-      }
-      if (sub_.Matches(e)) group.push_back(ToJson(e));
-      return true;
-    }));
-    if (!full) flush();
-    if (out.empty() && !full) return StreamStep::Wait();
-    return StreamStep::Data(std::move(out));
+    floor_ = queries_.LatestIndex();
+    ASSIGN_OR_RETURN(EventChunk chunk, queries_.ReadEvents(sub_, next_index_, max_bytes));
+    next_index_ = chunk.next_index;
+    if (chunk.ndjson.empty() && !chunk.full) return StreamStep::Wait();
+    return StreamStep::Data(std::move(chunk.ndjson));
   }
 
   bool Arm(std::function<void()> wake) override {
-    watch_ = store_.Watch({std::begin(kAllTables), std::end(kAllTables)}, floor_,
-                          std::move(wake));
+    watch_ = queries_.Watch(WatchSpec{{std::begin(kAllTables), std::end(kAllTables)}, {}}, floor_,
+                            std::move(wake));
     return true;
   }
 
-  void Disarm() override { store_.CancelWatch(watch_); }
+  void Disarm() override { queries_.CancelWatch(watch_); }
 
  private:
-  StateStore& store_;
+  Queries& queries_;
   Subscription sub_;
   std::uint64_t next_index_;  // the next journal index to send
   std::uint64_t floor_ = 0;
@@ -132,7 +75,7 @@ class JournalProducer : public StreamProducer {
 
 }  // namespace
 
-void ServeEventStream(ChunkedStreams& streams, StateStore& store, const Rest::Request& req,
+void ServeEventStream(ChunkedStreams& streams, Queries& queries, const Rest::Request& req,
                       Http::ResponseWriter& writer, const RequestAuth& auth) {
   if (!auth.error.ok()) return SendError(writer, auth.error);
   std::uint64_t index = 0;
@@ -143,7 +86,7 @@ void ServeEventStream(ChunkedStreams& streams, StateStore& store, const Rest::Re
   options.heartbeat = "{}\n";
   options.heartbeat_every = kHeartbeat;
   Status st = streams.Start(
-      writer, std::make_unique<JournalProducer>(store, std::move(sub).value(), index),
+      writer, std::make_unique<JournalProducer>(queries, std::move(sub).value(), index),
       std::move(options));
   if (!st.ok()) SendError(writer, st);
 }
@@ -152,7 +95,7 @@ void AddEventStreamRoutes(RouteTable& routes, ApiContext& ctx, ChunkedStreams& s
   routes.Add("/v1/event/stream", {Http::Method::Get},
              [&streams, &ctx](const Rest::Request& req, Http::ResponseWriter& writer,
                               const RequestAuth& auth) {
-               ServeEventStream(streams, ctx.agent.store(), req, writer, auth);
+               ServeEventStream(streams, ctx.agent.queries(), req, writer, auth);
              });
 }
 

@@ -18,10 +18,11 @@
 //
 // The stream goes through ChunkedStreams (api/chunked_stream.h): about
 // 64 KiB of the journal is read per step and at most 1 MiB is queued per
-// client, so a slow reader of a long journal holds no more than that. A
-// commit wakes a caught-up stream through StateStore::Watch on every
-// table. Each event is sent only if the token may read it: read-job in its
-// namespace, node:read for the Node topic.
+// client, so a slow reader of a long log of events holds no more than that. The
+// journal is read, and each event checked against the subscription and
+// the token (read-job in its namespace, node:read for the Node topic),
+// below the API: Queries::ReadEvents (service/event_feed.h). A commit
+// wakes a caught-up stream through the Queries' watch on every table.
 #pragma once
 
 #include "api/chunked_stream.h"

@@ -1,6 +1,6 @@
 // `alloc exec` sessions: Nomad's exec protocol on a WebSocket, relayed to
-// the helper process that runs the command (lifecycle/exec_spawn.h,
-// lifecycle/executor/exec_helper.h).
+// the helper process that runs the command, started by Agent::StartExec
+// (the exec helper of the lifecycle layer).
 //
 // Client -> agent (text or binary messages, JSON):
 //   {"version":1,"auth_token":"..."}       first, only with ?ws_handshake=true

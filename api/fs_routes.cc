@@ -335,7 +335,7 @@ Status RequirePath(const std::string& path) {
 // The allocation's directory, with Nomad's 404s for an allocation this
 // client does not know or no longer has on disk.
 Result<AllocFs> OpenAllocFs(ApiContext& ctx, const std::string& id, Allocation* alloc) {
-  ASSIGN_OR_RETURN(std::optional<Allocation> found, ctx.agent.store().GetAlloc(id));
+  ASSIGN_OR_RETURN(std::optional<Allocation> found, ctx.agent.queries().GetAlloc(id));
   if (!found) return NotFound("Unknown allocation \"" + id + "\"");
   auto fs = AllocFs::Open(ctx.agent.config().data_dir + "/alloc/" + id);
   if (!fs.ok() && fs.status().code() == StatusCode::kNotFound)
@@ -431,8 +431,8 @@ Status StreamFile(ApiContext& ctx, ChunkedStreams& streams, const Rest::Request&
   return StartStream(streams, writer, std::move(source), false);
 }
 
-bool TaskDead(StateStore& store, const std::string& alloc_id, const std::string& task) {
-  auto alloc = store.GetAlloc(alloc_id);
+bool TaskDead(const Queries& queries, const std::string& alloc_id, const std::string& task) {
+  auto alloc = queries.GetAlloc(alloc_id);
   if (!alloc.ok()) return false;           // try again at the next look
   if (!*alloc || !(*alloc)->TaskStates) return true;  // collected: nothing more will come
   auto it = (*alloc)->TaskStates->find(task);
@@ -480,8 +480,8 @@ Status Logs(ApiContext& ctx, ChunkedStreams& streams, const Rest::Request& req,
     auto file = fs.OpenFile(std::string(kLogDir) + "/" + files[pos.file].name);
     if (!file.ok() && file.status().code() == StatusCode::kNotFound) continue;
     if (!file.ok()) return file.status();
-    StateStore& store = ctx.agent.store();
-    auto dead = [&store, alloc_id, task] { return TaskDead(store, alloc_id, task); };
+    const Queries& queries = ctx.agent.queries();
+    auto dead = [&queries, alloc_id, task] { return TaskDead(queries, alloc_id, task); };
     auto source = std::make_unique<LogSource>(std::move(fs), task, type, files[pos.file].index,
                                               std::move(file).value(), pos.offset, follow,
                                               std::move(dead));

@@ -16,56 +16,6 @@ std::string Namespace(const Rest::Request& req) {
   return ns && !ns->empty() ? *ns : "default";
 }
 
-// The job as stored, with the Status derived from its allocations.
-Result<json::value> JobJson(Agent& agent, const Job& job) {
-  ASSIGN_OR_RETURN(std::string status, agent.JobStatus(job));
-  json::value v = ToJson(job);
-  v.get_object()["Status"] = status;
-  return v;
-}
-
-Result<json::value> JobStub(Agent& agent, const Job& job) {
-  ASSIGN_OR_RETURN(std::vector<Allocation> allocs,
-                   agent.store().ListAllocsByJob(job.Namespace, job.ID));
-  json::object summary;
-  for (const TaskGroup& tg : job.TaskGroups) {
-    summary[tg.Name] = json::object{{"Queued", 0},  {"Complete", 0}, {"Failed", 0},
-                                    {"Running", 0}, {"Starting", 0}, {"Lost", 0},
-                                    {"Unknown", 0}};
-  }
-  for (const Allocation& a : allocs) {
-    auto* group = summary.if_contains(a.TaskGroup);
-    if (group == nullptr) continue;
-    const char* key = a.ClientStatus == kAllocClientRunning    ? "Running"
-                      : a.ClientStatus == kAllocClientComplete ? "Complete"
-                      : a.ClientStatus == kAllocClientFailed   ? "Failed"
-                      : a.ClientStatus == kAllocClientLost     ? "Lost"
-                                                               : "Starting";
-    auto& counter = group->get_object()[key];
-    counter = counter.to_number<std::int64_t>() + 1;
-  }
-  ASSIGN_OR_RETURN(json::value full, JobJson(agent, job));
-  json::object& f = full.get_object();
-  json::object stub;
-  for (const char* field : {"ID", "ParentID", "Name", "Namespace", "Datacenters", "NodePool",
-                            "Multiregion", "Type", "Priority", "Stop", "Status", "StatusDescription", "CreateIndex", "ModifyIndex",
-                            "JobModifyIndex", "SubmitTime", "Version", "Meta"}) {
-    if (auto* v = f.if_contains(field)) stub[field] = *v;
-  }
-  // Nomad's JobListStub has booleans here (IsPeriodic, IsParameterized).
-  stub["Periodic"] = !job.Periodic.IsNull();
-  stub["ParameterizedJob"] = !job.ParameterizedJob.IsNull() && !job.Dispatched;
-  stub["JobSummary"] = json::object{{"JobID", job.ID},
-                                    {"Namespace", job.Namespace},
-                                    {"Summary", std::move(summary)},
-                                    {"Children", json::object{{"Pending", 0},
-                                                              {"Running", 0},
-                                                              {"Dead", 0}}},
-                                    {"CreateIndex", job.CreateIndex},
-                                    {"ModifyIndex", job.ModifyIndex}};
-  return json::value(std::move(stub));
-}
-
 void Register(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
               const RequestAuth& auth, const std::string& path_id) {
   auto pretty = QueryBool(req, "pretty", false);
@@ -108,29 +58,11 @@ void ListJobs(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w
   if (!opts.ok()) return SendError(writer, opts.status());
   auto list = ParseListOptions(req);
   if (!list.ok()) return SendError(writer, list.status());
-  Agent& agent = ctx.agent;
+  Queries& queries = ctx.agent.queries();
   QueryOptions q = *opts;
-  NamespaceView view(q.ns, auth, "list-jobs");
-  auto query = [&agent, q, view, list = std::move(list).value()]() -> Result<Reply> {
-    Reply reply;
-    reply.index = agent.store().TableIndex(Table::kJobs);
-    ASSIGN_OR_RETURN(std::vector<Job> jobs, agent.store().ListJobs());
-    std::erase_if(jobs, [&](const Job& j) {
-      return !view.Shows(j.Namespace) || j.ID.rfind(q.prefix, 0) != 0;
-    });
-    if (list.reverse) std::reverse(jobs.begin(), jobs.end());
-    auto token = [](const Job& j) { return PageToken::NamespaceAndId(j.Namespace, j.ID); };
-    Status stub_error;
-    auto render = [&](const Job& j) -> json::value {
-      auto stub = JobStub(agent, j);
-      if (!stub.ok()) stub_error = stub.status();
-      return stub.ok() ? std::move(stub).value() : json::value(nullptr);
-    };
-    ASSIGN_OR_RETURN(ListPage page, PageObjects(jobs, list, token, render));
-    RETURN_IF_ERROR(stub_error);
-    reply.body = std::move(page.items);
-    reply.next_token = std::move(page.next_token);
-    return reply;
+  NamespaceView view(q.ns, auth.who.acl, "list-jobs");
+  auto query = [&queries, q, view, list = std::move(list).value()]() -> Result<Reply> {
+    return queries.ListJobs(q.prefix, view, list);
   };
   ctx.blocking.Serve(q, {Table::kJobs, Table::kAllocs}, std::move(query), std::move(writer),
                      QueryCost::kList);
@@ -139,14 +71,9 @@ void ListJobs(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w
 void GetJob(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
-  Agent& agent = ctx.agent;
+  Queries& queries = ctx.agent.queries();
   std::string ns = Namespace(req), id = PathParam(req, ":job_id");
-  auto query = [&agent, ns, id]() -> Result<Reply> {
-    ASSIGN_OR_RETURN(std::optional<Job> job, agent.store().GetJob(ns, id));
-    if (!job) return NotFound("job not found");
-    ASSIGN_OR_RETURN(json::value body, JobJson(agent, *job));
-    return Reply{job->ModifyIndex, std::move(body)};
-  };
+  auto query = [&queries, ns, id]() -> Result<Reply> { return queries.JobJson(ns, id); };
   ctx.blocking.Serve(*opts, {Table::kJobs}, std::move(query), std::move(writer));
 }
 
@@ -176,17 +103,10 @@ void JobAllocations(ApiContext& ctx, const Rest::Request& req, Http::ResponseWri
   // Nomad does not page this endpoint; it filters.
   list->per_page = 0;
   list->next_token.clear();
-  StateStore& store = ctx.agent.store();
+  Queries& queries = ctx.agent.queries();
   std::string ns = Namespace(req), id = PathParam(req, ":job_id");
-  auto query = [&store, ns, id, list = std::move(list).value()]() -> Result<Reply> {
-    Reply reply;
-    reply.index = store.TableIndex(Table::kAllocs);
-    ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store.ListAllocsByJob(ns, id));
-    auto token = [](const Allocation& a) { return PageToken::Id(a.ID); };
-    auto render = [](const Allocation& a) { return AllocStub(a, true, false); };
-    ASSIGN_OR_RETURN(ListPage page, PageObjects(allocs, list, token, render));
-    reply.body = std::move(page.items);
-    return reply;
+  auto query = [&queries, ns, id, list = std::move(list).value()]() -> Result<Reply> {
+    return queries.JobAllocs(ns, id, list);
   };
   ctx.blocking.Serve(*opts, {Table::kAllocs}, std::move(query), std::move(writer),
                      QueryCost::kList);
@@ -202,24 +122,11 @@ void ListEvals(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& 
     Status st = ValidateIDPrefix(opts->prefix);
     if (!st.ok()) return SendError(writer, InvalidArgument("eval lookup failed: " + st.message()));
   }
-  StateStore& store = ctx.agent.store();
+  Queries& queries = ctx.agent.queries();
   QueryOptions q = *opts;
-  NamespaceView view(q.ns, auth, "read-job");
-  auto query = [&store, q, view, job_id, list = std::move(list).value()]() -> Result<Reply> {
-    Reply reply;
-    reply.index = store.TableIndex(Table::kEvals);
-    ASSIGN_OR_RETURN(std::vector<Evaluation> evals, store.ListEvals());
-    std::erase_if(evals, [&](const Evaluation& e) {
-      return !view.Shows(e.Namespace) || (!job_id.empty() && e.JobID != job_id) ||
-             e.ID.rfind(q.prefix, 0) != 0;
-    });
-    if (list.reverse) std::reverse(evals.begin(), evals.end());
-    auto token = [](const Evaluation& e) { return PageToken::CreateIndexAndId(e.CreateIndex, e.ID); };
-    auto render = [](const Evaluation& e) { return ToJson(e); };
-    ASSIGN_OR_RETURN(ListPage page, PageObjects(evals, list, token, render));
-    reply.body = std::move(page.items);
-    reply.next_token = std::move(page.next_token);
-    return reply;
+  NamespaceView view(q.ns, auth.who.acl, "read-job");
+  auto query = [&queries, q, view, job_id, list = std::move(list).value()]() -> Result<Reply> {
+    return queries.ListEvals(q.prefix, job_id, view, list);
   };
   ctx.blocking.Serve(q, {Table::kEvals}, std::move(query), std::move(writer), QueryCost::kList);
 }
@@ -228,11 +135,11 @@ void GetEval(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& wr
              const RequestAuth& auth) {
   auto opts = ParseQueryOptions(req);
   if (!opts.ok()) return SendError(writer, opts.status());
-  StateStore& store = ctx.agent.store();
+  Queries& queries = ctx.agent.queries();
   std::string id = PathParam(req, ":eval_id");
   auto acl = auth.who.acl;
-  auto query = [&store, id, acl]() -> Result<Reply> {
-    ASSIGN_OR_RETURN(std::optional<Evaluation> eval, store.GetEval(id));
+  auto query = [&queries, id, acl]() -> Result<Reply> {
+    ASSIGN_OR_RETURN(std::optional<Evaluation> eval, queries.GetEval(id));
     if (!eval) return NotFound("eval not found");
     // Checked in the evaluation's own namespace, as Nomad does.
     if (!acl->AllowNamespaceOp(eval->Namespace, "read-job")) {

@@ -55,9 +55,7 @@ void AddParseRoutes(RouteTable& routes, ApiContext& ctx);  // api/parse_routes.c
 class ExecSessions;
 void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 
-// Helpers shared by the handler groups.
-boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool resources);
-
+// Helpers shared by the handler groups. (AllocStub is service/queries.h's.)
 // What a blocking query asks, for sharing its runs among waiters: the
 // path, every query parameter but `index`, `wait` and `pretty`, and the
 // token's scope.

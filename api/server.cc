@@ -24,7 +24,7 @@ const EdgeLimits kEdgeLimits;
 
 struct Server::Impl {
   explicit Impl(Agent& a)
-      : agent(a), guard(a), blocking(a.store()), ctx{a, blocking} {}
+      : agent(a), guard(a), blocking(a.queries()), ctx{a, blocking} {}
 
   Agent& agent;
   RequestGuard guard;

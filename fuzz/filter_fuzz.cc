@@ -1,4 +1,4 @@
-// Fuzzes the list-query filter parser and evaluator (api/filter.h): any
+// Fuzzes the list-query filter parser and evaluator (service/filter.h): any
 // expression parses or fails with a Status, and a parsed one evaluates
 // against a fixed allocation-like object without crashing.
 #include <boost/json.hpp>
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "api/filter.h"
+#include "service/filter.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const boost::json::value kObject = boost::json::parse(R"({
@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     "TaskStates": {"api": {"State": "running", "Restarts": 2, "Events": [{"Type": "Started"}]}}
   })");
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  auto filter = drover::api::Filter::Parse(text);
+  auto filter = drover::Filter::Parse(text);
   if (!filter.ok()) return 0;
   (void)filter->Evaluate(kObject);
   (void)filter->Matches(kObject.at("TaskStates"));

@@ -283,4 +283,20 @@ bool AclService::MayReadPolicy(const ResolvedToken& who, const std::string& name
   return false;
 }
 
+Result<std::vector<ACLPolicy>> AclService::ListPolicies() const { return store_.ListAclPolicies(); }
+
+Result<std::optional<ACLPolicy>> AclService::GetPolicy(const std::string& name) const {
+  return store_.GetAclPolicy(name);
+}
+
+std::uint64_t AclService::PoliciesIndex() const { return store_.TableIndex(Table::kAclPolicies); }
+
+Result<std::vector<ACLToken>> AclService::ListTokens() const { return store_.ListAclTokens(); }
+
+Result<std::optional<ACLToken>> AclService::GetToken(const std::string& accessor_id) const {
+  return store_.GetAclToken(accessor_id);
+}
+
+std::uint64_t AclService::TokensIndex() const { return store_.TableIndex(Table::kAclTokens); }
+
 }  // namespace drover

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "service/acl_policy.h"
@@ -63,6 +64,16 @@ class AclService {
   // The policies a token may read: all for management, else its own (and
   // "anonymous").
   bool MayReadPolicy(const ResolvedToken& who, const std::string& name) const;
+
+  // Reads for the ACL endpoints: policies by name, tokens by accessor ID
+  // (with their digests: the API leaves those out), and the index of each
+  // table, which their lists answer with.
+  Result<std::vector<ACLPolicy>> ListPolicies() const;
+  Result<std::optional<ACLPolicy>> GetPolicy(const std::string& name) const;
+  std::uint64_t PoliciesIndex() const;
+  Result<std::vector<ACLToken>> ListTokens() const;
+  Result<std::optional<ACLToken>> GetToken(const std::string& accessor_id) const;
+  std::uint64_t TokensIndex() const;
 
  private:
   Status RequireEnabled() const;

@@ -63,7 +63,8 @@ Agent::Agent(AgentConfig config, std::unique_ptr<StateStore> store, Node node, N
       store_(std::move(store)),
       node_(std::move(node)),
       capacity_(cap),
-      acl_(std::make_unique<AclService>(*store_, config_.acl_enabled, config_.data_dir)) {}
+      acl_(std::make_unique<AclService>(*store_, config_.acl_enabled, config_.data_dir)),
+      queries_(std::make_unique<Queries>(*store_, node_)) {}
 
 Agent::~Agent() { Shutdown(); }
 
@@ -502,13 +503,10 @@ void Agent::CompactJournalPeriodically() {
   timers_.After(5 * kMinute, [this] { CompactJournalPeriodically(); });
 }
 
-Result<std::string> Agent::JobStatus(const Job& job) const {
-  ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store_->ListAllocsByJob(job.Namespace, job.ID));
-  for (const Allocation& a : allocs) {
-    if (Live(a)) return std::string("running");
-  }
-  if (job.Stop || !allocs.empty()) return std::string("dead");
-  return std::string("pending");
+Result<std::string> Agent::JobStatus(const Job& job) const { return queries_->JobStatus(job); }
+
+Result<NodeMetaView> Agent::ApplyNodeMeta(const DynamicMeta& update) {
+  return drover::ApplyNodeMeta(*store_, node_.ID, config_.meta, update);
 }
 
 }  // namespace drover

@@ -14,6 +14,8 @@
 #include "service/gc.h"
 #include "service/host_stats.h"
 #include "service/node.h"
+#include "service/node_meta.h"
+#include "service/queries.h"
 #include "service/timers.h"
 #include "storage/model.h"
 #include "storage/state_store.h"
@@ -80,7 +82,13 @@ class Agent : private EngineListener {
 
   const AgentConfig& config() const { return config_; }
   const Node& node() const { return node_; }
+  // The store, for the service layer, cmd/ and tests. The HTTP API reads
+  // through queries() and writes through the methods below, never through
+  // this (docs/design.md, "The api/service boundary"; a test checks it).
   StateStore& store() { return *store_; }
+  // The read side: every state read the HTTP API makes, and the watches
+  // its blocking queries and streams wait on (service/queries.h).
+  Queries& queries() { return *queries_; }
   AclService& acl() { return *acl_; }
   std::size_t RunningAllocs() const;
   // The client endpoints: host stats and allocation directory GC.
@@ -115,9 +123,12 @@ class Agent : private EngineListener {
                                const std::vector<std::string>& command, bool tty,
                                bool node_exec);
 
-  // The job's Status as Nomad derives it from its allocations: "running"
-  // while one is live, "dead" once stopped or all done, else "pending".
+  // The job's Status as Nomad derives it (Queries::JobStatus).
   Result<std::string> JobStatus(const Job& job) const;
+
+  // POST /v1/client/metadata: validates and applies `update` to this
+  // node's dynamic metadata (service/node_meta.h).
+  Result<NodeMetaView> ApplyNodeMeta(const DynamicMeta& update);
 
  private:
   Agent(AgentConfig config, std::unique_ptr<StateStore> store, Node node, NodeCapacity cap);
@@ -141,6 +152,7 @@ class Agent : private EngineListener {
   std::unique_ptr<AllocGarbageCollector> gc_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<AclService> acl_;
+  std::unique_ptr<Queries> queries_;
 };
 
 }  // namespace drover

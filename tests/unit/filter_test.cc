@@ -1,4 +1,4 @@
-#include "api/filter.h"
+#include "service/filter.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "api/paginate.h"
+#include "service/paginate.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "api/filter.h"
+#include "service/filter.h"
 
 namespace drover::api {
 namespace {

@@ -22,7 +22,7 @@
 
 #include "common/status.h"
 
-namespace drover::api {
+namespace drover {
 
 class Filter;
 
@@ -92,4 +92,4 @@ Result<std::int32_t> ParsePerPage(std::string_view text);
 // lookup failed". Nomad answers these with 500, so the code is kInternal.
 Status ValidateIDPrefix(std::string_view prefix);
 
-}  // namespace drover::api
+}  // namespace drover

@@ -1,4 +1,4 @@
-#include "api/filter.h"
+#include "service/filter.h"
 
 #include <boost/json/value.hpp>
 #include <boost/regex.hpp>
@@ -15,7 +15,7 @@
 
 #include "common/text.h"
 
-namespace drover::api {
+namespace drover {
 
 namespace json = boost::json;
 
@@ -888,4 +888,4 @@ bool Filter::Matches(const json::value& object) const {
   return result.ok() && *result;
 }
 
-}  // namespace drover::api
+}  // namespace drover

@@ -51,7 +51,7 @@
 
 #include "common/status.h"
 
-namespace drover::api {
+namespace drover {
 
 namespace filter_internal {
 struct Expr;  // the syntax tree, defined in filter.cc
@@ -80,4 +80,4 @@ class Filter {
   std::shared_ptr<const Expr> root_;  // immutable, so copies may share it
 };
 
-}  // namespace drover::api
+}  // namespace drover

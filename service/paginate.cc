@@ -1,4 +1,4 @@
-#include "api/paginate.h"
+#include "service/paginate.h"
 
 #include <algorithm>
 #include <cassert>
@@ -7,9 +7,9 @@
 #include <limits>
 #include <utility>
 
-#include "api/filter.h"
+#include "service/filter.h"
 
-namespace drover::api {
+namespace drover {
 namespace {
 
 template <typename T>
@@ -180,4 +180,4 @@ Status ValidateIDPrefix(std::string_view prefix) {
   return Status::Ok();
 }
 
-}  // namespace drover::api
+}  // namespace drover
