@@ -1,9 +1,11 @@
 #include "api/event_stream.h"
 
 #include <boost/json.hpp>
+
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <vector>
 
 #include "common/log.h"
 #include "storage/codec.h"
@@ -120,8 +122,10 @@ class JournalProducer : public StreamProducer {
   }
 
   bool Arm(std::function<void()> wake) override {
-    watch_ = store_.Watch({std::begin(kAllTables), std::end(kAllTables)}, floor_,
-                          std::move(wake));
+    // The journaled tables, and variables (their events carry metadata).
+    std::vector<Table> tables(std::begin(kAllTables), std::end(kAllTables));
+    tables.push_back(Table::kVariables);
+    watch_ = store_.Watch(tables, floor_, std::move(wake));
     return true;
   }
 

@@ -22,6 +22,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/json_assert.h"
 #include "tests/support/shared_agent.h"
+#include "tests/support/stream_reader.h"
 
 namespace drover::testing {
 namespace {
@@ -388,6 +389,30 @@ TEST_F(NamespacesVariablesE2ETest, VariablesLiveInTheirNamespace) {
                           "with it in regions: [global]\n\n");
   ASSERT_EQ(Call("DELETE", "/v1/var/s?namespace=vault").status, 204);
   EXPECT_EQ(Call("DELETE", "/v1/namespace/vault").status, 200);
+}
+
+TEST_F(NamespacesVariablesE2ETest, TheEventStreamShowsVariableMetadataOnly) {
+  StreamReader stream(agent_->port(), "/v1/event/stream?topic=Variable&index=1");
+  ASSERT_TRUE(stream.connected());
+  ASSERT_EQ(Call("PUT", "/v1/var/evt/x", R"({"Items": {"secret": "hush-123"}})").status, 200);
+  bool seen = stream.ReadUntil(
+      [](const std::vector<std::string>& lines) {
+        for (const std::string& line : lines) {
+          if (line.find("evt/x") != std::string::npos) return true;
+        }
+        return false;
+      },
+      30s);
+  ASSERT_TRUE(seen);
+  for (const std::string& line : stream.lines()) {
+    EXPECT_EQ(line.find("hush-123"), std::string::npos) << line;
+    if (line.find("evt/x") == std::string::npos) continue;
+    json::value v = Json(HttpResponse{200, {}, line});
+    EXPECT_EQ(Str(v, "/Events/0/Topic"), "Variable");
+    EXPECT_EQ(Str(v, "/Events/0/Type"), "VariableUpdated");
+    EXPECT_EQ(Str(v, "/Events/0/Payload/Metadata/Path"), "evt/x");
+  }
+  ASSERT_EQ(Call("DELETE", "/v1/var/evt/x").status, 204);
 }
 
 // ---- Its own agent: restarts and ACLs -------------------------------------------------
