@@ -128,6 +128,14 @@ Result<AclRule> AclRuleFor(std::string_view path, M method) {
   }
   // The event stream filters each event by its topic and namespace.
   if (p == "/v1/event/stream") return Only(Scope::kNone);
+  // Namespaces: a list shows what the token may see, a read needs any
+  // capability in the namespace, writes a management token; variables:
+  // capabilities on their paths. Their handlers check (Nomad checks in the
+  // RPCs).
+  if (p == "/v1/namespaces" || p == "/v1/namespace" || p == "/v1/namespace/:name" ||
+      p == "/v1/vars" || p == "/v1/var/**") {
+    return Only(Scope::kNone);
+  }
   return NotFound("no ACL rule for " + p);
 }
 

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <vector>
 
 #include "service/event_feed.h"
 
@@ -58,8 +59,10 @@ class JournalProducer : public StreamProducer {
   }
 
   bool Arm(std::function<void()> wake) override {
-    watch_ = queries_.Watch(WatchSpec{{std::begin(kAllTables), std::end(kAllTables)}, {}}, floor_,
-                            std::move(wake));
+    // The journaled tables, and variables (their events carry metadata).
+    std::vector<Table> tables(std::begin(kAllTables), std::end(kAllTables));
+    tables.push_back(Table::kVariables);
+    watch_ = queries_.Watch(WatchSpec{std::move(tables), {}}, floor_, std::move(wake));
     return true;
   }
 

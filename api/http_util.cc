@@ -283,9 +283,9 @@ void SendJsonText(Http::ResponseWriter& writer, const std::string& json, std::ui
   SendJsonBytes(writer, json, index, Http::Code::Ok, next_token, gzip);
 }
 
-void SendEmpty(Http::ResponseWriter& writer, std::uint64_t index) {
+void SendEmpty(Http::ResponseWriter& writer, std::uint64_t index, Http::Code code) {
   AddIndexHeaders(writer, index);
-  writer.send(Http::Code::Ok, "");
+  writer.send(code, "");
 }
 
 void SendError(Http::ResponseWriter& writer, const Status& status) {

@@ -81,7 +81,8 @@ Result<std::string> GzipCompress(std::string_view data);
 
 // Sends an empty 200, with the index headers when index > 0: Nomad's answer
 // to a write that returns no object (Go clients decode any non-empty body).
-void SendEmpty(Http::ResponseWriter& writer, std::uint64_t index);
+void SendEmpty(Http::ResponseWriter& writer, std::uint64_t index,
+               Http::Code code = Http::Code::Ok);
 
 // Sends a non-OK status as Nomad does: the code, the message as text.
 void SendError(Http::ResponseWriter& writer, const Status& status);

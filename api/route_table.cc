@@ -8,6 +8,27 @@
 #include "common/metrics.h"
 
 namespace drover::api {
+namespace {
+
+// A path that ends in "/**" takes one to kMaxTailSegments segments there
+// (Pistache's "*" takes one): it is installed once per depth.
+constexpr int kMaxTailSegments = 64;
+
+std::vector<std::string> RouterPatterns(const std::string& path) {
+  constexpr std::string_view kTail = "/**";
+  if (path.size() < kTail.size() || path.compare(path.size() - kTail.size(), kTail.size(), kTail) != 0) {
+    return {path};
+  }
+  std::vector<std::string> out;
+  std::string pattern = path.substr(0, path.size() - kTail.size());
+  for (int depth = 1; depth <= kMaxTailSegments; ++depth) {
+    pattern += "/*";
+    out.push_back(pattern);
+  }
+  return out;
+}
+
+}  // namespace
 
 void RouteTable::Add(const std::string& path, std::vector<Http::Method> methods,
                      Handler handler) {
@@ -41,8 +62,8 @@ Status RouteTable::Install(Rest::Router& router, const RequestGuard& guard) cons
       // IDs would make a series per allocation.
       const metrics::SampleSeries timing = metrics::RegisterSample(
           "drover.http.handler_ms", {{"method", Http::methodString(m)}, {"route", e.path}});
-      router.addRoute(m, e.path, [allowed, h, rule, timing, &guard](const Rest::Request& req,
-                                                                     Http::ResponseWriter writer) {
+      auto handler = [allowed, h, rule, timing, &guard](const Rest::Request& req,
+                                                         Http::ResponseWriter writer) {
         const auto start = std::chrono::steady_clock::now();
         if (!allowed) {
           writer.headers().add<Http::Header::ContentType>(MIME(Text, Plain));
@@ -71,7 +92,8 @@ Status RouteTable::Install(Rest::Router& router, const RequestGuard& guard) cons
           }
         }
         return Rest::Route::Result::Ok;
-      });
+      };
+      for (const std::string& pattern : RouterPatterns(e.path)) router.addRoute(m, pattern, handler);
     }
   }
   return Status::Ok();

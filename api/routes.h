@@ -28,6 +28,8 @@ struct ApiContext {
   BlockingQueries& blocking;
 };
 
+// A path ending in "/**" (e.g. "/v1/var/**") matches any one to 64 more
+// segments there; its handler reads them from the request's resource.
 class RouteTable {
  public:
   void Add(const std::string& path, std::vector<Http::Method> methods, Handler handler);
@@ -52,6 +54,8 @@ void AddClientRoutes(RouteTable& routes, ApiContext& ctx);
 void AddAclRoutes(RouteTable& routes, ApiContext& ctx);
 void AddMetricsRoutes(RouteTable& routes, ApiContext& ctx);
 void AddParseRoutes(RouteTable& routes, ApiContext& ctx);  // api/parse_routes.cc
+void AddNamespaceRoutes(RouteTable& routes, ApiContext& ctx);  // api/namespace_routes.cc
+void AddVariableRoutes(RouteTable& routes, ApiContext& ctx);   // api/variable_routes.cc
 class ExecSessions;
 void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 

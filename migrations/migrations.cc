@@ -1,9 +1,12 @@
 #include "migrations/migrations.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "storage/alloc_record.h"
 #include "storage/codec.h"
+#include "storage/namespace_model.h"
 
 namespace drover::migrations {
 namespace {
@@ -70,6 +73,35 @@ Status StoreJobsOncePerVersion(MigrationTxn& txn) {
   });
 }
 
+// v5: namespaces and variables (column families `namespaces` and
+// `variables`, created empty when the store opens). Nomad always has the
+// "default" namespace (created at index 1, "Default shared namespace");
+// every namespace that stored jobs already use is created too, at the
+// smallest CreateIndex of its jobs, so no job is left in a namespace that
+// does not exist. The tables' indexes start at the newest of these.
+Status AddNamespacesAndVariables(MigrationTxn& txn) {
+  std::map<std::string, std::uint64_t> created{{kDefaultNamespace, 1}};
+  RETURN_IF_ERROR(txn.ForEach("jobs", [&](const std::string&, const std::string& json) -> Status {
+    ASSIGN_OR_RETURN(Job job, DecodeJson<Job>(json, "Job"));
+    std::string ns = job.Namespace.empty() ? kDefaultNamespace : job.Namespace;
+    auto [it, fresh] = created.emplace(ns, std::max<std::uint64_t>(job.CreateIndex, 1));
+    if (!fresh) it->second = std::min(it->second, std::max<std::uint64_t>(job.CreateIndex, 1));
+    return Status::Ok();
+  }));
+  std::uint64_t newest = 1;
+  for (const auto& [name, index] : created) {
+    Namespace ns;
+    ns.Name = name;
+    if (name == kDefaultNamespace) ns.Description = kDefaultNamespaceDescription;
+    ns.CreateIndex = ns.ModifyIndex = index;
+    newest = std::max(newest, index);
+    txn.Put("namespaces", name, EncodeNamespace(ns));
+  }
+  txn.Put("meta", "index/namespaces", std::to_string(newest));
+  txn.Put("meta", "index/variables", "0");
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<Migration> All() {
@@ -78,6 +110,7 @@ std::vector<Migration> All() {
       {2, "index evaluations by CreateIndex", IndexEvalsByCreateIndex},
       {3, "ACL tokens and policies", AddAclTables},
       {4, "jobs stored once per version; allocations refer to them", StoreJobsOncePerVersion},
+      {5, "namespaces and variables", AddNamespacesAndVariables},
   };
 }
 

@@ -103,8 +103,50 @@ struct RuleBlock {
   std::string type;
   std::string label;  // the block's one label, for namespace/host_volume/node_pool
   std::map<std::string, json::value> attrs;
-  bool has_variables = false;
+  // A namespace's `variables` block: each path spec with its
+  // `capabilities` value (null when absent), in order.
+  std::optional<std::vector<std::pair<std::string, json::value>>> variables;
 };
+
+// The JSON form of a `variables` block: {"path": {"<spec>": {"capabilities":
+// [...]}}}, where each level may also be a list of such objects.
+Status VariablesFromJson(const json::value& v, RuleBlock& block) {
+  auto& paths = block.variables.emplace();
+  auto items = [](const json::value& x) {
+    std::vector<const json::object*> out;
+    if (x.is_object()) out.push_back(&x.get_object());
+    if (x.is_array()) {
+      for (const json::value& e : x.get_array()) {
+        if (e.is_object()) out.push_back(&e.get_object());
+      }
+    }
+    return out;
+  };
+  for (const json::object* vars : items(v)) {
+    for (const auto& kv : *vars) {
+      if (kv.key() != "path") {
+        return InvalidArgument("Failed to parse ACL Policy: unknown key \"" +
+                               std::string(kv.key()) + "\" in variables");
+      }
+      for (const json::object* specs : items(kv.value())) {
+        for (const auto& spec : *specs) {
+          json::value caps = nullptr;
+          for (const json::object* body : items(spec.value())) {
+            for (const auto& attr : *body) {
+              if (attr.key() != "capabilities") {
+                return InvalidArgument("Failed to parse ACL Policy: unknown key \"" +
+                                       std::string(attr.key()) + "\" in path");
+              }
+              caps = attr.value();
+            }
+          }
+          paths.emplace_back(std::string(spec.key()), std::move(caps));
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 bool Labelled(std::string_view type) {
   return type == "namespace" || type == "host_volume" || type == "node_pool";
@@ -122,7 +164,7 @@ Status BodyFromJson(const json::value& v, RuleBlock& block) {
   for (const auto& kv : v.get_object()) {
     std::string key(kv.key());
     if (key == "variables" && block.type == "namespace") {
-      block.has_variables = true;
+      RETURN_IF_ERROR(VariablesFromJson(kv.value(), block));
       continue;
     }
     if (key != "policy" && key != "capabilities") {
@@ -204,8 +246,18 @@ Result<std::vector<RuleBlock>> BlocksFromHcl(const hcl::Block& file) {
       rb.attrs.emplace(a.name, a.value);
     }
     for (const hcl::Block& inner : b.blocks) {
-      if (inner.type == "variables" && b.type == "namespace") {
-        rb.has_variables = true;
+      if (inner.type == "variables" && b.type == "namespace" && inner.labels.empty()) {
+        auto& paths = rb.variables.emplace();
+        for (const hcl::Block& path : inner.blocks) {
+          if (path.type != "path" || path.labels.size() > 1) {
+            return InvalidArgument("Failed to parse ACL Policy: " +
+                                   hcl::FormatPos("policy", path.pos) + ": unknown block \"" +
+                                   path.type + "\" in variables");
+          }
+          const hcl::Attribute* caps = path.Find("capabilities");
+          paths.emplace_back(path.labels.empty() ? "" : path.labels[0],
+                             caps != nullptr ? caps->value : json::value(nullptr));
+        }
         continue;
       }
       return InvalidArgument("Failed to parse ACL Policy: " + hcl::FormatPos("policy", inner.pos) +
@@ -251,6 +303,49 @@ Result<std::vector<std::string>> ListAttr(const RuleBlock& b, const char* name) 
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// Nomad's checks of a namespace's variables block (acl/policy.go).
+Result<std::vector<VariablePathRule>> VariableRules(const RuleBlock& b) {
+  if (b.variables->empty()) {
+    return InvalidArgument("Invalid variable policy: no variable paths in namespace " + b.label);
+  }
+  std::vector<VariablePathRule> out;
+  for (const auto& [spec, value] : *b.variables) {
+    if (spec.empty()) {
+      return InvalidArgument("Invalid missing variable path in namespace " + b.label);
+    }
+    if (spec.front() == '/') {
+      return InvalidArgument("Invalid variable path " + Quote(spec) + " in namespace " + b.label +
+                             ": cannot start with a leading '/'`");
+    }
+    VariablePathRule rule{spec, {}};
+    if (!value.is_null()) {
+      if (!value.is_array()) {
+        return InvalidArgument("Failed to parse ACL Policy: variables path " + Quote(spec) +
+                               ": capabilities must be a list of strings");
+      }
+      for (const json::value& c : value.get_array()) {
+        std::string cap = c.is_string() ? std::string(c.get_string()) : "";
+        if (cap != "read" && cap != "write" && cap != "list" && cap != "destroy" &&
+            cap != "deny") {
+          return InvalidArgument("Invalid variable capability '" + cap + "' in namespace " +
+                                 b.label);
+        }
+        rule.capabilities.push_back(cap);
+      }
+    }
+    // Nomad's expandVariablesCapabilities: deny alone, read implies list.
+    auto& caps = rule.capabilities;
+    if (std::find(caps.begin(), caps.end(), "deny") != caps.end()) {
+      caps = {"deny"};
+    } else if (std::find(caps.begin(), caps.end(), "read") != caps.end() &&
+               std::find(caps.begin(), caps.end(), "list") == caps.end()) {
+      caps.push_back("list");
+    }
+    out.push_back(std::move(rule));
+  }
+  return out;
+}
+
 Result<PolicyRules> RulesFromBlocks(const std::vector<RuleBlock>& blocks) {
   PolicyRules rules;
   bool any = false;
@@ -277,7 +372,11 @@ Result<PolicyRules> RulesFromBlocks(const std::vector<RuleBlock>& blocks) {
         caps.insert(caps.end(), more.begin(), more.end());
       }
       ExpandHostVolumeImplied(caps);
-      rules.namespaces.push_back({b.label, policy, std::move(caps)});
+      std::optional<std::vector<VariablePathRule>> vars;
+      if (b.variables) {
+        ASSIGN_OR_RETURN(vars, VariableRules(b));
+      }
+      rules.namespaces.push_back({b.label, policy, std::move(caps), std::move(vars)});
     } else if (b.type == "host_volume") {
       if (!ValidName(b.label, false)) {
         return InvalidArgument("Invalid host volume name: " + Quote(b.label));
@@ -364,10 +463,19 @@ json::value PolicyRulesJson(const PolicyRules& rules) {
   if (!rules.namespaces.empty()) {
     json::array ns;
     for (const auto& n : rules.namespaces) {
+      json::value vars = nullptr;
+      if (n.variables) {
+        json::array paths;
+        for (const auto& p : *n.variables) {
+          paths.push_back(
+              json::object{{"PathSpec", p.path}, {"Capabilities", caps_json(p.capabilities)}});
+        }
+        vars = json::object{{"Paths", std::move(paths)}};
+      }
       ns.push_back(json::object{{"Name", n.name},
                                 {"Policy", n.policy},
                                 {"Capabilities", caps_json(n.capabilities)},
-                                {"Variables", nullptr}});
+                                {"Variables", std::move(vars)}});
     }
     out["Namespaces"] = std::move(ns);
   }
@@ -419,8 +527,15 @@ std::shared_ptr<const Acl> Acl::FromPolicies(const std::vector<PolicyRules>& pol
   auto acl = std::make_shared<Acl>();
   for (const PolicyRules& p : policies) {
     for (const NamespaceRule& ns : p.namespaces) {
-      auto& table = ns.name.find('*') != std::string::npos ? acl->wildcard_namespaces_
-                                                            : acl->namespaces_;
+      const bool ns_glob = ns.name.find('*') != std::string::npos;
+      for (const VariablePathRule& v : ns.variables.value_or(std::vector<VariablePathRule>{})) {
+        auto& vtable = ns_glob || v.path.find('*') != std::string::npos
+                           ? acl->wildcard_variables_
+                           : acl->variables_;
+        CapabilitySet& vcaps = vtable[ns.name + '\0' + v.path];
+        for (const std::string& c : v.capabilities) vcaps.insert(c);
+      }
+      auto& table = ns_glob ? acl->wildcard_namespaces_ : acl->namespaces_;
       CapabilitySet& caps = table[ns.name];
       if (caps.contains("deny")) continue;
       for (const std::string& c : ns.capabilities) {
@@ -441,14 +556,19 @@ std::shared_ptr<const Acl> Acl::FromPolicies(const std::vector<PolicyRules>& pol
 }
 
 const Acl::CapabilitySet* Acl::Match(std::string_view ns) const {
-  if (auto it = namespaces_.find(ns); it != namespaces_.end()) return &it->second;
+  return Closest(namespaces_, wildcard_namespaces_, ns);
+}
+
+const Acl::CapabilitySet* Acl::Closest(const CapabilityMap& exact, const CapabilityMap& globs,
+                                       std::string_view name) {
+  if (auto it = exact.find(name); it != exact.end()) return &it->second;
   // Among matching globs the closest wins: the fewest characters left to
   // the wildcards (Nomad's findClosestMatchingGlob).
   const CapabilitySet* best = nullptr;
   long best_diff = LONG_MAX;
-  for (const auto& [pattern, caps] : wildcard_namespaces_) {
-    if (!GlobMatch(pattern, ns)) continue;
-    long diff = static_cast<long>(ns.size()) - static_cast<long>(pattern.size()) +
+  for (const auto& [pattern, caps] : globs) {
+    if (!GlobMatch(pattern, name)) continue;
+    long diff = static_cast<long>(name.size()) - static_cast<long>(pattern.size()) +
                 static_cast<long>(std::count(pattern.begin(), pattern.end(), '*'));
     if (diff < best_diff) {
       best_diff = diff;
@@ -456,6 +576,28 @@ const Acl::CapabilitySet* Acl::Match(std::string_view ns) const {
     }
   }
   return best;
+}
+
+bool Acl::AllowVariableOperation(std::string_view ns, std::string_view path,
+                                 std::string_view op) const {
+  if (management_) return true;
+  std::string key(ns);
+  key.push_back('\0');
+  key.append(path);
+  const CapabilitySet* caps = Closest(variables_, wildcard_variables_, key);
+  return caps != nullptr && !caps->contains("deny") && caps->contains(op);
+}
+
+bool Acl::AllowVariableSearch(std::string_view ns) const {
+  if (management_) return true;
+  for (const CapabilityMap* table : {&variables_, &wildcard_variables_}) {
+    for (const auto& [key, caps] : *table) {
+      if (caps.empty() || caps.contains("deny")) continue;
+      std::string_view rule_ns = std::string_view(key).substr(0, key.find('\0'));
+      if (ns == "*" || GlobMatch(rule_ns, ns)) return true;
+    }
+  }
+  return false;
 }
 
 bool Acl::AllowNamespaceOp(std::string_view ns, std::string_view capability) const {

@@ -18,13 +18,19 @@
 //                      read-job-scaling, scale-job, read-job,
 //                      submit-recommendation
 //
+// A namespace block may hold `variables { path "a/*" { capabilities =
+// ["read", "write", "list", "destroy", "deny"] } }`: capabilities on
+// variable paths (globs allowed), `read` implying `list`.
+//
 // `deny` wins over everything granted for the same name, and an exact
-// namespace rule wins over globs; among globs the closest match wins.
+// namespace rule wins over globs; among globs the closest match wins. For
+// variables the same holds of "<namespace> \0 <path>".
 #pragma once
 
 #include <boost/json/fwd.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -34,10 +40,16 @@
 
 namespace drover {
 
+struct VariablePathRule {
+  std::string path;  // may contain '*'
+  std::vector<std::string> capabilities;  // expanded (read implies list)
+};
+
 struct NamespaceRule {
   std::string name;  // may contain '*'
   std::string policy;
   std::vector<std::string> capabilities;  // expanded
+  std::optional<std::vector<VariablePathRule>> variables;  // a `variables` block
 };
 
 struct HostVolumeRule {
@@ -74,6 +86,12 @@ class Acl {
   bool AllowNamespaceOp(std::string_view ns, std::string_view capability) const;
   // True if the token holds any capability but deny in `ns`.
   bool AllowNamespace(std::string_view ns) const;
+  // Nomad's AllowVariableOperation: `op` (read, write, list, destroy) on
+  // the variable `path` of `ns`.
+  bool AllowVariableOperation(std::string_view ns, std::string_view path,
+                              std::string_view op) const;
+  // Nomad's AllowVariableSearch: any variables rule in `ns` ("*": in any).
+  bool AllowVariableSearch(std::string_view ns) const;
   bool AllowNodeRead() const { return management_ || node_ == "read" || node_ == "write"; }
   bool AllowNodeWrite() const { return management_ || node_ == "write"; }
   bool AllowAgentRead() const { return management_ || agent_ == "read" || agent_ == "write"; }
@@ -88,10 +106,15 @@ class Acl {
   // The capability set that governs `ns`: its exact rule, else the closest
   // glob; nullptr when no rule matches.
   const CapabilitySet* Match(std::string_view ns) const;
+  using CapabilityMap = std::map<std::string, CapabilitySet, std::less<>>;
+  static const CapabilitySet* Closest(const CapabilityMap& exact, const CapabilityMap& globs,
+                                      std::string_view name);
 
   bool management_ = false;
   std::map<std::string, CapabilitySet, std::less<>> namespaces_;
   std::map<std::string, CapabilitySet, std::less<>> wildcard_namespaces_;
+  // Keyed "<namespace> \0 <path spec>", globs apart.
+  CapabilityMap variables_, wildcard_variables_;
   std::string agent_, node_, operator_;
 };
 

@@ -64,7 +64,13 @@ Agent::Agent(AgentConfig config, std::unique_ptr<StateStore> store, Node node, N
       node_(std::move(node)),
       capacity_(cap),
       acl_(std::make_unique<AclService>(*store_, config_.acl_enabled, config_.data_dir)),
-      queries_(std::make_unique<Queries>(*store_, node_)) {}
+      queries_(std::make_unique<Queries>(*store_, node_)),
+      namespaces_(std::make_unique<NamespaceService>(
+          *store_, config_.region, [this](const Job& job) { return JobStatus(job); })),
+      variables_(std::make_unique<VariableService>(
+          *store_, [this](Nanos delay, std::function<void()> fn) {
+            timers_.After(delay, std::move(fn));
+          })) {}
 
 Agent::~Agent() { Shutdown(); }
 
@@ -72,6 +78,14 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Internal("create data dir " + config.data_dir + ": " + ec.message());
+
+  // The state store holds variables' Items in clear: only the agent's user
+  // may read it (the rest of the data dir stays open to task users).
+  const std::string state_dir = config.data_dir + "/state";
+  std::filesystem::create_directories(state_dir, ec);
+  std::filesystem::permissions(state_dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  if (ec) return Internal("restrict " + state_dir + " to its owner: " + ec.message());
 
   StoreOptions options;
   options.migrations = migrations::All();
@@ -130,6 +144,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       std::move(engine_options));
   RETURN_IF_ERROR(agent->engine_->Start());
   RETURN_IF_ERROR(agent->RearmFollowups());
+  RETURN_IF_ERROR(agent->variables_->RestoreLocks());
   // Not before serving: on a long journal a compaction takes a while.
   agent->timers_.After(kSecond, [a = agent.get()] { a->CompactJournalPeriodically(); });
   log::Info("agent: node " + node.ID + " (" + node.Name + ") ready: " +
@@ -158,6 +173,8 @@ Result<JobRegisterResult> Agent::RegisterJob(Job job) {
   JobRegisterResult out;
   std::vector<std::string> touched;
   auto index = store_->Apply([&](WriteTxn& txn) -> Status {
+    // In the change, so that a namespace deleted meanwhile cannot be missed.
+    RETURN_IF_ERROR(namespaces_->CheckJob(job));
     const std::uint64_t idx = txn.index();
     const Nanos now = NowNanos();
     ASSIGN_OR_RETURN(std::optional<Job> existing, store_->GetJob(job.Namespace, job.ID));

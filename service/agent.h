@@ -13,10 +13,12 @@
 #include "service/acl.h"
 #include "service/gc.h"
 #include "service/host_stats.h"
+#include "service/namespaces.h"
 #include "service/node.h"
 #include "service/node_meta.h"
 #include "service/queries.h"
 #include "service/timers.h"
+#include "service/variables.h"
 #include "storage/model.h"
 #include "storage/state_store.h"
 
@@ -95,6 +97,9 @@ class Agent : private EngineListener {
   const HostStatsCollector& host_stats() const { return *host_stats_; }
   const NodeCapacity& capacity() const { return capacity_; }
   AllocGarbageCollector& gc() { return *gc_; }
+  // Namespaces and variables (/v1/namespace*, /v1/var*).
+  NamespaceService& namespaces() { return *namespaces_; }
+  VariableService& variables() { return *variables_; }
 
   // PUT /v1/jobs. The job is canonicalized and validated; an unchanged job
   // keeps its version and places nothing new.
@@ -153,6 +158,8 @@ class Agent : private EngineListener {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<AclService> acl_;
   std::unique_ptr<Queries> queries_;
+  std::unique_ptr<NamespaceService> namespaces_;
+  std::unique_ptr<VariableService> variables_;  // its lock timers run on timers_
 };
 
 }  // namespace drover

@@ -14,6 +14,11 @@ namespace json = boost::json;
 
 bool EventSubscription::Allowed(const Event& e) const {
   if (e.Topic == "Node") return acl->AllowNodeRead();
+  // As Nomad: a variable's event (metadata only) needs `list` on its path.
+  if (e.Topic == "Variable") {
+    return acl->AllowVariableOperation(e.Namespace.empty() ? "default" : e.Namespace, e.Key,
+                                       "list");
+  }
   return acl->AllowNamespaceOp(e.Namespace.empty() ? "default" : e.Namespace, "read-job");
 }
 

@@ -30,21 +30,24 @@ namespace {
 // Column families, in the order they are opened; kCfNames[i] is handle i.
 enum Cf { kDefault, kMeta, kJobs, kEvals, kAllocs, kAllocCreate, kAllocJob, kNodes, kEvents,
           kTaskLocal, kEvalCreate, kAclTokens, kAclSecrets, kAclPolicies, kJobVersions,
-          kCfCount };
+          kNamespaces, kVariables, kCfCount };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
     "events", "task_local", "eval_create", "acl_tokens", "acl_secrets", "acl_policies",
-    "job_versions"};
+    "job_versions", "namespaces", "variables"};
 // The first column family a schema v4 store adds; a read-only view of an
 // older store lacks it.
 constexpr Cf kFirstV4Cf = kJobVersions;
+// The same for schema v5.
+constexpr Cf kFirstV5Cf = kNamespaces;
 
 // Decoded job versions kept in memory; beyond this the cache starts over.
 constexpr std::size_t kJobCacheLimit = 4096;
 
 // Every table with an index: the journaled ones and the ACL tables.
-constexpr Table kIndexedTables[] = {Table::kJobs,   Table::kEvals,     Table::kAllocs,
-                                    Table::kNodes,  Table::kAclTokens, Table::kAclPolicies};
+constexpr Table kIndexedTables[] = {Table::kJobs,      Table::kEvals,       Table::kAllocs,
+                                    Table::kNodes,     Table::kAclTokens,   Table::kAclPolicies,
+                                    Table::kNamespaces, Table::kVariables};
 
 constexpr char kSep = '\0';
 
@@ -130,6 +133,10 @@ std::string JobWatchKey(const std::string& ns, const std::string& job_id) {
   return "j" + ns + kSep + job_id;
 }
 
+std::string VariableWatchKey(const std::string& ns, const std::string& path) {
+  return "v" + ns + kSep + path;
+}
+
 struct CachedJob {
   std::string json;
   Job job;
@@ -175,6 +182,8 @@ const char* TableName(Table t) {
     case Table::kNodes: return "nodes";
     case Table::kAclTokens: return "acl_token";
     case Table::kAclPolicies: return "acl_policy";
+    case Table::kNamespaces: return "namespaces";
+    case Table::kVariables: return "variables";
   }
   return "unknown";
 }
@@ -508,6 +517,29 @@ void WriteTxn::DeleteAclPolicy(const std::string& name) {
   Touch(Table::kAclPolicies);
 }
 
+void WriteTxn::PutNamespace(const std::string& name, const std::string& json) {
+  batch_->Put(store_->impl_->cf(kNamespaces), name, json);
+  Touch(Table::kNamespaces);
+}
+
+void WriteTxn::DeleteNamespace(const std::string& name) {
+  batch_->Delete(store_->impl_->cf(kNamespaces), name);
+  Touch(Table::kNamespaces);
+}
+
+void WriteTxn::PutVariable(const std::string& ns, const std::string& path,
+                           const std::string& json) {
+  batch_->Put(store_->impl_->cf(kVariables), ns + kSep + path, json);
+  Touch(Table::kVariables);
+  touched_keys_.push_back(VariableWatchKey(ns, path));
+}
+
+void WriteTxn::DeleteVariable(const std::string& ns, const std::string& path) {
+  batch_->Delete(store_->impl_->cf(kVariables), ns + kSep + path);
+  Touch(Table::kVariables);
+  touched_keys_.push_back(VariableWatchKey(ns, path));
+}
+
 void WriteTxn::PutMeta(const std::string& key, const std::string& value) {
   batch_->Put(store_->impl_->cf(kMeta), key, value);
 }
@@ -656,10 +688,14 @@ Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& 
   if (!listed.ok()) {
     return NotFound(dir + " is not a Drover state store (" + listed.ToString() + ")");
   }
-  if (std::find(families.begin(), families.end(), kCfNames[kFirstV4Cf]) == families.end() &&
-      std::find(families.begin(), families.end(), "allocs") != families.end()) {
-    return FailedPrecondition(dir + " was written by an older Drover (schema v3 or before); "
-                              "start the agent on it once to migrate it, then read it");
+  for (Cf first : {kFirstV4Cf, kFirstV5Cf}) {
+    if (std::find(families.begin(), families.end(), kCfNames[first]) == families.end() &&
+        std::find(families.begin(), families.end(), "allocs") != families.end()) {
+      return FailedPrecondition(dir + " was written by an older Drover (schema v" +
+                                std::to_string(first == kFirstV4Cf ? 3 : 4) +
+                                " or before); start the agent on it once to migrate it, then "
+                                "read it");
+    }
   }
   for (const char* name : kCfNames) {
     if (std::find(families.begin(), families.end(), name) == families.end()) {
@@ -911,6 +947,29 @@ Result<std::optional<ACLPolicy>> StateStore::GetAclPolicy(const std::string& nam
 
 Result<std::vector<ACLPolicy>> StateStore::ListAclPolicies() const {
   return impl_->ListObjects<ACLPolicy>(kAclPolicies, "", "ACLPolicy");
+}
+
+Result<std::optional<std::string>> StateStore::GetNamespaceJson(const std::string& name) const {
+  return impl_->Get(kNamespaces, name);
+}
+
+Status StateStore::ScanNamespaces(const std::function<bool(std::string_view json)>& fn) const {
+  return impl_->Scan(kNamespaces, "", [&](const rocksdb::Slice&, const rocksdb::Slice& v) {
+    return fn(std::string_view(v.data(), v.size()));
+  });
+}
+
+Result<std::optional<std::string>> StateStore::GetVariableJson(const std::string& ns,
+                                                               const std::string& path) const {
+  return impl_->Get(kVariables, ns + kSep + path);
+}
+
+Status StateStore::ScanVariables(const std::string& ns,
+                                 const std::function<bool(std::string_view json)>& fn) const {
+  return impl_->Scan(kVariables, ns.empty() ? "" : ns + kSep,
+                     [&](const rocksdb::Slice&, const rocksdb::Slice& v) {
+                       return fn(std::string_view(v.data(), v.size()));
+                     });
 }
 
 Result<std::optional<std::string>> StateStore::GetTaskLocal(const std::string& alloc_id,

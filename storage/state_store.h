@@ -34,6 +34,10 @@
 //                                            schema v3)
 //   acl_secrets   sha256hex(<secret id>)  -> <accessor id> (schema v3)
 //   acl_policies  <policy name>           -> ACLPolicy JSON (schema v3)
+//   namespaces    <name>                  -> Namespace JSON (storage/namespace_model.h;
+//                                            schema v5)
+//   variables     <namespace> \0 <path>   -> Variable JSON, Items included, in clear
+//                                            (storage/namespace_model.h; schema v5)
 //   meta          "acl/bootstrap"         -> decimal text: the index at which the
 //                                            ACL system was bootstrapped (absent:
 //                                            not yet)
@@ -109,6 +113,12 @@ class WriteTxn {
   void DeleteAclToken(const ACLToken& token);
   void PutAclPolicy(const ACLPolicy& policy);
   void DeleteAclPolicy(const std::string& name);
+  // Namespaces and variables, as JSON their service encoded
+  // (storage/namespace_model.h); a variable write wakes its key's waiters.
+  void PutNamespace(const std::string& name, const std::string& json);
+  void DeleteNamespace(const std::string& name);
+  void PutVariable(const std::string& ns, const std::string& path, const std::string& json);
+  void DeleteVariable(const std::string& ns, const std::string& path);
   // Writes a meta key (see the key layout) as part of this change.
   void PutMeta(const std::string& key, const std::string& value);
   // Appends to the event journal; the event's Index is set to index().
@@ -254,6 +264,15 @@ class StateStore {
   Result<std::optional<ACLPolicy>> GetAclPolicy(const std::string& name) const;
   // By name.
   Result<std::vector<ACLPolicy>> ListAclPolicies() const;
+  // Namespaces and variables as stored (JSON). Scans go in key order:
+  // namespaces by name, variables by namespace then path, only those of
+  // `ns` when it is not empty; `fn` returns false to stop.
+  Result<std::optional<std::string>> GetNamespaceJson(const std::string& name) const;
+  Status ScanNamespaces(const std::function<bool(std::string_view json)>& fn) const;
+  Result<std::optional<std::string>> GetVariableJson(const std::string& ns,
+                                                     const std::string& path) const;
+  Status ScanVariables(const std::string& ns,
+                       const std::function<bool(std::string_view json)>& fn) const;
   // Journal entries with Index >= from_index, in order; at most `limit`.
   Result<std::vector<Event>> ListEvents(std::uint64_t from_index, std::size_t limit) const;
   // Journal entries with Index >= from_index in order, undecoded: each

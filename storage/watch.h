@@ -10,7 +10,8 @@
 namespace drover {
 
 // Tables that carry a Nomad index ("X-Nomad-Index" of list endpoints).
-enum class Table { kJobs, kEvals, kAllocs, kNodes, kAclTokens, kAclPolicies };
+enum class Table { kJobs, kEvals, kAllocs, kNodes, kAclTokens, kAclPolicies, kNamespaces,
+                   kVariables };
 const char* TableName(Table t);
 // The tables whose objects the event journal carries.
 inline constexpr Table kAllTables[] = {Table::kJobs, Table::kEvals, Table::kAllocs,
@@ -22,6 +23,7 @@ inline constexpr Table kAclTables[] = {Table::kAclTokens, Table::kAclPolicies};
 // An object a blocking query can watch by itself.
 std::string AllocWatchKey(const std::string& alloc_id);
 std::string JobWatchKey(const std::string& ns, const std::string& job_id);
+std::string VariableWatchKey(const std::string& ns, const std::string& path);
 
 using WatchId = std::uint64_t;
 

@@ -411,6 +411,7 @@ TEST_F(AclE2ETest, ListsAndEventStreamShowOnlyReadableNamespaces) {
   std::string root = Bootstrap();
   PutPolicy(root, "default-read", R"({"namespace": {"default": {"policy": "read"}}})");
   std::string reader = NewToken(root, "r", {"default-read"});
+  ASSERT_EQ(Call("POST", "/v1/namespace/prod", R"({"Name": "prod"})", Token(root)).status, 200);
   ASSERT_EQ(Call("PUT", "/v1/jobs", JobBody("hidden", "sleep 300", "prod"), Token(root)).status,
             200);
   ASSERT_EQ(Call("PUT", "/v1/jobs", JobBody("visible", "sleep 300"), Token(root)).status, 200);
