@@ -12,6 +12,7 @@
 
 #include "api/fd_limits.h"
 #include "api/server.h"
+#include "cli/cli.h"
 #include "common/log.h"
 #include "cmd/accept_backoff.h"
 #include "service/agent.h"
@@ -228,6 +229,13 @@ int RunAgent(AgentConfig config, const std::string& log_level, bool insecure_bin
 
 int main(int argc, char** argv) {
   using namespace drover;
+  // The client commands (job run, alloc status, ...) read flags as Nomad's
+  // CLI does; the agent's own commands below use CLI11.
+  if (cli::IsClientCommand(argc, argv)) return cli::RunClient(argc, argv);
+  if (argc < 2 || std::string(argv[1]) == "-help" || std::string(argv[1]) == "-h") {
+    cli::PrintUsage();
+    return argc < 2 ? 1 : 0;
+  }
   CLI::App app{"drover: a single-node agent that runs jobs and speaks Nomad's HTTP API"};
   app.require_subcommand(1);
 
