@@ -232,9 +232,14 @@ int main(int argc, char** argv) {
   // The client commands (job run, alloc status, ...) read flags as Nomad's
   // CLI does; the agent's own commands below use CLI11.
   if (cli::IsClientCommand(argc, argv)) return cli::RunClient(argc, argv);
-  if (argc < 2 || std::string(argv[1]) == "-help" || std::string(argv[1]) == "-h") {
+  const std::string first = argc >= 2 ? argv[1] : "";
+  if (first.empty() || first == "-help" || first == "--help" || first == "-h") {
     cli::PrintUsage();
-    return argc < 2 ? 1 : 0;
+    return first.empty() ? 1 : 0;
+  }
+  if (first == "-version" || first == "--version" || first == "-v") {
+    std::cout << "Drover v" << DROVER_VERSION << "\n";
+    return 0;
   }
   CLI::App app{"drover: a single-node agent that runs jobs and speaks Nomad's HTTP API"};
   app.require_subcommand(1);

@@ -56,6 +56,12 @@ std::string ReadAll(const fs::path& path) {
 
 class CliE2ETest : public SharedAgentTest<CliE2ETest> {
  protected:
+  static void TearDownTestSuite() {
+    SharedAgentTest<CliE2ETest>::TearDownTestSuite();
+    std::error_code ec;
+    fs::remove_all(Scratch(), ec);
+  }
+
   static fs::path Scratch() {
     static const fs::path dir = [] {
       char tmpl[] = "/tmp/drover-cli-e2e-XXXXXX";
