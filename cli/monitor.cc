@@ -83,10 +83,8 @@ int FollowAllocations(Meta& meta, const std::string& job_id, const std::string& 
       }
       if (status == "failed" || status == "lost") ++failed;
       if (batch ? Terminal(status) : (status == "running" || Terminal(status))) ++settled;
-      std::string shown = status;
-      if (status == "running") shown = meta.Green(status);
-      if (status == "failed" || status == "lost") shown = meta.Red(status);
-      rows.push_back(Limit(id, kShortId) + "|" + Str(a, "TaskGroup") + "|" + shown + "|" +
+      // No colour inside the table: escape codes would count as width.
+      rows.push_back(Limit(id, kShortId) + "|" + Str(a, "TaskGroup") + "|" + status + "|" +
                      Str(a, "ClientDescription") + "|" + std::to_string(restarts));
       if (!tty && seen[id] != status) {
         if (seen[id].empty()) {
@@ -108,8 +106,9 @@ int FollowAllocations(Meta& meta, const std::string& job_id, const std::string& 
     }
     if (total > 0 && settled == total) {
       if (failed > 0) {
-        std::cout << "==> " << Now() << ": " << failed << " of " << total
-                  << " allocations failed\n";
+        std::cout << "==> " << Now() << ": "
+                  << meta.Red(std::to_string(failed) + " of " + std::to_string(total) + " allocations failed")
+                  << "\n";
         return 1;
       }
       std::cout << "==> " << Now() << ": " << (batch ? "All allocations finished" : "All allocations running") << "\n";

@@ -74,13 +74,20 @@ class CliE2ETest : public SharedAgentTest<CliE2ETest> {
   // agent's address in NOMAD_ADDR; stdout, stderr and the exit code.
   static CliResult Cli(const std::vector<std::string>& args, int timeout_secs = 120,
                        const std::string& stdin_text = "") {
+    return CliAt(agent_->port(), args, "", timeout_secs, stdin_text);
+  }
+
+  // The same against the agent on `port`, with `env` ("NAME=VALUE ...") added.
+  static CliResult CliAt(std::uint16_t port, const std::vector<std::string>& args,
+                         const std::string& env, int timeout_secs = 120,
+                         const std::string& stdin_text = "") {
     static int counter = 0;
     const fs::path err = Scratch() / ("err." + std::to_string(++counter));
     const fs::path in = Scratch() / ("in." + std::to_string(counter));
     std::ofstream(in) << stdin_text;
     std::string cmd = "cd " + ShellQuote(DROVER_SOURCE_DIR) +
                       " && env -u NOMAD_TOKEN -u NOMAD_NAMESPACE -u DROVER_ADDR NO_COLOR= TERM=dumb"
-                      " NOMAD_ADDR=http://127.0.0.1:" + std::to_string(agent_->port()) +
+                      " NOMAD_ADDR=http://127.0.0.1:" + std::to_string(port) + " " + env +
                       " timeout " + std::to_string(timeout_secs) + " " + ShellQuote(DROVER_BINARY);
     for (const std::string& a : args) cmd += " " + ShellQuote(a);
     cmd += " <" + ShellQuote(in.string()) + " 2>" + ShellQuote(err.string()) + "; echo \"__EXIT=$?\"";
@@ -438,6 +445,45 @@ TEST_F(CliE2ETest, AclCommandsWithoutAcls) {
   CliResult r = Cli({"acl", "token", "list"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "Error fetching tokens: Unexpected response code: 400 (ACL support disabled)\n");
+}
+
+TEST_F(CliE2ETest, TokensFromFlagAndEnvironment) {
+  AgentOptions options;
+  options.extra_args = {"--acl-enabled"};
+  auto agent = AgentProcess::Launch(options);
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  const std::uint16_t port = (*agent)->port();
+  CliResult boot = CliAt(port, {"acl", "bootstrap", "-t", "{{ .SecretID }}"}, "");
+  ASSERT_EQ(boot.exit_code, 0) << boot.err;
+  ASSERT_EQ(boot.out.size(), 37u) << boot.out;
+  const std::string secret = boot.out.substr(0, 36);
+
+  CliResult denied = CliAt(port, {"job", "status"}, "");
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_EQ(denied.err, "Error querying jobs: Unexpected response code: 403 (Permission denied)\n");
+  CliResult by_flag = CliAt(port, {"job", "status", "-token", secret}, "");
+  EXPECT_EQ(by_flag.exit_code, 0) << by_flag.err;
+  EXPECT_EQ(by_flag.out, "No running jobs\n");
+  CliResult self = CliAt(port, {"acl", "token", "self"}, "NOMAD_TOKEN=" + secret);
+  EXPECT_EQ(self.exit_code, 0) << self.err;
+  EXPECT_NE(self.out.find("Secret ID    = " + secret), std::string::npos) << self.out;
+  EXPECT_NE(self.out.find("Type         = management"), std::string::npos) << self.out;
+
+  const fs::path policy = Scratch() / "readonly.hcl";
+  std::ofstream(policy) << "namespace \"default\" { policy = \"read\" }\n";
+  CliResult apply = CliAt(port, {"acl", "policy", "apply", "-description", "Read only", "readonly", policy.string()},
+                          "NOMAD_TOKEN=" + secret);
+  EXPECT_EQ(apply.out, "Successfully wrote \"readonly\" ACL policy!\n") << apply.err;
+  CliResult list = CliAt(port, {"acl", "policy", "list"}, "NOMAD_TOKEN=" + secret);
+  EXPECT_NE(list.out.find("readonly  Read only"), std::string::npos) << list.out;
+  CliResult created = CliAt(port, {"acl", "token", "create", "-name", "ro", "-policy", "readonly", "-t",
+                                   "{{ .SecretID }}"},
+                            "NOMAD_TOKEN=" + secret);
+  ASSERT_EQ(created.out.size(), 37u) << created.err;
+  CliResult ro = CliAt(port, {"job", "run", "-detach", JobFile("cli-acl", "sleep 1")},
+                       "NOMAD_TOKEN=" + created.out.substr(0, 36));
+  EXPECT_EQ(ro.exit_code, 1);
+  EXPECT_NE(ro.err.find("403 (Permission denied)"), std::string::npos) << ro.err;
 }
 
 // Commands on endpoints other work adds: skipped while the agent lacks them.
