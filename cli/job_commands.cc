@@ -495,6 +495,17 @@ int JobPlan(const Command& cmd, const std::vector<std::string>& argv) {
   } else {
     std::cout << "- All tasks successfully allocated.\n";
   }
+  // Nomad's exit code: 1 when the scheduler would stop, place, migrate or
+  // destructively update an allocation (its annotations say), else 0.
+  if (const json::value* updates = At(*resp, {"Annotations", "DesiredTGUpdates"});
+      updates != nullptr && updates->is_object()) {
+    changes = false;
+    for (const auto& kv : updates->get_object()) {
+      for (const char* k : {"Stop", "Place", "Migrate", "DestructiveUpdate", "Canary"}) {
+        changes = changes || Int(kv.value(), k) > 0;
+      }
+    }
+  }
   const std::int64_t index = Int(*resp, "JobModifyIndex");
   std::cout << "\nJob Modify Index: " << index
             << "\nTo submit the job with version verification run:\n\n"
