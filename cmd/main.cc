@@ -13,6 +13,7 @@
 
 #include "api/fd_limits.h"
 #include "api/server.h"
+#include "cli/cli.h"
 #include "common/log.h"
 #include "cmd/accept_backoff.h"
 #include "service/agent.h"
@@ -235,6 +236,18 @@ int RunAgent(AgentConfig config, const std::string& log_level, bool insecure_bin
 
 int main(int argc, char** argv) {
   using namespace drover;
+  // The client commands (job run, alloc status, ...) read flags as Nomad's
+  // CLI does; the agent's own commands below use CLI11.
+  if (cli::IsClientCommand(argc, argv)) return cli::RunClient(argc, argv);
+  const std::string first = argc >= 2 ? argv[1] : "";
+  if (first.empty() || first == "-help" || first == "--help" || first == "-h") {
+    cli::PrintUsage();
+    return first.empty() ? 1 : 0;
+  }
+  if (first == "-version" || first == "--version" || first == "-v") {
+    std::cout << "Drover v" << DROVER_VERSION << "\n";
+    return 0;
+  }
   CLI::App app{"drover: a single-node agent that runs jobs and speaks Nomad's HTTP API"};
   app.require_subcommand(1);
 

@@ -1,4 +1,4 @@
-#include "tests/support/http_client.h"
+#include "client/http_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,7 +13,7 @@
 #include <charconv>
 #include <cstring>
 
-namespace drover::testing {
+namespace drover::client {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -51,29 +51,35 @@ Status Await(int fd, short events, Clock::time_point deadline, std::string_view 
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return Unavailable("timed out " + std::string(what));
     pollfd p{fd, events, 0};
-    const int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    // At most an hour per poll: a stream's deadline is time_point::max().
+    const int n = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 3'600'000)));
     if (n > 0) return Status::Ok();
     if (n < 0 && errno != EINTR) return Errno("poll");
   }
 }
 
-Result<int> Connect(std::uint16_t port, Clock::time_point deadline) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Errno("socket");
+Result<int> Connect(const std::string& host, std::uint16_t port, Clock::time_point deadline) {
+  const std::string where = host + ":" + std::to_string(port);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (host == "localhost") {
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  } else if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    return InvalidArgument("address " + where + ": the host must be an IPv4 address or localhost");
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("socket");
   Status st;
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
     if (errno != EINPROGRESS) {
-      st = Errno("connect to 127.0.0.1:" + std::to_string(port));
+      st = Errno("connect to " + where);
     } else if (st = Await(fd, POLLOUT, deadline, "connecting"); st.ok()) {
       int err = 0;
       socklen_t len = sizeof err;
       ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
       errno = err;
-      if (err != 0) st = Errno("connect to 127.0.0.1:" + std::to_string(port));
+      if (err != 0) st = Errno("connect to " + where);
     }
   }
   if (!st.ok()) {
@@ -138,6 +144,15 @@ class Reader {
       if (Status st = Fill(); !st.ok()) return eof_ ? Status::Ok() : st;
     }
   }
+
+  // Moves whatever is buffered past the read position into `out`.
+  void TakeBuffered(std::string& out) {
+    out.append(buf_, pos_);
+    buf_.clear();
+    pos_ = 0;
+  }
+  Status FillMore() { return Fill(); }
+  void set_deadline(Clock::time_point deadline) { deadline_ = deadline; }
 
   bool received_any() const { return received_any_; }
   bool drained() const { return pos_ == buf_.size(); }
@@ -227,17 +242,21 @@ std::optional<std::string_view> HttpHeaders::Get(std::string_view name) const {
   return std::nullopt;
 }
 
-HttpClient::HttpClient(std::uint16_t port, std::chrono::milliseconds timeout)
-    : port_(port), timeout_(timeout) {}
+HttpClient::HttpClient(std::string host, std::uint16_t port, std::chrono::milliseconds timeout)
+    : host_(std::move(host)), port_(port), timeout_(timeout) {}
 
 HttpClient::~HttpClient() { CloseConnection(); }
 
 HttpClient::HttpClient(HttpClient&& other) noexcept
-    : port_(other.port_), timeout_(other.timeout_), fd_(std::exchange(other.fd_, -1)) {}
+    : host_(std::move(other.host_)),
+      port_(other.port_),
+      timeout_(other.timeout_),
+      fd_(std::exchange(other.fd_, -1)) {}
 
 HttpClient& HttpClient::operator=(HttpClient&& other) noexcept {
   if (this != &other) {
     CloseConnection();
+    host_ = std::move(other.host_);
     port_ = other.port_;
     timeout_ = other.timeout_;
     fd_ = std::exchange(other.fd_, -1);
@@ -250,14 +269,13 @@ void HttpClient::CloseConnection() {
   fd_ = -1;
 }
 
-Result<HttpResponse> HttpClient::Request(std::string_view method, std::string_view path,
-                                         std::string_view body,
-                                         const HttpHeaders& headers) {
+std::string HttpClient::BuildRequest(std::string_view method, std::string_view path,
+                                     std::string_view body, const HttpHeaders& headers) const {
   std::string request;
   request.reserve(256 + body.size());
   request.append(method).append(" ").append(path).append(" HTTP/1.1\r\n");
   if (!headers.Has("Host")) {
-    request.append("Host: 127.0.0.1:").append(std::to_string(port_)).append("\r\n");
+    request.append("Host: ").append(host_).append(":").append(std::to_string(port_)).append("\r\n");
   }
   request.append("Connection: keep-alive\r\n");
   for (const auto& [name, value] : headers.fields()) {
@@ -267,7 +285,13 @@ Result<HttpResponse> HttpClient::Request(std::string_view method, std::string_vi
     request.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
   }
   request.append("\r\n").append(body);
+  return request;
+}
 
+Result<HttpResponse> HttpClient::Request(std::string_view method, std::string_view path,
+                                         std::string_view body,
+                                         const HttpHeaders& headers) {
+  const std::string request = BuildRequest(method, path, body, headers);
   const auto deadline = Clock::now() + timeout_;
   const bool head = method == "HEAD";
   if (fd_ >= 0 && PeerClosed(fd_)) CloseConnection();
@@ -289,7 +313,7 @@ Result<HttpResponse> HttpClient::RoundTrip(const std::string& request, bool head
                                            Clock::time_point deadline,
                                            bool& response_started) {
   if (fd_ < 0) {
-    ASSIGN_OR_RETURN(fd_, Connect(port_, deadline));
+    ASSIGN_OR_RETURN(fd_, Connect(host_, port_, deadline));
   }
   Reader in(fd_, deadline);
   HttpResponse response;
@@ -323,6 +347,61 @@ Result<HttpResponse> HttpClient::RoundTrip(const std::string& request, bool head
   return response;
 }
 
+Result<HttpResponse> HttpClient::Stream(std::string_view method, std::string_view path,
+                                        const HttpHeaders& headers,
+                                        const std::function<bool(std::string_view)>& on_data) {
+  // A stream is never reused: it ends by the server's close or ours.
+  CloseConnection();
+  const std::string request = BuildRequest(method, path, {}, headers);
+  const auto deadline = Clock::now() + timeout_;
+  ASSIGN_OR_RETURN(fd_, Connect(host_, port_, deadline));
+  struct Closer {
+    HttpClient* self;
+    ~Closer() { self->CloseConnection(); }
+  } closer{this};
+  RETURN_IF_ERROR(SendAll(fd_, request, deadline));
+  Reader in(fd_, deadline);
+  HttpResponse response;
+  bool http10 = false;
+  RETURN_IF_ERROR(ReadHead(in, response, http10));
+  const auto encoding = response.headers.Get("Transfer-Encoding");
+  const bool chunked = encoding && ContainsIgnoreCase(*encoding, "chunked");
+  if (response.status != 200) {
+    if (chunked) {
+      RETURN_IF_ERROR(ReadChunked(in, response.body));
+    } else if (const auto length = response.headers.Get("Content-Length")) {
+      ASSIGN_OR_RETURN(std::size_t size, ParseSize(*length, 10));
+      RETURN_IF_ERROR(in.Exactly(size, response.body));
+    }
+    return response;
+  }
+  in.set_deadline(Clock::time_point::max());
+  std::string piece;
+  if (!chunked) {  // up to the close
+    for (;;) {
+      piece.clear();
+      in.TakeBuffered(piece);
+      if (!piece.empty() && !on_data(piece)) return response;
+      if (Status st = in.FillMore(); !st.ok()) return response;
+    }
+  }
+  for (;;) {
+    ASSIGN_OR_RETURN(std::string line, in.Line());
+    ASSIGN_OR_RETURN(std::size_t size, ParseSize(line.substr(0, line.find(';')), 16));
+    if (size == 0) return response;
+    piece.clear();
+    RETURN_IF_ERROR(in.Exactly(size, piece));
+    ASSIGN_OR_RETURN(std::string end, in.Line());
+    if (!end.empty()) return Internal("chunk not followed by CRLF");
+    if (!on_data(piece)) return response;
+  }
+}
+
+Result<int> ConnectTcp(const std::string& host, std::uint16_t port,
+                       std::chrono::milliseconds timeout) {
+  return Connect(host, port, Clock::now() + timeout);
+}
+
 std::string PercentEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -338,4 +417,4 @@ std::string PercentEncode(std::string_view s) {
   return out;
 }
 
-}  // namespace drover::testing
+}  // namespace drover::client

@@ -1,4 +1,4 @@
-#include "tests/support/stream_reader.h"
+#include "client/stream_reader.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,7 +8,7 @@
 
 #include <cstdlib>
 
-namespace drover::testing {
+namespace drover::client {
 
 using namespace std::chrono_literals;
 
@@ -76,4 +76,4 @@ void StreamReader::Parse() {
   }
 }
 
-}  // namespace drover::testing
+}  // namespace drover::client
