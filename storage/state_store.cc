@@ -17,11 +17,13 @@
 #include <filesystem>
 #include <map>
 #include <unordered_map>
+#include <chrono>
 #include <mutex>
 #include <string_view>
 #include <utility>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "storage/codec.h"
 
 namespace drover {
@@ -30,21 +32,24 @@ namespace {
 // Column families, in the order they are opened; kCfNames[i] is handle i.
 enum Cf { kDefault, kMeta, kJobs, kEvals, kAllocs, kAllocCreate, kAllocJob, kNodes, kEvents,
           kTaskLocal, kEvalCreate, kAclTokens, kAclSecrets, kAclPolicies, kJobVersions,
-          kCfCount };
+          kScalingEvents, kCfCount };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
     "events", "task_local", "eval_create", "acl_tokens", "acl_secrets", "acl_policies",
-    "job_versions"};
+    "job_versions", "scaling_events"};
 // The first column family a schema v4 store adds; a read-only view of an
 // older store lacks it.
 constexpr Cf kFirstV4Cf = kJobVersions;
+// The same for schema v5.
+constexpr Cf kFirstV5Cf = kScalingEvents;
 
 // Decoded job versions kept in memory; beyond this the cache starts over.
 constexpr std::size_t kJobCacheLimit = 4096;
 
 // Every table with an index: the journaled ones and the ACL tables.
 constexpr Table kIndexedTables[] = {Table::kJobs,   Table::kEvals,     Table::kAllocs,
-                                    Table::kNodes,  Table::kAclTokens, Table::kAclPolicies};
+                                    Table::kNodes,  Table::kAclTokens, Table::kAclPolicies,
+                                    Table::kScalingEvents};
 
 constexpr char kSep = '\0';
 
@@ -175,6 +180,7 @@ const char* TableName(Table t) {
     case Table::kNodes: return "nodes";
     case Table::kAclTokens: return "acl_token";
     case Table::kAclPolicies: return "acl_policy";
+    case Table::kScalingEvents: return "scaling_event";
   }
   return "unknown";
 }
@@ -508,6 +514,17 @@ void WriteTxn::DeleteAclPolicy(const std::string& name) {
   Touch(Table::kAclPolicies);
 }
 
+void WriteTxn::PutScalingEvents(const std::string& ns, const std::string& job_id,
+                                const std::string& json) {
+  batch_->Put(store_->impl_->cf(kScalingEvents), JobKey(ns, job_id), json);
+  Touch(Table::kScalingEvents);
+}
+
+void WriteTxn::DeleteScalingEvents(const std::string& ns, const std::string& job_id) {
+  batch_->Delete(store_->impl_->cf(kScalingEvents), JobKey(ns, job_id));
+  Touch(Table::kScalingEvents);
+}
+
 void WriteTxn::PutMeta(const std::string& key, const std::string& value) {
   batch_->Put(store_->impl_->cf(kMeta), key, value);
 }
@@ -661,6 +678,11 @@ Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& 
     return FailedPrecondition(dir + " was written by an older Drover (schema v3 or before); "
                               "start the agent on it once to migrate it, then read it");
   }
+  if (std::find(families.begin(), families.end(), kCfNames[kFirstV5Cf]) == families.end() &&
+      std::find(families.begin(), families.end(), kCfNames[kFirstV4Cf]) != families.end()) {
+    return FailedPrecondition(dir + " was written by an older Drover (schema v4); "
+                              "start the agent on it once to migrate it, then read it");
+  }
   for (const char* name : kCfNames) {
     if (std::find(families.begin(), families.end(), name) == families.end()) {
       return FailedPrecondition(dir + " is a RocksDB database but not a Drover state store "
@@ -725,7 +747,12 @@ Result<std::uint64_t> StateStore::Apply(const std::function<Status(WriteTxn&)>& 
       if (touched & (1u << static_cast<unsigned>(t)))
         batch.Put(im.cf(kMeta), TableIndexKey(t), std::to_string(index));
     }
+    // The commit's latency, synced write included (/v1/metrics).
+    static const metrics::SampleSeries commit_ms = metrics::RegisterSample("drover.store.commit_ms", {});
+    const auto started = std::chrono::steady_clock::now();
     Status written = FromRocks(im.db->Write(im.write_options, &batch), "commit");
+    commit_ms.Add(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                      .count());
     im.NoteWrite(written);
     RETURN_IF_ERROR(written);
     for (auto& [key, job] : txn.new_jobs_) im.CacheJob(key, std::move(job));
@@ -903,6 +930,11 @@ Result<std::optional<ACLToken>> StateStore::GetAclTokenBySecretHash(
 
 Result<std::vector<ACLToken>> StateStore::ListAclTokens() const {
   return impl_->ListObjects<ACLToken>(kAclTokens, "", "ACLToken");
+}
+
+Result<std::optional<std::string>> StateStore::GetScalingEvents(const std::string& ns,
+                                                               const std::string& job_id) const {
+  return impl_->Get(kScalingEvents, JobKey(ns, job_id));
 }
 
 Result<std::optional<ACLPolicy>> StateStore::GetAclPolicy(const std::string& name) const {

@@ -34,6 +34,9 @@
 //                                            schema v3)
 //   acl_secrets   sha256hex(<secret id>)  -> <accessor id> (schema v3)
 //   acl_policies  <policy name>           -> ACLPolicy JSON (schema v3)
+//   scaling_events <namespace> \0 <job id> -> the job's scaling events JSON, newest
+//                                            first per group (service/scaling.h;
+//                                            schema v5; not journaled)
 //   meta          "acl/bootstrap"         -> decimal text: the index at which the
 //                                            ACL system was bootstrapped (absent:
 //                                            not yet)
@@ -109,6 +112,9 @@ class WriteTxn {
   void DeleteAclToken(const ACLToken& token);
   void PutAclPolicy(const ACLPolicy& policy);
   void DeleteAclPolicy(const std::string& name);
+  // A job's scaling events (service/scaling.h), as one JSON document.
+  void PutScalingEvents(const std::string& ns, const std::string& job_id, const std::string& json);
+  void DeleteScalingEvents(const std::string& ns, const std::string& job_id);
   // Writes a meta key (see the key layout) as part of this change.
   void PutMeta(const std::string& key, const std::string& value);
   // Appends to the event journal; the event's Index is set to index().
@@ -252,6 +258,9 @@ class StateStore {
   // By accessor ID.
   Result<std::vector<ACLToken>> ListAclTokens() const;
   Result<std::optional<ACLPolicy>> GetAclPolicy(const std::string& name) const;
+  // The JSON PutScalingEvents wrote for the job, if any.
+  Result<std::optional<std::string>> GetScalingEvents(const std::string& ns,
+                                                      const std::string& job_id) const;
   // By name.
   Result<std::vector<ACLPolicy>> ListAclPolicies() const;
   // Journal entries with Index >= from_index, in order; at most `limit`.
