@@ -102,6 +102,14 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
 
   // Register the node (its fingerprint may have changed since last start).
   ASSIGN_OR_RETURN(std::optional<Node> existing, store->GetNode(node_id));
+  if (existing) {
+    // What operators set survives a restart: eligibility and a drain.
+    node.SchedulingEligibility = existing->SchedulingEligibility;
+    node.Drain = existing->Drain;
+    node.DrainStrategy = existing->DrainStrategy;
+    node.LastDrain = existing->LastDrain;
+    node.Events = existing->Events;
+  }
   auto written = store->Apply([&](WriteTxn& txn) {
     node.CreateIndex = existing ? existing->CreateIndex : txn.index();
     node.ModifyIndex = txn.index();
@@ -129,6 +137,9 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       std::move(engine_options));
   RETURN_IF_ERROR(agent->engine_->Start());
   RETURN_IF_ERROR(agent->RearmFollowups());
+  agent->jobs_ = std::make_unique<JobApi>(*agent);
+  agent->drainer_ = std::make_unique<NodeDrainer>(*agent);
+  agent->drainer_->Start();
   // Not before serving: on a long journal a compaction takes a while.
   agent->timers_.After(kSecond, [a = agent.get()] { a->CompactJournalPeriodically(); });
   log::Info("agent: node " + node.ID + " (" + node.Name + ") ready: " +
@@ -138,6 +149,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
 }
 
 void Agent::Shutdown() {
+  if (drainer_) drainer_->Stop();
   timers_.Stop();
   if (gc_) gc_->Stop();
   if (host_stats_) host_stats_->Stop();
@@ -212,7 +224,8 @@ Result<JobRegisterResult> Agent::RegisterJob(Job job) {
     }
 
     Evaluation eval = NewEval(job, "job-register", idx, now, node_.ID);
-    PlanResult plan = Plan(PlanRequest{job, live, to_place, node_, capacity_, eval.ID, idx, now});
+    const Node node = SchedulingNode();
+    PlanResult plan = Plan(PlanRequest{job, live, to_place, node, capacity_, eval.ID, idx, now});
     for (const Allocation& a : plan.placed) {
       PutAllocWithEvent(txn, a);
       touched.push_back(a.ID);
@@ -262,6 +275,7 @@ Result<JobDeregisterResult> Agent::DeregisterJob(const std::string& ns, const st
     if (!job) return NotFound("job not found");
     if (purge) {
       txn.DeleteJob(ns, id);
+      txn.DeleteScalingEvents(ns, id);
       txn.AddEvent(MakeEvent("Job", "JobDeregistered", id, ns, EncodeJson(*job)));
     } else {
       job->Stop = true;
@@ -357,8 +371,8 @@ Result<AllocStopResult> Agent::StopAlloc(const std::string& alloc_id) {
                           alloc->ClientStatus != kAllocClientComplete;
       if (job_wants_it) {
         alloc->Job = *current_job;
-        std::optional<Allocation> next = PlaceReplacement(*store_, txn, *alloc, node_, capacity_,
-                                                          eval.ID, now, touched);
+        std::optional<Allocation> next = PlaceReplacement(*store_, txn, *alloc, SchedulingNode(),
+                                                          capacity_, eval.ID, now, touched);
         if (next) PutAllocWithEvent(txn, *next);
         alloc->Job = job;  // the stopped allocation keeps the job it ran
       }
@@ -440,7 +454,7 @@ void Agent::Reschedule(const std::string& alloc_id, const std::string& eval_id) 
       Allocation old = *alloc;
       old.Job = *job;
       std::optional<Allocation> next =
-          PlaceReplacement(*store_, txn, old, node_, capacity_, eval->ID, now, touched);
+          PlaceReplacement(*store_, txn, old, SchedulingNode(), capacity_, eval->ID, now, touched);
       if (next) {
         next->RescheduleTracker =
             NextRescheduleTracker(*alloc, policy.value_or(ReschedulePolicy{}), now, eval->Wait);
@@ -500,6 +514,11 @@ void Agent::CompactJournalPeriodically() {
     log::Warn("journal: compaction: " + result.status().ToString());
   }
   timers_.After(5 * kMinute, [this] { CompactJournalPeriodically(); });
+}
+
+Node Agent::SchedulingNode() const {
+  auto stored = store_->GetNode(node_.ID);
+  return stored.ok() && *stored ? **stored : node_;
 }
 
 Result<std::string> Agent::JobStatus(const Job& job) const {

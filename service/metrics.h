@@ -12,6 +12,7 @@
 #include "common/gotime.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "storage/model.h"
 
 namespace drover {
 
@@ -30,5 +31,9 @@ struct MetricsSnapshot {
 };
 
 Result<MetricsSnapshot> CollectMetrics(Agent& agent);
+
+// MHz of one core, from the node's fingerprint (cpu.totalcompute /
+// cpu.numcores): turns CPU percentages into Nomad's TotalTicks.
+double MhzPerCore(const Node& node);
 
 }  // namespace drover
