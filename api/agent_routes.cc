@@ -135,7 +135,7 @@ json::value NodeStub(const Node& n) {
   stub["Attributes"] = nullptr;
   stub["NodeResources"] = nullptr;
   stub["ReservedResources"] = nullptr;
-  stub["LastDrain"] = nullptr;
+  stub["LastDrain"] = f.contains("LastDrain") ? f.at("LastDrain") : json::value(nullptr);
   return stub;
 }
 

@@ -126,6 +126,8 @@ class BlockingQueries::Loop : public HubLoop {
     asio::post(io_, [this, req = std::move(req)]() mutable { hub_.Park(std::move(req)); });
   }
 
+  std::size_t Parked() const { return hub_.waiters(); }
+
   void Shutdown() {
     if (!thread_.joinable()) return;
     asio::post(io_, [this] {
@@ -155,5 +157,7 @@ void BlockingQueries::Serve(const QueryOptions& opts, WatchSpec watch, std::stri
 }
 
 void BlockingQueries::Shutdown() { loop_->Shutdown(); }
+
+std::size_t BlockingQueries::Parked() const { return loop_->Parked(); }
 
 }  // namespace drover::api

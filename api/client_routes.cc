@@ -9,6 +9,7 @@
 
 #include "api/routes.h"
 #include "lifecycle/proc_stats.h"
+#include "service/metrics.h"
 #include "service/node_meta.h"
 #include "service/services.h"
 #include "storage/codec.h"
@@ -179,16 +180,6 @@ json::value UsageJson(const ResourceUsage& u) {
       {"DeviceStats", json::array{}}};
 }
 
-// MHz of one core, from the node's fingerprint.
-double MhzPerCore(const Node& node) {
-  auto attr = [&](const char* key) {
-    auto it = node.Attributes.find(key);
-    return it == node.Attributes.end() ? 0.0 : std::atof(it->second.c_str());
-  };
-  double cores = attr("cpu.numcores");
-  return cores > 0 ? attr("cpu.totalcompute") / cores : 0;
-}
-
 void AllocStats(ApiContext& ctx, ProcessTreeStats& trees, const Rest::Request& req,
                 Http::ResponseWriter& w) {
   auto pretty = QueryBool(req, "pretty", false);
@@ -244,6 +235,8 @@ void ClientGC(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& w
 
 // ---- Services -----------------------------------------------------------------
 
+}  // namespace
+
 json::value RegistrationJson(const ServiceRegistration& r) {
   return json::object{{"ID", r.ID},
                       {"ServiceName", r.ServiceName},
@@ -258,6 +251,8 @@ json::value RegistrationJson(const ServiceRegistration& r) {
                       {"CreateIndex", r.CreateIndex},
                       {"ModifyIndex", r.ModifyIndex}};
 }
+
+namespace {
 
 // Every registration on this node, in allocation order.
 Result<std::vector<ServiceRegistration>> AllRegistrations(ApiContext& ctx) {

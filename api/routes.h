@@ -52,11 +52,17 @@ void AddClientRoutes(RouteTable& routes, ApiContext& ctx);
 void AddAclRoutes(RouteTable& routes, ApiContext& ctx);
 void AddMetricsRoutes(RouteTable& routes, ApiContext& ctx);
 void AddParseRoutes(RouteTable& routes, ApiContext& ctx);  // api/parse_routes.cc
+// /v1/job/:id/{summary,scale,evaluate,services} (api/job_ops_routes.cc).
+void AddJobOpsRoutes(RouteTable& routes, ApiContext& ctx);
+// /v1/node/:id/{eligibility,drain,purge} (api/node_routes.cc).
+void AddNodeRoutes(RouteTable& routes, ApiContext& ctx);
 class ExecSessions;
 void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 
 // Helpers shared by the handler groups.
 boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool resources);
+// Nomad's ServiceRegistration JSON (api/client_routes.cc).
+boost::json::value RegistrationJson(const ServiceRegistration& registration);
 
 // What a blocking query asks, for sharing its runs among waiters: the
 // path, every query parameter but `index`, `wait` and `pretty`, and the
