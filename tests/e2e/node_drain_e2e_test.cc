@@ -95,7 +95,8 @@ TEST_F(NodeDrainE2ETest, IneligibleNodeHoldsNewPlacementsUntilEligibleAgain) {
   json::value summary = GetJson("/v1/job/waits/summary");
   EXPECT_EQ(summary.at("Summary").at("g").at("Queued").to_number<int>(), 1);
   bool blocked = false;
-  for (const json::value& e : GetJson("/v1/job/waits/evaluations").as_array()) {
+  const json::value evals = GetJson("/v1/job/waits/evaluations");
+  for (const json::value& e : evals.as_array()) {
     if (e.at("Status").as_string() == "blocked") blocked = true;
   }
   EXPECT_TRUE(blocked);
@@ -158,7 +159,8 @@ TEST_F(NodeDrainE2ETest, DrainStopsServiceAllocationsMarkedForMigrationThenBatch
   // Service allocations stop, marked for migration; nothing replaces them
   // on the ineligible node.
   ASSERT_TRUE(WaitClient("web", "complete", 2)) << agent_->LogTail();
-  for (const json::value& a : Allocs("web").as_array()) {
+  const json::value stopped = Allocs("web");
+  for (const json::value& a : stopped.as_array()) {
     EXPECT_EQ(a.at("DesiredStatus").as_string(), "stop");
     EXPECT_EQ(a.at("DesiredDescription").as_string(), "alloc is being migrated");
     EXPECT_TRUE(a.at("DesiredTransition").at("Migrate").as_bool());
