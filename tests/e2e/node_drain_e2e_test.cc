@@ -213,6 +213,9 @@ TEST_F(NodeDrainE2ETest, DrainWithoutDeadlineCompletesOnceAllocationsStopped) {
 }
 
 TEST_F(NodeDrainE2ETest, CancelledDrainAndBadDrainInput) {
+  // A batch allocation keeps the drain going until its deadline.
+  ASSERT_EQ(Call("PUT", "/v1/jobs", json::serialize(Job("report", "batch", 1))).status, 200);
+  ASSERT_TRUE(WaitClient("report", "running", 1)) << agent_->LogTail();
   HttpResponse r = Call("POST", "/v1/node/" + node_ + "/drain",
                         R"({"DrainSpec": {"Deadline": 3600000000000}})");
   ASSERT_EQ(r.status, 200) << r.body;
