@@ -7,6 +7,7 @@
 #include "common/uuid.h"
 #include "lifecycle/task_env.h"
 #include "migrations/migrations.h"
+#include "service/evals.h"
 #include "service/job_spec.h"
 #include "service/node_meta.h"
 #include "service/planner.h"
@@ -41,18 +42,9 @@ void PutAllocWithEvent(WriteTxn& txn, const Allocation& a) {
 
 Evaluation NewEval(const Job& job, const char* triggered_by, std::uint64_t index, Nanos now,
                    const std::string& node_id) {
-  Evaluation e;
-  e.ID = NewUUID();
-  e.Namespace = job.Namespace;
-  e.Priority = job.Priority;
-  e.Type = job.Type;
-  e.TriggeredBy = triggered_by;
-  e.JobID = job.ID;
+  Evaluation e = CompleteEval(job, triggered_by, index, now);
   e.JobModifyIndex = job.JobModifyIndex;
   e.NodeID = node_id;
-  e.Status = "complete";
-  e.CreateIndex = e.ModifyIndex = e.SnapshotIndex = index;
-  e.CreateTime = e.ModifyTime = now;
   return e;
 }
 
