@@ -100,7 +100,16 @@ Result<AclRule> AclRuleFor(std::string_view path, M method) {
   if (p == "/v1/jobs") return write ? Ns({"submit-job"}) : Ns({"list-jobs"});
   if (p == "/v1/jobs/parse") return Ns({"parse-job", "submit-job"});
   if (p == "/v1/job/:job_id") return write ? Ns({"submit-job"}) : Ns({"read-job"});
-  if (p == "/v1/job/:job_id/allocations" || p == "/v1/job/:job_id/evaluations" ||
+  if (p == "/v1/job/:job_id/scale") {
+    return write ? Ns({"scale-job", "submit-job"}) : Ns({"read-job-scaling", "read-job"});
+  }
+  if (p == "/v1/job/:job_id/evaluate") return Ns({"submit-job", "evaluate-job"});
+  if (p == "/v1/node/:node_id/eligibility" || p == "/v1/node/:node_id/drain" ||
+      p == "/v1/node/:node_id/purge") {
+    return Only(Scope::kNodeWrite);
+  }
+  if (p == "/v1/job/:job_id/summary" || p == "/v1/job/:job_id/services" ||
+      p == "/v1/job/:job_id/allocations" || p == "/v1/job/:job_id/evaluations" ||
       p == "/v1/evaluations" || p == "/v1/evaluation/:eval_id" || p == "/v1/allocations" ||
       p == "/v1/services" || p == "/v1/service/:service_name") {
     return Ns({"read-job"});

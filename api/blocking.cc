@@ -99,6 +99,8 @@ class BlockingQueries::Loop : public HubLoop {
     });
   }
 
+  std::size_t Parked() const { return hub_.waiters(); }
+
   void Shutdown() {
     if (!thread_.joinable()) return;
     // Every queued list runs and answers (or parks) first.
@@ -160,5 +162,7 @@ void BlockingQueries::Serve(const QueryOptions& opts, WatchSpec watch, std::stri
 }
 
 void BlockingQueries::Shutdown() { loop_->Shutdown(); }
+
+std::size_t BlockingQueries::Parked() const { return loop_->Parked(); }
 
 }  // namespace drover::api

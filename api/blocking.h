@@ -54,6 +54,9 @@ class BlockingQueries {
   void Serve(const QueryOptions& opts, WatchSpec watch, std::string identity, QueryFn query,
              Http::ResponseWriter writer, QueryCost cost = QueryCost::kPoint);
 
+  // How many queries wait now (any thread).
+  std::size_t Parked() const;
+
   // Answers every parked query with its current result and stops the
   // thread; must run before the HTTP endpoint shuts down.
   void Shutdown();

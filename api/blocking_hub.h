@@ -13,6 +13,7 @@
 // callback only posts.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -78,7 +79,8 @@ class BlockingHub {
   // answered at once.
   void Shutdown();
 
-  std::size_t waiters() const { return waiter_count_; }
+  // Parked waiters; safe to read from any thread (for /v1/metrics).
+  std::size_t waiters() const { return waiter_count_.load(std::memory_order_relaxed); }
   std::size_t groups() const { return groups_.size(); }
   // How many times queries ran on a wake or deadline (for tests).
   std::uint64_t runs() const { return runs_; }
@@ -118,7 +120,7 @@ class BlockingHub {
   // By identity; a query that is never shared gets one of its own.
   std::unordered_map<std::string, GroupPtr> groups_;
   std::uint64_t next_waiter_ = 1;
-  std::size_t waiter_count_ = 0;
+  std::atomic<std::size_t> waiter_count_{0};  // written on the loop only
   std::uint64_t runs_ = 0;
   bool stopped_ = false;
 };

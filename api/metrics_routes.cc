@@ -162,6 +162,8 @@ void Metrics(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& wr
   }
   auto snapshot = CollectMetrics(ctx.agent);
   if (!snapshot.ok()) return SendError(writer, snapshot.status());
+  snapshot->gauges.push_back(
+      {"drover.http.parked_queries", static_cast<double>(ctx.blocking.Parked()), {}});
   if (format == "prometheus") {
     writer.headers().add<Http::Header::ContentType>(
         Http::Mime::MediaType::fromString("text/plain; version=0.0.4; charset=utf-8"));

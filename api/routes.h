@@ -56,10 +56,15 @@ void AddMetricsRoutes(RouteTable& routes, ApiContext& ctx);
 void AddParseRoutes(RouteTable& routes, ApiContext& ctx);  // api/parse_routes.cc
 void AddNamespaceRoutes(RouteTable& routes, ApiContext& ctx);  // api/namespace_routes.cc
 void AddVariableRoutes(RouteTable& routes, ApiContext& ctx);   // api/variable_routes.cc
+// /v1/job/:id/{summary,scale,evaluate,services} (api/job_ops_routes.cc).
+void AddJobOpsRoutes(RouteTable& routes, ApiContext& ctx);
+// /v1/node/:id/{eligibility,drain,purge} (api/node_routes.cc).
+void AddNodeRoutes(RouteTable& routes, ApiContext& ctx);
 class ExecSessions;
 void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 
 // Helpers shared by the handler groups. (AllocStub is service/queries.h's.)
+
 // What a blocking query asks, for sharing its runs among waiters: the
 // path, every query parameter but `index`, `wait` and `pretty`, and the
 // token's scope.

@@ -54,6 +54,8 @@ Status Server::Start(const std::string& addr, int threads) {
   AddParseRoutes(routes, impl_->ctx);
   AddNamespaceRoutes(routes, impl_->ctx);
   AddVariableRoutes(routes, impl_->ctx);
+  AddJobOpsRoutes(routes, impl_->ctx);
+  AddNodeRoutes(routes, impl_->ctx);
   AddExecRoutes(routes, impl_->ctx, impl_->exec_sessions);
   RETURN_IF_ERROR(routes.Install(impl_->router, impl_->guard));
   impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {

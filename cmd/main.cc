@@ -42,7 +42,7 @@ std::string DefaultDataDir() {
 // client.max_kill_timeout (Go duration, "30s"),
 // journal_max_events (100000), journal_max_age_seconds (604800; 0: no limit),
 // acl.enabled (false), http.allowed_hosts (list of host names),
-// telemetry.prometheus_metrics (false).
+// telemetry.prometheus_metrics (false), telemetry.publish_allocation_metrics (false).
 Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string& log_level) {
   std::ifstream in(path);
   if (!in) return InvalidArgument("cannot read config file " + path);
@@ -89,6 +89,11 @@ Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string&
       return InvalidArgument("config file " + path +
                              ": telemetry must be an object with a boolean prometheus_metrics");
     if (prom != nullptr) config.prometheus_metrics = prom->get_bool();
+    const json::value* allocs = telemetry->get_object().if_contains("publish_allocation_metrics");
+    if (allocs != nullptr && !allocs->is_bool())
+      return InvalidArgument("config file " + path +
+                             ": telemetry.publish_allocation_metrics must be a boolean");
+    if (allocs != nullptr) config.publish_allocation_metrics = allocs->get_bool();
   }
   if (const json::value* http = o.if_contains("http")) {
     const json::value* hosts =

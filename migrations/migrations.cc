@@ -102,6 +102,15 @@ Status AddNamespacesAndVariables(MigrationTxn& txn) {
   return Status::Ok();
 }
 
+// v6: scaling events (POST /v1/job/:id/scale, service/scaling.h) get a
+// column family of their own, `scaling_events`, created empty when the
+// store opens; no existing entry changes. The step records the empty
+// table's index so that its first reads answer a real X-Nomad-Index.
+Status AddScalingEvents(MigrationTxn& txn) {
+  txn.Put("meta", "index/scaling_event", "0");
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<Migration> All() {
@@ -111,6 +120,7 @@ std::vector<Migration> All() {
       {3, "ACL tokens and policies", AddAclTables},
       {4, "jobs stored once per version; allocations refer to them", StoreJobsOncePerVersion},
       {5, "namespaces and variables", AddNamespacesAndVariables},
+      {6, "scaling events", AddScalingEvents},
   };
 }
 

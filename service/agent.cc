@@ -7,6 +7,7 @@
 #include "common/uuid.h"
 #include "lifecycle/task_env.h"
 #include "migrations/migrations.h"
+#include "service/evals.h"
 #include "service/job_spec.h"
 #include "service/node_meta.h"
 #include "service/planner.h"
@@ -41,18 +42,9 @@ void PutAllocWithEvent(WriteTxn& txn, const Allocation& a) {
 
 Evaluation NewEval(const Job& job, const char* triggered_by, std::uint64_t index, Nanos now,
                    const std::string& node_id) {
-  Evaluation e;
-  e.ID = NewUUID();
-  e.Namespace = job.Namespace;
-  e.Priority = job.Priority;
-  e.Type = job.Type;
-  e.TriggeredBy = triggered_by;
-  e.JobID = job.ID;
+  Evaluation e = CompleteEval(job, triggered_by, index, now);
   e.JobModifyIndex = job.JobModifyIndex;
   e.NodeID = node_id;
-  e.Status = "complete";
-  e.CreateIndex = e.ModifyIndex = e.SnapshotIndex = index;
-  e.CreateTime = e.ModifyTime = now;
   return e;
 }
 
@@ -117,6 +109,14 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
 
   // Register the node (its fingerprint may have changed since last start).
   ASSIGN_OR_RETURN(std::optional<Node> existing, store->GetNode(node_id));
+  if (existing) {
+    // What operators set survives a restart: eligibility and a drain.
+    node.SchedulingEligibility = existing->SchedulingEligibility;
+    node.Drain = existing->Drain;
+    node.DrainStrategy = existing->DrainStrategy;
+    node.LastDrain = existing->LastDrain;
+    node.Events = existing->Events;
+  }
   auto written = store->Apply([&](WriteTxn& txn) {
     node.CreateIndex = existing ? existing->CreateIndex : txn.index();
     node.ModifyIndex = txn.index();
@@ -145,6 +145,9 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
   RETURN_IF_ERROR(agent->engine_->Start());
   RETURN_IF_ERROR(agent->RearmFollowups());
   RETURN_IF_ERROR(agent->variables_->RestoreLocks());
+  agent->jobs_ = std::make_unique<JobApi>(*agent);
+  agent->drainer_ = std::make_unique<NodeDrainer>(*agent);
+  agent->drainer_->Start();
   // Not before serving: on a long journal a compaction takes a while.
   agent->timers_.After(kSecond, [a = agent.get()] { a->CompactJournalPeriodically(); });
   log::Info("agent: node " + node.ID + " (" + node.Name + ") ready: " +
@@ -154,6 +157,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
 }
 
 void Agent::Shutdown() {
+  if (drainer_) drainer_->Stop();
   timers_.Stop();
   if (gc_) gc_->Stop();
   if (host_stats_) host_stats_->Stop();
@@ -230,7 +234,8 @@ Result<JobRegisterResult> Agent::RegisterJob(Job job) {
     }
 
     Evaluation eval = NewEval(job, "job-register", idx, now, node_.ID);
-    PlanResult plan = Plan(PlanRequest{job, live, to_place, node_, capacity_, eval.ID, idx, now});
+    const Node node = SchedulingNode();
+    PlanResult plan = Plan(PlanRequest{job, live, to_place, node, capacity_, eval.ID, idx, now});
     for (const Allocation& a : plan.placed) {
       PutAllocWithEvent(txn, a);
       touched.push_back(a.ID);
@@ -280,6 +285,7 @@ Result<JobDeregisterResult> Agent::DeregisterJob(const std::string& ns, const st
     if (!job) return NotFound("job not found");
     if (purge) {
       txn.DeleteJob(ns, id);
+      txn.DeleteScalingEvents(ns, id);
       txn.AddEvent(MakeEvent("Job", "JobDeregistered", id, ns, EncodeJson(*job)));
     } else {
       job->Stop = true;
@@ -375,8 +381,8 @@ Result<AllocStopResult> Agent::StopAlloc(const std::string& alloc_id) {
                           alloc->ClientStatus != kAllocClientComplete;
       if (job_wants_it) {
         alloc->Job = *current_job;
-        std::optional<Allocation> next = PlaceReplacement(*store_, txn, *alloc, node_, capacity_,
-                                                          eval.ID, now, touched);
+        std::optional<Allocation> next = PlaceReplacement(*store_, txn, *alloc, SchedulingNode(),
+                                                          capacity_, eval.ID, now, touched);
         if (next) PutAllocWithEvent(txn, *next);
         alloc->Job = job;  // the stopped allocation keeps the job it ran
       }
@@ -458,7 +464,7 @@ void Agent::Reschedule(const std::string& alloc_id, const std::string& eval_id) 
       Allocation old = *alloc;
       old.Job = *job;
       std::optional<Allocation> next =
-          PlaceReplacement(*store_, txn, old, node_, capacity_, eval->ID, now, touched);
+          PlaceReplacement(*store_, txn, old, SchedulingNode(), capacity_, eval->ID, now, touched);
       if (next) {
         next->RescheduleTracker =
             NextRescheduleTracker(*alloc, policy.value_or(ReschedulePolicy{}), now, eval->Wait);
@@ -518,6 +524,11 @@ void Agent::CompactJournalPeriodically() {
     log::Warn("journal: compaction: " + result.status().ToString());
   }
   timers_.After(5 * kMinute, [this] { CompactJournalPeriodically(); });
+}
+
+Node Agent::SchedulingNode() const {
+  auto stored = store_->GetNode(node_.ID);
+  return stored.ok() && *stored ? **stored : node_;
 }
 
 Result<std::string> Agent::JobStatus(const Job& job) const { return queries_->JobStatus(job); }

@@ -13,8 +13,10 @@
 #include "service/acl.h"
 #include "service/gc.h"
 #include "service/host_stats.h"
+#include "service/job_api.h"
 #include "service/namespaces.h"
 #include "service/node.h"
+#include "service/node_drain.h"
 #include "service/node_meta.h"
 #include "service/queries.h"
 #include "service/timers.h"
@@ -47,6 +49,9 @@ struct AgentConfig {
   // telemetry.prometheus_metrics: /v1/metrics?format=prometheus (Nomad's
   // default: off, answered 415).
   bool prometheus_metrics = false;
+  // telemetry.publish_allocation_metrics: per-task gauges
+  // (nomad.client.allocs.memory.*, .cpu.*) in /v1/metrics (Nomad: off).
+  bool publish_allocation_metrics = false;
   // Host names (besides IP literals, "localhost", the machine's host name
   // and the node name) that a request's Host header may carry: the guard
   // against DNS rebinding (http.allowed_hosts).
@@ -100,6 +105,10 @@ class Agent : private EngineListener {
   // Namespaces and variables (/v1/namespace*, /v1/var*).
   NamespaceService& namespaces() { return *namespaces_; }
   VariableService& variables() { return *variables_; }
+  // Job summary, scale, evaluate, services (service/job_api.h) and the
+  // node's eligibility, drain and purge (service/node_drain.h).
+  JobApi& jobs() { return *jobs_; }
+  NodeDrainer& drainer() { return *drainer_; }
 
   // PUT /v1/jobs. The job is canonicalized and validated; an unchanged job
   // keeps its version and places nothing new.
@@ -145,6 +154,8 @@ class Agent : private EngineListener {
   void Reschedule(const std::string& alloc_id, const std::string& eval_id);
   // Re-arms follow-up evaluations that an earlier agent left pending.
   Status RearmFollowups();
+  // The node as stored now: its SchedulingEligibility decides placements.
+  Node SchedulingNode() const;
   // Folds old journal entries into the snapshot, then again in 5 minutes.
   void CompactJournalPeriodically();
 
@@ -160,6 +171,8 @@ class Agent : private EngineListener {
   std::unique_ptr<Queries> queries_;
   std::unique_ptr<NamespaceService> namespaces_;
   std::unique_ptr<VariableService> variables_;  // its lock timers run on timers_
+  std::unique_ptr<JobApi> jobs_;
+  std::unique_ptr<NodeDrainer> drainer_;
 };
 
 }  // namespace drover

@@ -12,6 +12,7 @@
 #include "common/gotime.h"
 #include "common/metrics.h"
 #include "common/status.h"
+#include "storage/model.h"
 
 namespace drover {
 
@@ -30,5 +31,6 @@ struct MetricsSnapshot {
 };
 
 Result<MetricsSnapshot> CollectMetrics(Agent& agent);
+
 
 }  // namespace drover

@@ -30,9 +30,11 @@ json::value NodeStub(const Node& n) {
   stub["Attributes"] = nullptr;
   stub["NodeResources"] = nullptr;
   stub["ReservedResources"] = nullptr;
-  stub["LastDrain"] = nullptr;
+  stub["LastDrain"] = f.contains("LastDrain") ? f.at("LastDrain") : json::value(nullptr);
   return stub;
 }
+
+}  // namespace
 
 json::value RegistrationJson(const ServiceRegistration& r) {
   json::array tags;
@@ -50,6 +52,8 @@ json::value RegistrationJson(const ServiceRegistration& r) {
                       {"CreateIndex", r.CreateIndex},
                       {"ModifyIndex", r.ModifyIndex}};
 }
+
+namespace {
 
 // Every registration on this node, in allocation order.
 Result<std::vector<ServiceRegistration>> AllRegistrations(const StateStore& store,

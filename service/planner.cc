@@ -86,6 +86,19 @@ PlanResult Plan(const PlanRequest& req) {
       // Saturating: sums of asks that overflow never fit.
       bool cpu_ok = SaturatingAdd(cpu_used, ask.cpu) <= req.capacity.cpu_mhz;
       bool mem_ok = SaturatingAdd(mem_used, ask.memory_mb) <= req.capacity.memory_mb;
+      if (req.node.SchedulingEligibility == "ineligible") {
+        // As Nomad with no eligible node: nothing is evaluated, the
+        // placement waits (a blocked evaluation) until the node is eligible.
+        auto [it, fresh] = result.failed.try_emplace(tg.Name, AllocMetric{});
+        if (fresh) {
+          it->second.NodesInPool = 1;
+          it->second.NodesAvailable = std::map<std::string, std::int64_t>{{req.node.Datacenter, 0}};
+        } else {
+          it->second.CoalescedFailures++;
+        }
+        result.queued[tg.Name]++;
+        continue;
+      }
       if (!cpu_ok || !mem_ok) {
         // Nomad coalesces the failures of one group into one metric.
         auto [it, fresh] = result.failed.try_emplace(tg.Name, m);

@@ -130,6 +130,9 @@ class Queries : public WatchSource {
 // Nomad's AllocListStub of `alloc` as JSON; AllocatedResources only with
 // `resources`, TaskStates only with `task_states`.
 boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool resources);
+struct ServiceRegistration;
+// Nomad's ServiceRegistration JSON (service/node_queries.cc).
+boost::json::value RegistrationJson(const ServiceRegistration& registration);
 
 // "host:port" -> host and port (4646 when absent).
 std::pair<std::string, std::int64_t> SplitHttpAddr(const std::string& addr);

@@ -212,6 +212,8 @@ Result<CheckReport> CheckState(const StateStore& store, const CheckProgress& pro
           case Table::kNamespaces:
           case Table::kVariables:
             break;  // not rebuilt from the journal; kAllTables does not list them
+          case Table::kScalingEvents:
+            break;  // not journaled; kAllTables does not list them
         }
         if (replayed->table_index[i] == ti && rebuilt_max < ti) continue;
       }

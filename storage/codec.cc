@@ -77,7 +77,7 @@ BOOST_DESCRIBE_STRUCT(Node, (),
                       (ID, Datacenter, Name, HTTPAddr, TLSEnabled, Attributes, NodeResources,
                        ReservedResources, Links, Meta, NodeClass, NodePool, Drain, DrainStrategy,
                        SchedulingEligibility, Status, StatusDescription, StatusUpdatedAt, Events,
-                       Drivers, HostVolumes, CreateIndex, ModifyIndex))
+                       Drivers, HostVolumes, LastDrain, CreateIndex, ModifyIndex))
 BOOST_DESCRIBE_STRUCT(Event, (), (Topic, Type, Key, Namespace, FilterKeys, Index, Payload))
 BOOST_DESCRIBE_STRUCT(ACLToken, (),
                       (AccessorID, SecretID, Name, Type, Policies, Global, CreateTime,

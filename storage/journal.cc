@@ -70,6 +70,12 @@ Status DecodeList(const json::object& doc, const char* key, const char* root,
 
 }  // namespace
 
+// Node events that carry the whole node (Nomad's NodeRegistration,
+// NodeEligibility and NodeDrain).
+static bool IsNodeUpdate(std::string_view type) {
+  return type == "NodeRegistration" || type == "NodeEligibility" || type == "NodeDrain";
+}
+
 bool TopicTable(const std::string& topic, Table* out) {
   if (topic == "Job") *out = Table::kJobs;
   else if (topic == "Evaluation") *out = Table::kEvals;
@@ -124,7 +130,7 @@ Status ApplyEvent(JournalState& state, const Event& e) {
     }
     state.allocs[alloc.ID] = std::move(alloc);
   } else if (e.Topic == "Node") {
-    if (e.Type != "NodeRegistration") return Status::Ok();
+    if (!IsNodeUpdate(e.Type)) return Status::Ok();
     ASSIGN_OR_RETURN(Node node, Decode<Node>(e, *obj));
     state.nodes[node.ID] = std::move(node);
   }
@@ -200,7 +206,7 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
                            ? (h.type == "JobRegistered" || h.type == "JobDeregistered")
                        : alloc              ? (h.type == "PlanResult" || h.type == "AllocationUpdated")
                        : h.topic == "Evaluation" ? h.type == "EvaluationUpdated"
-                                                 : h.type == "NodeRegistration";
+                                                 : IsNodeUpdate(h.type);
     if (!known) return true;  // ApplyEvent ignores it too
     table_index[static_cast<std::size_t>(table)] = h.index;
     std::pair<std::string, std::string> key(h.topic, h.key);

@@ -384,6 +384,7 @@ struct Node {
   RawJson Events;
   RawJson Drivers;
   RawJson HostVolumes;
+  RawJson LastDrain;  // Nomad's DrainMetadata of the latest drain, null before one
   std::uint64_t CreateIndex = 0;
   std::uint64_t ModifyIndex = 0;
   friend bool operator==(const Node&, const Node&) = default;

@@ -17,11 +17,13 @@
 #include <filesystem>
 #include <map>
 #include <unordered_map>
+#include <chrono>
 #include <mutex>
 #include <string_view>
 #include <utility>
 
 #include "common/log.h"
+#include "common/metrics.h"
 #include "storage/codec.h"
 
 namespace drover {
@@ -30,24 +32,26 @@ namespace {
 // Column families, in the order they are opened; kCfNames[i] is handle i.
 enum Cf { kDefault, kMeta, kJobs, kEvals, kAllocs, kAllocCreate, kAllocJob, kNodes, kEvents,
           kTaskLocal, kEvalCreate, kAclTokens, kAclSecrets, kAclPolicies, kJobVersions,
-          kNamespaces, kVariables, kCfCount };
+          kNamespaces, kVariables, kScalingEvents, kCfCount };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
     "events", "task_local", "eval_create", "acl_tokens", "acl_secrets", "acl_policies",
-    "job_versions", "namespaces", "variables"};
+    "job_versions", "namespaces", "variables", "scaling_events"};
 // The first column family a schema v4 store adds; a read-only view of an
 // older store lacks it.
 constexpr Cf kFirstV4Cf = kJobVersions;
 // The same for schema v5.
 constexpr Cf kFirstV5Cf = kNamespaces;
+// The same for schema v6.
+constexpr Cf kFirstV6Cf = kScalingEvents;
 
 // Decoded job versions kept in memory; beyond this the cache starts over.
 constexpr std::size_t kJobCacheLimit = 4096;
 
 // Every table with an index: the journaled ones and the ACL tables.
-constexpr Table kIndexedTables[] = {Table::kJobs,      Table::kEvals,       Table::kAllocs,
-                                    Table::kNodes,     Table::kAclTokens,   Table::kAclPolicies,
-                                    Table::kNamespaces, Table::kVariables};
+constexpr Table kIndexedTables[] = {Table::kJobs,       Table::kEvals,     Table::kAllocs,
+                                    Table::kNodes,      Table::kAclTokens, Table::kAclPolicies,
+                                    Table::kNamespaces, Table::kVariables, Table::kScalingEvents};
 
 constexpr char kSep = '\0';
 
@@ -184,6 +188,7 @@ const char* TableName(Table t) {
     case Table::kAclPolicies: return "acl_policy";
     case Table::kNamespaces: return "namespaces";
     case Table::kVariables: return "variables";
+    case Table::kScalingEvents: return "scaling_event";
   }
   return "unknown";
 }
@@ -540,6 +545,17 @@ void WriteTxn::DeleteVariable(const std::string& ns, const std::string& path) {
   touched_keys_.push_back(VariableWatchKey(ns, path));
 }
 
+void WriteTxn::PutScalingEvents(const std::string& ns, const std::string& job_id,
+                                const std::string& json) {
+  batch_->Put(store_->impl_->cf(kScalingEvents), JobKey(ns, job_id), json);
+  Touch(Table::kScalingEvents);
+}
+
+void WriteTxn::DeleteScalingEvents(const std::string& ns, const std::string& job_id) {
+  batch_->Delete(store_->impl_->cf(kScalingEvents), JobKey(ns, job_id));
+  Touch(Table::kScalingEvents);
+}
+
 void WriteTxn::PutMeta(const std::string& key, const std::string& value) {
   batch_->Put(store_->impl_->cf(kMeta), key, value);
 }
@@ -688,11 +704,12 @@ Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& 
   if (!listed.ok()) {
     return NotFound(dir + " is not a Drover state store (" + listed.ToString() + ")");
   }
-  for (Cf first : {kFirstV4Cf, kFirstV5Cf}) {
+  // The first family each schema version added, and the version before it.
+  for (auto [first, older] : {std::pair{kFirstV4Cf, 3}, {kFirstV5Cf, 4}, {kFirstV6Cf, 5}}) {
     if (std::find(families.begin(), families.end(), kCfNames[first]) == families.end() &&
         std::find(families.begin(), families.end(), "allocs") != families.end()) {
       return FailedPrecondition(dir + " was written by an older Drover (schema v" +
-                                std::to_string(first == kFirstV4Cf ? 3 : 4) +
+                                std::to_string(older) +
                                 " or before); start the agent on it once to migrate it, then "
                                 "read it");
     }
@@ -761,7 +778,12 @@ Result<std::uint64_t> StateStore::Apply(const std::function<Status(WriteTxn&)>& 
       if (touched & (1u << static_cast<unsigned>(t)))
         batch.Put(im.cf(kMeta), TableIndexKey(t), std::to_string(index));
     }
+    // The commit's latency, synced write included (/v1/metrics).
+    static const metrics::SampleSeries commit_ms = metrics::RegisterSample("drover.store.commit_ms", {});
+    const auto started = std::chrono::steady_clock::now();
     Status written = FromRocks(im.db->Write(im.write_options, &batch), "commit");
+    commit_ms.Add(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                      .count());
     im.NoteWrite(written);
     RETURN_IF_ERROR(written);
     for (auto& [key, job] : txn.new_jobs_) im.CacheJob(key, std::move(job));
@@ -939,6 +961,11 @@ Result<std::optional<ACLToken>> StateStore::GetAclTokenBySecretHash(
 
 Result<std::vector<ACLToken>> StateStore::ListAclTokens() const {
   return impl_->ListObjects<ACLToken>(kAclTokens, "", "ACLToken");
+}
+
+Result<std::optional<std::string>> StateStore::GetScalingEvents(const std::string& ns,
+                                                               const std::string& job_id) const {
+  return impl_->Get(kScalingEvents, JobKey(ns, job_id));
 }
 
 Result<std::optional<ACLPolicy>> StateStore::GetAclPolicy(const std::string& name) const {

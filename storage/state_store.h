@@ -38,6 +38,9 @@
 //                                            schema v5)
 //   variables     <namespace> \0 <path>   -> Variable JSON, Items included, in clear
 //                                            (storage/namespace_model.h; schema v5)
+//   scaling_events <namespace> \0 <job id> -> the job's scaling events JSON, newest
+//                                            first per group (service/scaling.h;
+//                                            schema v6; not journaled)
 //   meta          "acl/bootstrap"         -> decimal text: the index at which the
 //                                            ACL system was bootstrapped (absent:
 //                                            not yet)
@@ -119,6 +122,9 @@ class WriteTxn {
   void DeleteNamespace(const std::string& name);
   void PutVariable(const std::string& ns, const std::string& path, const std::string& json);
   void DeleteVariable(const std::string& ns, const std::string& path);
+  // A job's scaling events (service/scaling.h), as one JSON document.
+  void PutScalingEvents(const std::string& ns, const std::string& job_id, const std::string& json);
+  void DeleteScalingEvents(const std::string& ns, const std::string& job_id);
   // Writes a meta key (see the key layout) as part of this change.
   void PutMeta(const std::string& key, const std::string& value);
   // Appends to the event journal; the event's Index is set to index().
@@ -262,6 +268,9 @@ class StateStore {
   // By accessor ID.
   Result<std::vector<ACLToken>> ListAclTokens() const;
   Result<std::optional<ACLPolicy>> GetAclPolicy(const std::string& name) const;
+  // The JSON PutScalingEvents wrote for the job, if any.
+  Result<std::optional<std::string>> GetScalingEvents(const std::string& ns,
+                                                      const std::string& job_id) const;
   // By name.
   Result<std::vector<ACLPolicy>> ListAclPolicies() const;
   // Namespaces and variables as stored (JSON). Scans go in key order:

@@ -11,7 +11,7 @@ namespace drover {
 
 // Tables that carry a Nomad index ("X-Nomad-Index" of list endpoints).
 enum class Table { kJobs, kEvals, kAllocs, kNodes, kAclTokens, kAclPolicies, kNamespaces,
-                   kVariables };
+                   kVariables, kScalingEvents };
 const char* TableName(Table t);
 // The tables whose objects the event journal carries.
 inline constexpr Table kAllTables[] = {Table::kJobs, Table::kEvals, Table::kAllocs,

@@ -393,6 +393,44 @@ TEST_F(AclE2ETest, SeedEndpointsFollowTheirAclRequiredColumn) {
             200);
 }
 
+// Scaling takes scale-job or submit-job, its status read-job-scaling or
+// read-job; the node's eligibility, drain and purge take node:write.
+TEST_F(AclE2ETest, ScaleAndNodeWritesFollowTheirAclRequiredColumn) {
+  Launch({"--acl-enabled"});
+  std::string root = Bootstrap();
+  ASSERT_FALSE(root.empty());
+  PutPolicy(root, "scaler",
+            R"({"namespace": {"default": {"capabilities": ["scale-job", "read-job-scaling"]}}})");
+  PutPolicy(root, "reader", R"({"namespace": {"default": {"policy": "read"}}, "node": {"policy": "read"}})");
+  PutPolicy(root, "operator", R"({"node": {"policy": "write"}})");
+  const std::string scaler = NewToken(root, "sc", {"scaler"});
+  const std::string reader = NewToken(root, "rd", {"reader"});
+  const std::string op = NewToken(root, "op", {"operator"});
+  ASSERT_EQ(Call("PUT", "/v1/jobs", JobBody("web", "sleep 300"), Token(root)).status, 200);
+  const std::string scale = R"({"Count": 1, "Target": {"Group": "g"}, "Message": "m"})";
+
+  EXPECT_EQ(Call("POST", "/v1/job/web/scale", scale, Token(scaler)).status, 200);
+  EXPECT_EQ(Call("POST", "/v1/job/web/scale", scale, Token(reader)).status, 403);
+  EXPECT_EQ(Call("PUT", "/v1/jobs", JobBody("web", "sleep 301"), Token(scaler)).status, 403);
+  EXPECT_EQ(Call("GET", "/v1/job/web/scale", {}, Token(scaler)).status, 200);
+  EXPECT_EQ(Call("GET", "/v1/job/web/scale", {}, Token(reader)).status, 200);
+  EXPECT_EQ(Call("GET", "/v1/job/web/summary", {}, Token(scaler)).status, 403);
+  EXPECT_EQ(Call("GET", "/v1/job/web/summary", {}, Token(reader)).status, 200);
+  EXPECT_EQ(Call("POST", "/v1/job/web/evaluate", {}, Token(reader)).status, 403);
+
+  json::value nodes = CallJson("GET", "/v1/nodes", {}, Token(root));
+  ASSERT_TRUE(nodes.is_array() && !nodes.as_array().empty());
+  const std::string node = Str(nodes.at(0), "/ID");
+  const std::string path = "/v1/node/" + node + "/eligibility";
+  EXPECT_EQ(Call("POST", path, R"({"Eligibility": "ineligible"})", Token(reader)).status, 403);
+  EXPECT_EQ(Call("POST", path, R"({"Eligibility": "ineligible"})", Token(scaler)).status, 403);
+  EXPECT_EQ(Call("POST", path, R"({"Eligibility": "ineligible"})", Token(op)).status, 200);
+  EXPECT_EQ(Call("POST", "/v1/node/" + node + "/drain", R"({"DrainSpec": null})", Token(reader))
+                .status,
+            403);
+  EXPECT_EQ(Call("POST", "/v1/node/" + node + "/purge", {}, Token(reader)).status, 403);
+}
+
 TEST_F(AclE2ETest, SubmitNeedsTheJobsOwnNamespace) {
   Launch({"--acl-enabled"});
   std::string root = Bootstrap();

@@ -11,9 +11,11 @@
 #include <sstream>
 #include <unistd.h>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
+#include "common/gotime.h"
 #include "tests/support/agent_process.h"
 #include "tests/support/http_client.h"
 
@@ -138,6 +140,77 @@ TEST_F(MetricsE2ETest, PrometheusTextFollowsTheExpositionFormat) {
   fs::remove(text);
   ASSERT_EQ(out.rfind("parsed ", 0), 0u) << out;
   EXPECT_GT(std::atoi(out.c_str() + 7), 10) << out;
+}
+
+TEST_F(MetricsE2ETest, PerTaskGaugesAndDroversOwnFigures) {
+  Launch(R"({"telemetry": {"publish_allocation_metrics": true}})");
+  json::object task{{"Name", "t"},
+                    {"Driver", "raw_exec"},
+                    {"Config", json::object{{"command", "/bin/sleep"}, {"args", json::array{"600"}}}},
+                    {"Resources", json::object{{"CPU", 50}, {"MemoryMB", 32}}},
+                    {"KillTimeout", kSecond}};
+  json::value job = json::object{
+      {"Job", json::object{{"ID", "measured"},
+                           {"Name", "measured"},
+                           {"Type", "service"},
+                           {"Datacenters", json::array{"dc1"}},
+                           {"TaskGroups", json::array{json::object{
+                                              {"Name", "g"}, {"Count", 1},
+                                              {"Tasks", json::array{task}}}}}}}};
+  HttpClient client = agent_->Client();
+  const std::string alloc = RunJobUntil(client, job, "measured", "t", "running",
+                                        std::chrono::seconds(30));
+  ASSERT_FALSE(alloc.empty()) << agent_->LogTail();
+
+  // A blocking query parks while the metrics are read.
+  auto index = client.Get("/v1/job/measured");
+  ASSERT_TRUE(index.ok());
+  std::thread parked([port = agent_->port(), i = std::string(index->headers.Get("X-Nomad-Index").value_or("1"))] {
+    HttpClient c(port, std::chrono::seconds(30));
+    (void)c.Get("/v1/job/measured?index=" + i + "&wait=3s");
+  });
+  json::value m;
+  const json::value* parked_gauge = nullptr;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        m = json::parse(Get("/v1/metrics").body);
+        parked_gauge = FindNamed(m.at("Gauges").as_array(), "drover.http.parked_queries");
+        return parked_gauge != nullptr && parked_gauge->at("Value").to_number<double>() >= 1.0;
+      },
+      std::chrono::seconds(10)));
+  parked.join();
+
+  const json::array& gauges = m.at("Gauges").as_array();
+  const json::value* rss = FindNamed(gauges, "nomad.client.allocs.memory.rss");
+  ASSERT_NE(rss, nullptr) << json::serialize(m).substr(0, 2000);
+  const json::object& labels = rss->at("Labels").as_object();
+  EXPECT_EQ(labels.at("alloc_id").as_string(), alloc);
+  EXPECT_EQ(labels.at("job").as_string(), "measured");
+  EXPECT_EQ(labels.at("task").as_string(), "t");
+  EXPECT_EQ(labels.at("task_group").as_string(), "g");
+  EXPECT_EQ(labels.at("namespace").as_string(), "default");
+  EXPECT_GT(rss->at("Value").to_number<double>(), 0.0);
+  const json::value* allocated = FindNamed(gauges, "nomad.client.allocs.memory.allocated");
+  ASSERT_NE(allocated, nullptr);
+  EXPECT_EQ(allocated->at("Value").to_number<double>(), 32.0 * 1024 * 1024);
+  for (const char* name : {"nomad.client.allocs.cpu.total_percent", "nomad.client.allocs.cpu.user",
+                           "nomad.client.allocs.cpu.system", "nomad.client.allocs.cpu.total_ticks",
+                           "nomad.client.allocs.cpu.allocated"}) {
+    EXPECT_NE(FindNamed(gauges, name), nullptr) << name;
+  }
+  const json::value* executors = FindNamed(gauges, "drover.executors.running");
+  ASSERT_NE(executors, nullptr);
+  EXPECT_EQ(executors->at("Value").to_number<double>(), 1.0);
+  const json::value* commits = FindNamed(m.at("Samples").as_array(), "drover.store.commit_ms");
+  ASSERT_NE(commits, nullptr);
+  EXPECT_GE(commits->at("Count").to_number<double>(), 2.0);  // node registration, the job
+
+  // Without publish_allocation_metrics (Nomad's default) no per-task gauge.
+  Launch();
+  json::value plain = json::parse(Get("/v1/metrics").body);
+  EXPECT_EQ(FindNamed(plain.at("Gauges").as_array(), "nomad.client.allocs.cpu.total_percent"),
+            nullptr);
+  EXPECT_NE(FindNamed(plain.at("Gauges").as_array(), "drover.executors.running"), nullptr);
 }
 
 }  // namespace
