@@ -52,6 +52,8 @@ void AddClientRoutes(RouteTable& routes, ApiContext& ctx);
 void AddAclRoutes(RouteTable& routes, ApiContext& ctx);
 void AddMetricsRoutes(RouteTable& routes, ApiContext& ctx);
 void AddParseRoutes(RouteTable& routes, ApiContext& ctx);  // api/parse_routes.cc
+void AddDeploymentRoutes(RouteTable& routes, ApiContext& ctx);  // api/deployment_routes.cc
+void AddJobVersionRoutes(RouteTable& routes, ApiContext& ctx);  // api/job_version_routes.cc
 class ExecSessions;
 void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 
@@ -62,6 +64,9 @@ boost::json::value AllocStub(const Allocation& alloc, bool task_states, bool res
 // path, every query parameter but `index`, `wait` and `pretty`, and the
 // token's scope.
 std::string QueryIdentity(const Rest::Request& req, const RequestAuth& auth);
+
+// The request's `namespace` parameter, "default" when absent or empty.
+std::string NamespaceParam(const Rest::Request& req);
 
 // Reads a `:param` from the path without Pistache's lexical cast.
 std::string PathParam(const Rest::Request& req, const char* name);

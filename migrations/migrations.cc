@@ -70,6 +70,16 @@ Status StoreJobsOncePerVersion(MigrationTxn& txn) {
   });
 }
 
+// v5: deployments (Nomad's rollout of a job version) get a column family
+// of their own, `deployments` (<deployment id> -> Deployment JSON),
+// created empty when the store opens; no existing entry changes. The step
+// records the empty table's index so that its first reads answer a real
+// X-Nomad-Index.
+Status AddDeployments(MigrationTxn& txn) {
+  txn.Put("meta", "index/deployment", "0");
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<Migration> All() {
@@ -78,6 +88,7 @@ std::vector<Migration> All() {
       {2, "index evaluations by CreateIndex", IndexEvalsByCreateIndex},
       {3, "ACL tokens and policies", AddAclTables},
       {4, "jobs stored once per version; allocations refer to them", StoreJobsOncePerVersion},
+      {5, "deployments", AddDeployments},
   };
 }
 

@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "lifecycle/engine.h"
 #include "service/acl.h"
+#include "service/deployments.h"
 #include "service/gc.h"
 #include "service/host_stats.h"
 #include "service/node.h"
@@ -50,14 +51,6 @@ struct AgentConfig {
   std::string version;
 };
 
-struct JobRegisterResult {
-  std::string EvalID;
-  std::uint64_t EvalCreateIndex = 0;
-  std::uint64_t JobModifyIndex = 0;
-  std::string Warnings;
-  std::uint64_t Index = 0;
-};
-
 struct JobDeregisterResult {
   std::string EvalID;
   std::uint64_t EvalCreateIndex = 0;
@@ -87,6 +80,8 @@ class Agent : private EngineListener {
   const HostStatsCollector& host_stats() const { return *host_stats_; }
   const NodeCapacity& capacity() const { return capacity_; }
   AllocGarbageCollector& gc() { return *gc_; }
+  // Job updates, deployments, job versions, revert and plan.
+  Deployments& deployments() { return *deployments_; }
 
   // PUT /v1/jobs. The job is canonicalized and validated; an unchanged job
   // keeps its version and places nothing new.
@@ -141,6 +136,7 @@ class Agent : private EngineListener {
   std::unique_ptr<AllocGarbageCollector> gc_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<AclService> acl_;
+  std::unique_ptr<Deployments> deployments_;
 };
 
 }  // namespace drover

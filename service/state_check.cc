@@ -209,7 +209,8 @@ Result<CheckReport> CheckState(const StateStore& store, const CheckProgress& pro
           case Table::kNodes: rebuilt_max = MaxModifyIndexOf(replayed->nodes); break;
           case Table::kAclTokens:
           case Table::kAclPolicies:
-            break;  // not journaled; kAllTables does not list them
+          case Table::kDeployments:
+            break;  // not replayed; kAllTables does not list them
         }
         if (replayed->table_index[i] == ti && rebuilt_max < ti) continue;
       }

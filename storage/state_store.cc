@@ -30,21 +30,24 @@ namespace {
 // Column families, in the order they are opened; kCfNames[i] is handle i.
 enum Cf { kDefault, kMeta, kJobs, kEvals, kAllocs, kAllocCreate, kAllocJob, kNodes, kEvents,
           kTaskLocal, kEvalCreate, kAclTokens, kAclSecrets, kAclPolicies, kJobVersions,
-          kCfCount };
+          kDeployments, kCfCount };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
     "events", "task_local", "eval_create", "acl_tokens", "acl_secrets", "acl_policies",
-    "job_versions"};
+    "job_versions", "deployments"};
 // The first column family a schema v4 store adds; a read-only view of an
 // older store lacks it.
 constexpr Cf kFirstV4Cf = kJobVersions;
+// The first column family a schema v5 store adds (deployments).
+constexpr Cf kFirstV5Cf = kDeployments;
 
 // Decoded job versions kept in memory; beyond this the cache starts over.
 constexpr std::size_t kJobCacheLimit = 4096;
 
 // Every table with an index: the journaled ones and the ACL tables.
-constexpr Table kIndexedTables[] = {Table::kJobs,   Table::kEvals,     Table::kAllocs,
-                                    Table::kNodes,  Table::kAclTokens, Table::kAclPolicies};
+constexpr Table kIndexedTables[] = {Table::kJobs,      Table::kEvals,       Table::kAllocs,
+                                    Table::kNodes,     Table::kAclTokens,   Table::kAclPolicies,
+                                    Table::kDeployments};
 
 constexpr char kSep = '\0';
 
@@ -175,6 +178,7 @@ const char* TableName(Table t) {
     case Table::kNodes: return "nodes";
     case Table::kAclTokens: return "acl_token";
     case Table::kAclPolicies: return "acl_policy";
+    case Table::kDeployments: return "deployment";
   }
   return "unknown";
 }
@@ -429,6 +433,11 @@ Status WriteTxn::StageJobVersion(const std::string& ns, const std::string& id, c
   return Status::Ok();
 }
 
+void WriteTxn::PutDeployment(const Deployment& d) {
+  batch_->Put(store_->impl_->cf(kDeployments), d.ID, EncodeJson(d));
+  Touch(Table::kDeployments);
+}
+
 void WriteTxn::PutEval(const Evaluation& eval) {
   batch_->Put(store_->impl_->cf(kEvals), eval.ID, EncodeJson(eval));
   batch_->Put(store_->impl_->cf(kEvalCreate), EvalCreateKey(eval.CreateIndex, eval.ID), "");
@@ -661,6 +670,11 @@ Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& 
     return FailedPrecondition(dir + " was written by an older Drover (schema v3 or before); "
                               "start the agent on it once to migrate it, then read it");
   }
+  if (std::find(families.begin(), families.end(), kCfNames[kFirstV5Cf]) == families.end() &&
+      std::find(families.begin(), families.end(), kCfNames[kFirstV4Cf]) != families.end()) {
+    return FailedPrecondition(dir + " was written by an older Drover (schema v4); "
+                              "start the agent on it once to migrate it, then read it");
+  }
   for (const char* name : kCfNames) {
     if (std::find(families.begin(), families.end(), name) == families.end()) {
       return FailedPrecondition(dir + " is a RocksDB database but not a Drover state store "
@@ -880,6 +894,14 @@ Result<std::vector<Allocation>> StateStore::ListAllocsByJob(const std::string& n
     if (alloc) out.push_back(std::move(*alloc));
   }
   return out;
+}
+
+Result<std::optional<Deployment>> StateStore::GetDeployment(const std::string& id) const {
+  return impl_->GetObject<Deployment>(kDeployments, id, "Deployment");
+}
+
+Result<std::vector<Deployment>> StateStore::ListDeployments() const {
+  return impl_->ListObjects<Deployment>(kDeployments, "", "Deployment");
 }
 
 Result<std::optional<Node>> StateStore::GetNode(const std::string& id) const {
