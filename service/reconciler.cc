@@ -325,8 +325,8 @@ ReconcileResult Reconcile(const ReconcileInput& in) {
           }
           if (!healthy) room--;
         }
-        room = std::max<std::int64_t>(room, 0);
       }
+      room = std::max<std::int64_t>(room, 0);
     }
 
     // Placements: lost allocations' names first, then free names.
