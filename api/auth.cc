@@ -114,6 +114,19 @@ Result<AclRule> AclRuleFor(std::string_view path, M method) {
       p == "/v1/services" || p == "/v1/service/:service_name") {
     return Ns({"read-job"});
   }
+  // Deployments, job versions, revert and plan (the deployment routes also
+  // check the deployment's own namespace).
+  if (p == "/v1/deployments" || p == "/v1/deployment/:deployment_id" ||
+      p == "/v1/deployment/allocations/:deployment_id" || p == "/v1/job/:job_id/deployments" ||
+      p == "/v1/job/:job_id/deployment" || p == "/v1/job/:job_id/versions") {
+    return Ns({"read-job"});
+  }
+  if (p == "/v1/deployment/fail/:deployment_id" || p == "/v1/deployment/pause/:deployment_id" ||
+      p == "/v1/deployment/promote/:deployment_id" ||
+      p == "/v1/deployment/allocation-health/:deployment_id" || p == "/v1/job/:job_id/revert" ||
+      p == "/v1/job/:job_id/plan") {
+    return Ns({"submit-job"});
+  }
   if (p == "/v1/allocation/:alloc_id" || p == "/v1/allocation/:alloc_id/services" ||
       p == "/v1/client/allocation/:alloc_id/stats") {
     return AllocNs({"read-job"});

@@ -60,6 +60,8 @@ void AddVariableRoutes(RouteTable& routes, ApiContext& ctx);   // api/variable_r
 void AddJobOpsRoutes(RouteTable& routes, ApiContext& ctx);
 // /v1/node/:id/{eligibility,drain,purge} (api/node_routes.cc).
 void AddNodeRoutes(RouteTable& routes, ApiContext& ctx);
+void AddDeploymentRoutes(RouteTable& routes, ApiContext& ctx);  // api/deployment_routes.cc
+void AddJobVersionRoutes(RouteTable& routes, ApiContext& ctx);  // api/job_version_routes.cc
 class ExecSessions;
 void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 
@@ -69,6 +71,9 @@ void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 // path, every query parameter but `index`, `wait` and `pretty`, and the
 // token's scope.
 std::string QueryIdentity(const Rest::Request& req, const RequestAuth& auth);
+
+// The request's `namespace` parameter, "default" when absent or empty.
+std::string NamespaceParam(const Rest::Request& req);
 
 // Reads a `:param` from the path without Pistache's lexical cast.
 std::string PathParam(const Rest::Request& req, const char* name);

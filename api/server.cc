@@ -56,6 +56,8 @@ Status Server::Start(const std::string& addr, int threads) {
   AddVariableRoutes(routes, impl_->ctx);
   AddJobOpsRoutes(routes, impl_->ctx);
   AddNodeRoutes(routes, impl_->ctx);
+  AddDeploymentRoutes(routes, impl_->ctx);
+  AddJobVersionRoutes(routes, impl_->ctx);
   AddExecRoutes(routes, impl_->ctx, impl_->exec_sessions);
   RETURN_IF_ERROR(routes.Install(impl_->router, impl_->guard));
   impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {

@@ -111,6 +111,16 @@ Status AddScalingEvents(MigrationTxn& txn) {
   return Status::Ok();
 }
 
+// v7: deployments (Nomad's rollout of a job version) get a column family
+// of their own, `deployments` (<deployment id> -> Deployment JSON),
+// created empty when the store opens; no existing entry changes. The step
+// records the empty table's index so that its first reads answer a real
+// X-Nomad-Index.
+Status AddDeployments(MigrationTxn& txn) {
+  txn.Put("meta", "index/deployment", "0");
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<Migration> All() {
@@ -121,6 +131,7 @@ std::vector<Migration> All() {
       {4, "jobs stored once per version; allocations refer to them", StoreJobsOncePerVersion},
       {5, "namespaces and variables", AddNamespacesAndVariables},
       {6, "scaling events", AddScalingEvents},
+      {7, "deployments", AddDeployments},
   };
 }
 

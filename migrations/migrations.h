@@ -17,7 +17,7 @@
 namespace drover::migrations {
 
 // The schema version this binary writes.
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 
 // Every step, in ascending version order.
 std::vector<Migration> All();

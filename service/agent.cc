@@ -18,8 +18,6 @@
 namespace drover {
 namespace {
 
-constexpr const char* kAllocUpdating = "alloc is being updated due to job update";
-constexpr const char* kAllocNotNeeded = "alloc not needed due to job update";
 constexpr const char* kAllocMigrating = "alloc is being migrated";
 constexpr const char* kAllocRescheduled = "alloc was rescheduled because it failed";
 
@@ -29,23 +27,6 @@ std::string UnknownAllocation(const std::string& id) {
 
 bool Live(const Allocation& a) {
   return a.DesiredStatus == kAllocDesiredRun && !ClientTerminal(a.ClientStatus);
-}
-
-Event EvaluationEvent(const Evaluation& e) {
-  return MakeEvent("Evaluation", "EvaluationUpdated", e.ID, e.Namespace, EncodeJson(e), {e.JobID});
-}
-
-void PutAllocWithEvent(WriteTxn& txn, const Allocation& a) {
-  txn.PutAlloc(a);
-  txn.AddEvent(AllocationEvent("PlanResult", a));
-}
-
-Evaluation NewEval(const Job& job, const char* triggered_by, std::uint64_t index, Nanos now,
-                   const std::string& node_id) {
-  Evaluation e = CompleteEval(job, triggered_by, index, now);
-  e.JobModifyIndex = job.JobModifyIndex;
-  e.NodeID = node_id;
-  return e;
 }
 
 }  // namespace
@@ -143,11 +124,18 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       NewRawExecDriver(DefaultExecutorPath(), Containment{containment_options, std::move(cgroups)}),
       std::move(engine_options));
   RETURN_IF_ERROR(agent->engine_->Start());
+  agent->deployments_ = std::make_unique<Deployments>(
+      *agent->store_, agent->node_, agent->capacity_,
+      [a = agent.get()](std::vector<std::string> ids) { a->engine_->AllocsUpdated(std::move(ids)); });
   RETURN_IF_ERROR(agent->RearmFollowups());
   RETURN_IF_ERROR(agent->variables_->RestoreLocks());
   agent->jobs_ = std::make_unique<JobApi>(*agent);
   agent->drainer_ = std::make_unique<NodeDrainer>(*agent);
   agent->drainer_->Start();
+  agent->deployments_->SetAdmission(
+      [a = agent.get()](const Job& job) { return a->namespaces_->CheckJob(job); });
+  agent->deployments_->SetSchedulingNode([a = agent.get()] { return a->SchedulingNode(); });
+  agent->deployments_->Start(agent->timers_);
   // Not before serving: on a long journal a compaction takes a while.
   agent->timers_.After(kSecond, [a = agent.get()] { a->CompactJournalPeriodically(); });
   log::Info("agent: node " + node.ID + " (" + node.Name + ") ready: " +
@@ -171,105 +159,11 @@ std::size_t Agent::RunningAllocs() const { return engine_ ? engine_->RunningAllo
 Result<JobRegisterResult> Agent::RegisterJob(Job job) {
   CanonicalizeJob(job);
   // Before the store's lock: nothing of an invalid job is stored, and every
-  // Count below is bounded by what this node can hold.
+  // Count the planner sees is bounded by what this node can hold.
   RETURN_IF_ERROR(ValidateJob(job, capacity_));
-
-  JobRegisterResult out;
-  std::vector<std::string> touched;
-  auto index = store_->Apply([&](WriteTxn& txn) -> Status {
-    // In the change, so that a namespace deleted meanwhile cannot be missed.
-    RETURN_IF_ERROR(namespaces_->CheckJob(job));
-    const std::uint64_t idx = txn.index();
-    const Nanos now = NowNanos();
-    ASSIGN_OR_RETURN(std::optional<Job> existing, store_->GetJob(job.Namespace, job.ID));
-    ASSIGN_OR_RETURN(std::vector<Allocation> job_allocs,
-                     store_->ListAllocsByJob(job.Namespace, job.ID));
-    bool changed = !existing || existing->Stop || !SameJobSpec(*existing, job);
-
-    if (changed) {
-      job.Version = existing ? existing->Version + 1 : 0;
-      job.CreateIndex = existing ? existing->CreateIndex : idx;
-      job.ModifyIndex = job.JobModifyIndex = idx;
-      job.SubmitTime = now;
-      job.Status = "pending";
-      job.Stop = false;
-      txn.PutJob(job);
-      txn.AddEvent(MakeEvent("Job", "JobRegistered", job.ID, job.Namespace, EncodeJson(job)));
-    } else {
-      job = *existing;
-    }
-
-    // A changed job replaces every live allocation of the old version.
-    std::map<std::string, std::vector<int>> to_place;
-    std::map<std::string, std::vector<bool>> used_index;
-    for (Allocation& a : job_allocs) {
-      if (!Live(a)) continue;
-      if (changed) {
-        a.DesiredStatus = kAllocDesiredStop;
-        a.DesiredDescription = kAllocUpdating;
-        a.ModifyIndex = a.AllocModifyIndex = idx;
-        a.ModifyTime = now;
-        PutAllocWithEvent(txn, a);
-        touched.push_back(a.ID);
-      } else {
-        auto& used = used_index[a.TaskGroup];
-        int i = AllocIndex(a.Name);
-        if (static_cast<int>(used.size()) <= i) used.resize(i + 1);
-        used[i] = true;
-      }
-    }
-    for (const TaskGroup& tg : job.TaskGroups) {
-      auto& used = used_index[tg.Name];
-      for (std::int64_t i = 0; i < tg.Count; ++i) {
-        if (i < static_cast<std::int64_t>(used.size()) && used[i]) continue;
-        to_place[tg.Name].push_back(static_cast<int>(i));
-      }
-    }
-
-    ASSIGN_OR_RETURN(std::vector<Allocation> all, store_->ListAllocs());
-    std::vector<Allocation> live;
-    for (Allocation& a : all) {
-      bool stopping = std::find(touched.begin(), touched.end(), a.ID) != touched.end();
-      if (Live(a) && !stopping) live.push_back(std::move(a));
-    }
-
-    Evaluation eval = NewEval(job, "job-register", idx, now, node_.ID);
-    const Node node = SchedulingNode();
-    PlanResult plan = Plan(PlanRequest{job, live, to_place, node, capacity_, eval.ID, idx, now});
-    for (const Allocation& a : plan.placed) {
-      PutAllocWithEvent(txn, a);
-      touched.push_back(a.ID);
-    }
-    eval.QueuedAllocations = plan.queued;
-    if (!plan.failed.empty()) {
-      // As Nomad: the evaluation completes with the failed placements, and
-      // a blocked evaluation records the wait for capacity.
-      std::map<std::string, AllocMetric> failed = plan.failed;
-      std::string failed_json = "{";
-      for (const auto& [group, metric] : failed) {
-        if (failed_json.size() > 1) failed_json += ",";
-        failed_json += "\"" + group + "\":" + EncodeJson(metric);
-      }
-      eval.FailedTGAllocs.text = failed_json + "}";
-      Evaluation blocked = NewEval(job, "queued-allocs", idx, now, "");
-      blocked.Status = "blocked";
-      blocked.StatusDescription = "created due to placement conflicts";
-      blocked.PreviousEval = eval.ID;
-      eval.BlockedEval = blocked.ID;
-      txn.PutEval(blocked);
-      txn.AddEvent(EvaluationEvent(blocked));
-    }
-    txn.PutEval(eval);
-    txn.AddEvent(EvaluationEvent(eval));
-    out.EvalID = eval.ID;
-    out.EvalCreateIndex = idx;
-    out.JobModifyIndex = job.JobModifyIndex;
-    return Status::Ok();
-  });
-  if (!index.ok()) return index.status();
-  out.Index = *index;
-  if (!touched.empty()) engine_->AllocsUpdated(std::move(touched));
-  log::Info("jobs: registered " + job.ID + " (eval " + out.EvalID + ", index " +
+  const std::string id = job.ID;
+  ASSIGN_OR_RETURN(JobRegisterResult out, deployments_->Register(std::move(job)));
+  log::Info("jobs: registered " + id + " (eval " + out.EvalID + ", index " +
             std::to_string(out.Index) + ")");
   return out;
 }
@@ -306,6 +200,7 @@ Result<JobDeregisterResult> Agent::DeregisterJob(const std::string& ns, const st
       PutAllocWithEvent(txn, a);
       touched.push_back(a.ID);
     }
+    deployments_->CancelForStoppedJob(txn, ns, id, now);
     Evaluation eval = NewEval(*job, "job-deregister", idx, now, node_.ID);
     eval.JobModifyIndex = idx;
     txn.PutEval(eval);
@@ -418,6 +313,11 @@ Status Agent::ScheduleReschedule(const std::string& alloc_id) {
     }
     ASSIGN_OR_RETURN(std::optional<Job> job, store_->GetJob(alloc->Namespace, alloc->JobID));
     if (!job || job->Stop) return FailedPrecondition("job stopped");
+    // As Nomad: allocations of a failed deployment are not replaced.
+    if (!alloc->DeploymentID.empty()) {
+      ASSIGN_OR_RETURN(std::optional<Deployment> d, store_->GetDeployment(alloc->DeploymentID));
+      if (d && d->Status == kDeploymentFailed) return FailedPrecondition("deployment failed");
+    }
     std::optional<ReschedulePolicy> policy = ReschedulePolicyOf(*alloc);
     if (!policy || !RescheduleEligible(*alloc, *policy, now)) {
       return FailedPrecondition("reschedule policy exhausted");

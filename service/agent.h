@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "lifecycle/engine.h"
 #include "service/acl.h"
+#include "service/deployments.h"
 #include "service/gc.h"
 #include "service/host_stats.h"
 #include "service/job_api.h"
@@ -59,14 +60,6 @@ struct AgentConfig {
   std::string version;
 };
 
-struct JobRegisterResult {
-  std::string EvalID;
-  std::uint64_t EvalCreateIndex = 0;
-  std::uint64_t JobModifyIndex = 0;
-  std::string Warnings;
-  std::uint64_t Index = 0;
-};
-
 struct JobDeregisterResult {
   std::string EvalID;
   std::uint64_t EvalCreateIndex = 0;
@@ -109,6 +102,8 @@ class Agent : private EngineListener {
   // node's eligibility, drain and purge (service/node_drain.h).
   JobApi& jobs() { return *jobs_; }
   NodeDrainer& drainer() { return *drainer_; }
+  // Job updates, deployments, job versions, revert and plan.
+  Deployments& deployments() { return *deployments_; }
 
   // PUT /v1/jobs. The job is canonicalized and validated; an unchanged job
   // keeps its version and places nothing new.
@@ -173,6 +168,7 @@ class Agent : private EngineListener {
   std::unique_ptr<VariableService> variables_;  // its lock timers run on timers_
   std::unique_ptr<JobApi> jobs_;
   std::unique_ptr<NodeDrainer> drainer_;
+  std::unique_ptr<Deployments> deployments_;
 };
 
 }  // namespace drover

@@ -1,7 +1,8 @@
-// Evaluations the scheduler side writes: Drover plans while it writes, so
-// an evaluation is created complete, with its journal event.
+// Writing evaluations and allocations the way every scheduler path does:
+// a completed evaluation for a job, and each write with its journal event.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "storage/model.h"
@@ -9,11 +10,21 @@
 
 namespace drover {
 
-// A complete evaluation of `job` created at `index`.
+// A completed evaluation of `job` (Nomad's fields), created at `index`.
+Evaluation NewEval(const Job& job, const char* triggered_by, std::uint64_t index, Nanos now,
+                   const std::string& node_id);
+
+Event EvaluationEvent(const Evaluation& e);
+
+// NewEval without a node: the evaluations of job-level requests (scale,
+// evaluate).
 Evaluation CompleteEval(const Job& job, const std::string& triggered_by, std::uint64_t index,
                         Nanos now);
 
-// Writes the evaluation and its EvaluationUpdated journal event.
-void PutEvalWithEvent(WriteTxn& txn, const Evaluation& eval);
+// Writes the allocation with its "PlanResult" journal event.
+void PutAllocWithEvent(WriteTxn& txn, const Allocation& a);
+
+// Writes the evaluation with its journal event.
+void PutEvalWithEvent(WriteTxn& txn, const Evaluation& e);
 
 }  // namespace drover

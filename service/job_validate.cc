@@ -16,6 +16,7 @@
 #include "common/text.h"
 #include "lifecycle/driver.h"
 #include "service/job_spec.h"
+#include "service/reconciler.h"
 #include "storage/codec.h"
 
 namespace drover {
@@ -196,6 +197,40 @@ Nanos RoundToSecond(Nanos d) {
   if (r < 0) r = -r;
   if (r + r < kSecond) return d - (d < 0 ? -r : r);
   return d < 0 ? SaturatingAdd(d - (-r), -kSecond) : SaturatingAdd(d - r, kSecond);
+}
+
+// Nomad's UpdateStrategy.Validate, on the group's merged strategy.
+Errors ValidateUpdateStrategy(const UpdateStrategy& u) {
+  Errors e;
+  if (u.HealthCheck != "checks" && u.HealthCheck != "task_states" && u.HealthCheck != "manual") {
+    e.push_back("Invalid health check given: \"" + u.HealthCheck + "\"");
+  }
+  if (u.MaxParallel < 0) {
+    e.push_back("Max parallel can not be less than zero: " + Str(u.MaxParallel) + " < 0");
+  }
+  if (u.Canary < 0) e.push_back("Canary count can not be less than zero: " + Str(u.Canary) + " < 0");
+  if (u.Canary == 0 && u.AutoPromote) {
+    e.push_back("Auto Promote requires a Canary count greater than zero");
+  }
+  if (u.MinHealthyTime < 0) {
+    e.push_back("Minimum healthy time may not be less than zero: " + Dur(u.MinHealthyTime));
+  }
+  if (u.HealthyDeadline <= 0) {
+    e.push_back("Healthy deadline must be greater than zero: " + Dur(u.HealthyDeadline));
+  }
+  if (u.ProgressDeadline < 0) {
+    e.push_back("Progress deadline must be zero or greater: " + Dur(u.ProgressDeadline));
+  }
+  if (u.MinHealthyTime >= u.HealthyDeadline) {
+    e.push_back("Minimum healthy time must be less than healthy deadline: " +
+                Dur(u.MinHealthyTime) + " > " + Dur(u.HealthyDeadline));
+  }
+  if (u.ProgressDeadline != 0 && u.HealthyDeadline >= u.ProgressDeadline) {
+    e.push_back("Healthy deadline must be less than progress deadline: " +
+                Dur(u.HealthyDeadline) + " > " + Dur(u.ProgressDeadline));
+  }
+  if (u.Stagger <= 0) e.push_back("Stagger must be greater than zero: " + Dur(u.Stagger));
+  return e;
 }
 
 Errors ValidateReschedulePolicy(const ReschedulePolicy& r) {
@@ -416,6 +451,9 @@ Errors ValidateGroup(const Job& job, const TaskGroup& tg, const NodeCapacity& ca
     Add(e, "", ValidateReschedulePolicy(*tg.ReschedulePolicy));
   } else {
     e.push_back("Task Group " + tg.Name + " should have a reschedule policy");
+  }
+  if (std::optional<UpdateStrategy> u = UpdateStrategyOf(job, tg)) {
+    Add(e, "", ValidateUpdateStrategy(*u));
   }
   if (!tg.EphemeralDisk) {
     e.push_back("Task Group " + tg.Name + " should have an ephemeral disk object");

@@ -214,6 +214,8 @@ Result<CheckReport> CheckState(const StateStore& store, const CheckProgress& pro
             break;  // not rebuilt from the journal; kAllTables does not list them
           case Table::kScalingEvents:
             break;  // not journaled; kAllTables does not list them
+          case Table::kDeployments:
+            break;  // not replayed; kAllTables does not list them
         }
         if (replayed->table_index[i] == ti && rebuilt_max < ti) continue;
       }

@@ -82,6 +82,14 @@ BOOST_DESCRIBE_STRUCT(Event, (), (Topic, Type, Key, Namespace, FilterKeys, Index
 BOOST_DESCRIBE_STRUCT(ACLToken, (),
                       (AccessorID, SecretID, Name, Type, Policies, Global, CreateTime,
                        ExpirationTime, ExpirationTTL, SecretHash, CreateIndex, ModifyIndex))
+BOOST_DESCRIBE_STRUCT(DeploymentState, (),
+                      (AutoRevert, AutoPromote, ProgressDeadline, RequireProgressBy, Promoted,
+                       PlacedCanaries, DesiredCanaries, DesiredTotal, PlacedAllocs, HealthyAllocs,
+                       UnhealthyAllocs))
+BOOST_DESCRIBE_STRUCT(Deployment, (),
+                      (ID, Namespace, JobID, JobVersion, JobModifyIndex, JobSpecModifyIndex,
+                       JobCreateIndex, IsMultiregion, TaskGroups, Status, StatusDescription,
+                       EvalPriority, CreateIndex, ModifyIndex, CreateTime, ModifyTime))
 BOOST_DESCRIBE_STRUCT(ACLPolicy, (), (Name, Description, Rules, JobACL, CreateIndex, ModifyIndex))
 
 namespace {
@@ -408,5 +416,6 @@ DROVER_INSTANTIATE_CODEC(RestartPolicy)
 DROVER_INSTANTIATE_CODEC(AllocMetric)
 DROVER_INSTANTIATE_CODEC(ACLToken)
 DROVER_INSTANTIATE_CODEC(ACLPolicy)
+DROVER_INSTANTIATE_CODEC(Deployment)
 
 }  // namespace drover

@@ -390,6 +390,56 @@ struct Node {
   friend bool operator==(const Node&, const Node&) = default;
 };
 
+// ---- Deployment ---------------------------------------------------------------
+
+// A task group's part of a deployment (Nomad's DeploymentState).
+struct DeploymentState {
+  bool AutoRevert = false;
+  bool AutoPromote = false;
+  Nanos ProgressDeadline = 0;
+  GoTime RequireProgressBy;  // reset to now + ProgressDeadline on progress
+  bool Promoted = false;
+  std::vector<std::string> PlacedCanaries;
+  std::int64_t DesiredCanaries = 0;
+  std::int64_t DesiredTotal = 0;
+  std::int64_t PlacedAllocs = 0;
+  std::int64_t HealthyAllocs = 0;
+  std::int64_t UnhealthyAllocs = 0;
+  friend bool operator==(const DeploymentState&, const DeploymentState&) = default;
+};
+
+// One job version's rollout (Nomad's Deployment).
+struct Deployment {
+  std::string ID;
+  std::string Namespace;
+  std::string JobID;
+  std::uint64_t JobVersion = 0;
+  std::uint64_t JobModifyIndex = 0;
+  std::uint64_t JobSpecModifyIndex = 0;
+  std::uint64_t JobCreateIndex = 0;
+  bool IsMultiregion = false;
+  std::map<std::string, DeploymentState> TaskGroups;
+  std::string Status;  // "running" | "paused" | "failed" | "successful" | "cancelled"
+  std::string StatusDescription;
+  std::int64_t EvalPriority = 0;
+  std::uint64_t CreateIndex = 0;
+  std::uint64_t ModifyIndex = 0;
+  Nanos CreateTime = 0;
+  Nanos ModifyTime = 0;
+  friend bool operator==(const Deployment&, const Deployment&) = default;
+};
+
+inline constexpr const char* kDeploymentRunning = "running";
+inline constexpr const char* kDeploymentPaused = "paused";
+inline constexpr const char* kDeploymentFailed = "failed";
+inline constexpr const char* kDeploymentSuccessful = "successful";
+inline constexpr const char* kDeploymentCancelled = "cancelled";
+
+// Nomad's Deployment.Active(): running, paused (or a multiregion state).
+inline bool DeploymentActive(const Deployment& d) {
+  return d.Status == kDeploymentRunning || d.Status == kDeploymentPaused;
+}
+
 // ---- ACL -------------------------------------------------------------------
 
 // An ACL token as Nomad serves it. The secret itself is never stored: the

@@ -32,26 +32,26 @@ namespace {
 // Column families, in the order they are opened; kCfNames[i] is handle i.
 enum Cf { kDefault, kMeta, kJobs, kEvals, kAllocs, kAllocCreate, kAllocJob, kNodes, kEvents,
           kTaskLocal, kEvalCreate, kAclTokens, kAclSecrets, kAclPolicies, kJobVersions,
-          kNamespaces, kVariables, kScalingEvents, kCfCount };
+          kNamespaces, kVariables, kScalingEvents, kDeployments, kCfCount };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
     "events", "task_local", "eval_create", "acl_tokens", "acl_secrets", "acl_policies",
-    "job_versions", "namespaces", "variables", "scaling_events"};
-// The first column family a schema v4 store adds; a read-only view of an
-// older store lacks it.
+    "job_versions", "namespaces", "variables", "scaling_events", "deployments"};
+// The first column family each schema version from v4 on adds; a read-only
+// view of an older store lacks it.
 constexpr Cf kFirstV4Cf = kJobVersions;
-// The same for schema v5.
 constexpr Cf kFirstV5Cf = kNamespaces;
-// The same for schema v6.
 constexpr Cf kFirstV6Cf = kScalingEvents;
+constexpr Cf kFirstV7Cf = kDeployments;
 
 // Decoded job versions kept in memory; beyond this the cache starts over.
 constexpr std::size_t kJobCacheLimit = 4096;
 
 // Every table with an index: the journaled ones and the ACL tables.
-constexpr Table kIndexedTables[] = {Table::kJobs,       Table::kEvals,     Table::kAllocs,
-                                    Table::kNodes,      Table::kAclTokens, Table::kAclPolicies,
-                                    Table::kNamespaces, Table::kVariables, Table::kScalingEvents};
+constexpr Table kIndexedTables[] = {
+    Table::kJobs,       Table::kEvals,     Table::kAllocs,        Table::kNodes,
+    Table::kAclTokens,  Table::kAclPolicies, Table::kNamespaces,  Table::kVariables,
+    Table::kScalingEvents, Table::kDeployments};
 
 constexpr char kSep = '\0';
 
@@ -189,6 +189,7 @@ const char* TableName(Table t) {
     case Table::kNamespaces: return "namespaces";
     case Table::kVariables: return "variables";
     case Table::kScalingEvents: return "scaling_event";
+    case Table::kDeployments: return "deployment";
   }
   return "unknown";
 }
@@ -441,6 +442,11 @@ Status WriteTxn::StageJobVersion(const std::string& ns, const std::string& id, c
   batch_->Put(store_->impl_->cf(kJobVersions), key, json);
   new_jobs_.emplace_back(key, std::make_shared<const CachedJob>(CachedJob{std::move(json), job}));
   return Status::Ok();
+}
+
+void WriteTxn::PutDeployment(const Deployment& d) {
+  batch_->Put(store_->impl_->cf(kDeployments), d.ID, EncodeJson(d));
+  Touch(Table::kDeployments);
 }
 
 void WriteTxn::PutEval(const Evaluation& eval) {
@@ -705,7 +711,9 @@ Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& 
     return NotFound(dir + " is not a Drover state store (" + listed.ToString() + ")");
   }
   // The first family each schema version added, and the version before it.
-  for (auto [first, older] : {std::pair{kFirstV4Cf, 3}, {kFirstV5Cf, 4}, {kFirstV6Cf, 5}}) {
+  constexpr std::pair<Cf, int> kAddedBy[] = {
+      {kFirstV4Cf, 3}, {kFirstV5Cf, 4}, {kFirstV6Cf, 5}, {kFirstV7Cf, 6}};
+  for (auto [first, older] : kAddedBy) {
     if (std::find(families.begin(), families.end(), kCfNames[first]) == families.end() &&
         std::find(families.begin(), families.end(), "allocs") != families.end()) {
       return FailedPrecondition(dir + " was written by an older Drover (schema v" +
@@ -938,6 +946,14 @@ Result<std::vector<Allocation>> StateStore::ListAllocsByJob(const std::string& n
     if (alloc) out.push_back(std::move(*alloc));
   }
   return out;
+}
+
+Result<std::optional<Deployment>> StateStore::GetDeployment(const std::string& id) const {
+  return impl_->GetObject<Deployment>(kDeployments, id, "Deployment");
+}
+
+Result<std::vector<Deployment>> StateStore::ListDeployments() const {
+  return impl_->ListObjects<Deployment>(kDeployments, "", "Deployment");
 }
 
 Result<std::optional<Node>> StateStore::GetNode(const std::string& id) const {

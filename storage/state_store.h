@@ -41,6 +41,7 @@
 //   scaling_events <namespace> \0 <job id> -> the job's scaling events JSON, newest
 //                                            first per group (service/scaling.h;
 //                                            schema v6; not journaled)
+//   deployments   <deployment id>         -> Deployment JSON (schema v7)
 //   meta          "acl/bootstrap"         -> decimal text: the index at which the
 //                                            ACL system was bootstrapped (absent:
 //                                            not yet)
@@ -99,6 +100,7 @@ class WriteTxn {
   void PutJob(const Job& job);
   void DeleteJob(const std::string& ns, const std::string& id);
   void PutEval(const Evaluation& eval);
+  void PutDeployment(const Deployment& deployment);
   // Writes the allocation and its secondary index entries. Its Job, if
   // any, is stored once per version in `job_versions` (written only when
   // that version is new to the store) and referred to.
@@ -259,6 +261,9 @@ class StateStore {
                                                   const std::string& job_id) const;
   // Every stored version of a job, newest first.
   Result<std::vector<Job>> ListJobVersions(const std::string& ns, const std::string& id) const;
+  Result<std::optional<Deployment>> GetDeployment(const std::string& id) const;
+  // By ID.
+  Result<std::vector<Deployment>> ListDeployments() const;
   Result<std::optional<Node>> GetNode(const std::string& id) const;
   Result<std::vector<Node>> ListNodes() const;
   Result<std::optional<std::string>> GetTaskLocal(const std::string& alloc_id,

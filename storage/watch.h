@@ -10,8 +10,9 @@
 namespace drover {
 
 // Tables that carry a Nomad index ("X-Nomad-Index" of list endpoints).
+// The journaled tables come first: arrays over kAllTables index by Table.
 enum class Table { kJobs, kEvals, kAllocs, kNodes, kAclTokens, kAclPolicies, kNamespaces,
-                   kVariables, kScalingEvents };
+                   kVariables, kScalingEvents, kDeployments };
 const char* TableName(Table t);
 // The tables whose objects the event journal carries.
 inline constexpr Table kAllTables[] = {Table::kJobs, Table::kEvals, Table::kAllocs,

@@ -367,5 +367,26 @@ TEST(CheckedMathTest, SaturatesInsteadOfWrapping) {
   EXPECT_EQ(SaturatingMul(3, 4), 12);
 }
 
+TEST(JobValidateTest, UpdateBlockFollowsNomadsRules) {
+  EXPECT_EQ(Check([](Job& j) { GroupOf(j).Update.text = R"({"MaxParallel":2})"; }), "");
+  std::string m = Check([](Job& j) {
+    GroupOf(j).Update.text =
+        R"({"MaxParallel":-1,"MinHealthyTime":600000000000,"HealthCheck":"nope"})";
+  });
+  EXPECT_TRUE(Has(m, "Invalid health check given: \"nope\"")) << m;
+  EXPECT_TRUE(Has(m, "Max parallel can not be less than zero: -1 < 0")) << m;
+  EXPECT_TRUE(Has(m, "Minimum healthy time must be less than healthy deadline: 10m0s > 5m0s"))
+      << m;
+  // The job's block merges under the group's.
+  m = Check([](Job& j) { j.Update.text = R"({"HealthyDeadline":0})"; });
+  EXPECT_TRUE(Has(m, "Healthy deadline must be greater than zero: 0s")) << m;
+  // Batch jobs have no deployments: their update block is not checked.
+  EXPECT_FALSE(Has(Check([](Job& j) {
+                     j.Type = "batch";
+                     GroupOf(j).Update.text = R"({"MaxParallel":-1})";
+                   }),
+                   "Max parallel"));
+}
+
 }  // namespace
 }  // namespace drover
