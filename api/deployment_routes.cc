@@ -20,7 +20,7 @@ void ListDeployments(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
   if (!list.ok()) return SendError(writer, list.status());
   Deployments& deployments = ctx.agent.deployments();
   QueryOptions q = *opts;
-  NamespaceView view(q.ns, auth, "read-job");
+  NamespaceView view(q.ns, auth.who.acl, "read-job");
   auto query = [&deployments, q, view, list = std::move(list).value()]() -> Result<Reply> {
     Reply reply;
     reply.index = deployments.Index();
