@@ -10,12 +10,15 @@
 //   drover agent: start on a copy of the store until it serves
 //
 //   state_bench [--binary PATH] [--store DIR] [--allocs N] [--events N]
-//               [--jobs N] [--skip CMD,...]
+//               [--jobs N] [--skip CMD,...] [--previous-schema]
 //
 // --binary times another build (e.g. the one before issue 16) on the same
 // store; --store keeps the generated store in DIR and reuses it when DIR
 // already holds one (so two binaries are timed on the same data); --skip
-// leaves out some commands (check, dump, replay, at, restore).
+// leaves out some commands (check, dump, replay, at, restore);
+// --previous-schema turns the store into what the schema before the
+// journal's object index (v5) held, for timing a build from before it:
+// the index dropped, the schema version one lower.
 //
 // The store is shaped like a busy batch node: --jobs jobs share the
 // allocations; each allocation is placed, then cycles through task
@@ -38,6 +41,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <rocksdb/db.h>
 
 #include "migrations/migrations.h"
 #include "storage/codec.h"
@@ -63,6 +68,7 @@ struct Options {
   std::size_t events = 1'000'000;
   std::size_t jobs = 10;
   std::string skip;
+  bool previous_schema = false;
 };
 
 struct Generated {
@@ -271,6 +277,32 @@ Result<Generated> Generate(const std::string& state_dir, const Options& o) {
   return g;
 }
 
+// The store as a writer of the schema before the journal's object index
+// left it: everything else is what that writer wrote too.
+Status ToPreviousSchema(const std::string& state_dir) {
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), state_dir, &names);
+  if (!s.ok()) return Internal(s.ToString());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  s = rocksdb::DB::Open(rocksdb::DBOptions(), state_dir, descs, &handles, &db);
+  if (!s.ok()) return Internal(s.ToString());
+  for (std::size_t i = 0; i < names.size() && s.ok(); ++i) {
+    if (names[i] == "journal_objects") s = db->DropColumnFamily(handles[i]);
+    if (names[i] == "meta" && s.ok()) {
+      rocksdb::WriteOptions sync;
+      sync.sync = true;
+      s = db->Put(sync, handles[i], "schema_version", std::to_string(migrations::kSchemaVersion - 1));
+      if (s.ok()) s = db->Delete(sync, handles[i], "journal/entries");
+    }
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+  return s.ok() ? Status::Ok() : Internal(s.ToString());
+}
+
 // Runs `argv` with stdout/stderr to /dev/null; wall seconds and max RSS.
 struct Run {
   double seconds = -1;
@@ -389,10 +421,11 @@ int main(int argc, char** argv) {
     else if (arg == "--events" && has_value) o.events = std::strtoull(argv[++i], nullptr, 10);
     else if (arg == "--jobs" && has_value) o.jobs = std::strtoull(argv[++i], nullptr, 10);
     else if (arg == "--skip" && has_value) o.skip = argv[++i];
+    else if (arg == "--previous-schema") o.previous_schema = true;
     else {
       std::fprintf(stderr,
                    "usage: state_bench [--binary PATH] [--store DIR] [--allocs N] [--events N] "
-                   "[--jobs N] [--skip check,dump,replay,at,restore]\n");
+                   "[--jobs N] [--skip check,dump,replay,at,restore] [--previous-schema]\n");
       return 2;
     }
   }
@@ -436,6 +469,22 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(g.mid_index));
       std::fclose(f);
     }
+  }
+  if (o.previous_schema) {
+    if (Status st = ToPreviousSchema(state_dir.string()); !st.ok()) {
+      std::fprintf(stderr, "previous schema: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    std::printf("store turned into schema v%d (no journal object index)\n",
+                migrations::kSchemaVersion - 1);
+  }
+  {
+    std::uintmax_t bytes = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(state_dir, ec)) {
+      if (e.is_regular_file(ec)) bytes += e.file_size(ec);
+    }
+    std::printf("store size %.1f MiB\n", static_cast<double>(bytes) / (1 << 20));
   }
   std::printf("binary %s\n", o.binary.c_str());
   const std::string dir = data_dir.string();

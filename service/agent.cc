@@ -511,4 +511,8 @@ Result<std::string> Agent::JobStatus(const Job& job) const {
   return std::string("pending");
 }
 
+Result<HistoryReply> Agent::History(const HistoryRequest& request) const {
+  return ReadHistory(*store_, request);
+}
+
 }  // namespace drover

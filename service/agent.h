@@ -12,6 +12,7 @@
 #include "lifecycle/engine.h"
 #include "service/acl.h"
 #include "service/gc.h"
+#include "service/history.h"
 #include "service/host_stats.h"
 #include "service/node.h"
 #include "service/timers.h"
@@ -118,6 +119,9 @@ class Agent : private EngineListener {
   // The job's Status as Nomad derives it from its allocations: "running"
   // while one is live, "dead" once stopped or all done, else "pending".
   Result<std::string> JobStatus(const Job& job) const;
+
+  // The journal history of one allocation or job (service/history.h).
+  Result<HistoryReply> History(const HistoryRequest& request) const;
 
  private:
   Agent(AgentConfig config, std::unique_ptr<StateStore> store, Node node, NodeCapacity cap);

@@ -55,13 +55,23 @@ Result<T> Decode(const Event& e, const json::value& obj) {
   return decoded;
 }
 
+std::string_view StringField(const json::value& obj, const char* name) {
+  if (!obj.is_object()) return {};
+  const json::value* v = obj.get_object().if_contains(name);
+  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
 template <typename T>
 Status DecodeList(const json::object& doc, const char* key, const char* root,
-                  const std::function<void(T)>& put) {
+                  const std::function<void(T)>& put, const SnapshotFilter* keep = nullptr) {
   const json::value* list = doc.if_contains(key);
   if (list == nullptr || list->is_null()) return Status::Ok();
   if (!list->is_array()) return Internal(std::string("journal snapshot: ") + key + " is not a list");
   for (const json::value& v : list->get_array()) {
+    if (keep != nullptr && !(*keep)(root, StringField(v, "Namespace"), StringField(v, "ID"),
+                                    StringField(v, "JobID"))) {
+      continue;
+    }
     ASSIGN_OR_RETURN(T obj, FromJson<T>(v, root));
     put(std::move(obj));
   }
@@ -69,6 +79,8 @@ Status DecodeList(const json::object& doc, const char* key, const char* root,
 }
 
 }  // namespace
+
+static Result<JournalState> DecodeJournalStateOf(std::string_view text, const SnapshotFilter* keep);
 
 bool TopicTable(const std::string& topic, Table* out) {
   if (topic == "Job") *out = Table::kJobs;
@@ -248,6 +260,16 @@ std::string EncodeJournalState(const JournalState& s) {
 }
 
 Result<JournalState> DecodeJournalState(std::string_view text) {
+  return DecodeJournalStateOf(text, nullptr);
+}
+
+Result<JournalState> LoadJournalSnapshot(const StateStore& store, const SnapshotFilter& keep) {
+  ASSIGN_OR_RETURN(std::optional<std::string> text, store.GetMeta("journal/snapshot"));
+  if (!text) return JournalState{};
+  return DecodeJournalStateOf(*text, &keep);
+}
+
+static Result<JournalState> DecodeJournalStateOf(std::string_view text, const SnapshotFilter* keep) {
   ASSIGN_OR_RETURN(json::value v, ParseJson(text));
   if (!v.is_object()) return Internal("journal snapshot: not a JSON object");
   const json::object& doc = v.get_object();
@@ -263,16 +285,16 @@ Result<JournalState> DecodeJournalState(std::string_view text) {
   RETURN_IF_ERROR(DecodeList<Job>(doc, "Jobs", "Job", [&](Job j) {
     auto key = std::make_pair(j.Namespace, j.ID);
     s.jobs[key] = std::move(j);
-  }));
+  }, keep));
   RETURN_IF_ERROR(DecodeList<Evaluation>(doc, "Evaluations", "Evaluation", [&](Evaluation e) {
     s.evals[e.ID] = std::move(e);
-  }));
+  }, keep));
   RETURN_IF_ERROR(DecodeList<Allocation>(doc, "Allocations", "Allocation", [&](Allocation a) {
     s.allocs[a.ID] = std::move(a);
-  }));
+  }, keep));
   RETURN_IF_ERROR(DecodeList<Node>(doc, "Nodes", "Node", [&](Node n) {
     s.nodes[n.ID] = std::move(n);
-  }));
+  }, keep));
   if (const json::value* purged = doc.if_contains("PurgedJobs"); purged && purged->is_array()) {
     for (const json::value& p : purged->get_array()) {
       if (!p.is_object()) continue;
