@@ -52,6 +52,7 @@ Status Server::Start(const std::string& addr, int threads) {
   AddAclRoutes(routes, impl_->ctx);
   AddMetricsRoutes(routes, impl_->ctx);
   AddParseRoutes(routes, impl_->ctx);
+  AddHistoryRoutes(routes, impl_->ctx);
   AddExecRoutes(routes, impl_->ctx, impl_->exec_sessions);
   RETURN_IF_ERROR(routes.Install(impl_->router, impl_->guard));
   impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {

@@ -277,9 +277,12 @@ Result<Generated> Generate(const std::string& state_dir, const Options& o) {
   return g;
 }
 
-// The store as a writer of the schema before the journal's object index
-// left it: everything else is what that writer wrote too.
-Status ToPreviousSchema(const std::string& state_dir) {
+// Opens the store as its writer would, flushing what its WAL holds (a
+// generator stopped early leaves it all there, which every read-only open
+// would replay); with `previous_schema`, also turns it into what a writer
+// of the schema before the journal's object index left: everything else is
+// what that writer wrote too.
+Status Settle(const std::string& state_dir, bool previous_schema) {
   std::vector<std::string> names;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), state_dir, &names);
   if (!s.ok()) return Internal(s.ToString());
@@ -290,7 +293,9 @@ Status ToPreviousSchema(const std::string& state_dir) {
   s = rocksdb::DB::Open(rocksdb::DBOptions(), state_dir, descs, &handles, &db);
   if (!s.ok()) return Internal(s.ToString());
   for (std::size_t i = 0; i < names.size() && s.ok(); ++i) {
-    if (names[i] == "journal_objects") s = db->DropColumnFamily(handles[i]);
+    s = db->Flush(rocksdb::FlushOptions(), handles[i]);
+    if (!previous_schema) continue;
+    if (names[i] == "journal_objects" && s.ok()) s = db->DropColumnFamily(handles[i]);
     if (names[i] == "meta" && s.ok()) {
       rocksdb::WriteOptions sync;
       sync.sync = true;
@@ -306,6 +311,7 @@ Status ToPreviousSchema(const std::string& state_dir) {
 // Runs `argv` with stdout/stderr to /dev/null; wall seconds and max RSS.
 struct Run {
   double seconds = -1;
+  double cpu_seconds = 0;  // user + system: the load of other processes aside
   long max_rss_kib = 0;
   int exit_code = -1;
 };
@@ -332,20 +338,25 @@ Run Spawn(const std::vector<std::string>& args) {
   }
   run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   run.max_rss_kib = ru.ru_maxrss;
+  run.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                    static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return run;
 }
 
 void Print(const std::string& what, std::vector<Run> runs) {
-  std::vector<double> s;
+  std::vector<double> s, cpu;
   long rss = 0;
   for (const Run& r : runs) {
     s.push_back(r.seconds);
+    cpu.push_back(r.cpu_seconds);
     rss = std::max(rss, r.max_rss_kib);
   }
   std::sort(s.begin(), s.end());
-  std::printf("%-34s min %8.3f s  median %8.3f s  max %8.3f s  max RSS %7ld MiB  exit %d\n",
-              what.c_str(), s.front(), s[s.size() / 2], s.back(), rss / 1024,
+  std::sort(cpu.begin(), cpu.end());
+  std::printf("%-34s min %8.3f s  median %8.3f s  max %8.3f s  CPU median %7.3f s  max RSS %7ld MiB  "
+              "exit %d\n",
+              what.c_str(), s.front(), s[s.size() / 2], s.back(), cpu[cpu.size() / 2], rss / 1024,
               runs.front().exit_code);
   std::fflush(stdout);
 }
@@ -389,6 +400,18 @@ Run TimeRestore(const Options& o, const fs::path& state_dir) {
   if (!agent.ok()) {
     std::fprintf(stderr, "agent: %s\n", agent.status().ToString().c_str());
     return run;
+  }
+  // CPU the agent spent to get there (utime, stime: fields 14 and 15).
+  if (FILE* f = std::fopen(("/proc/" + std::to_string((*agent)->pid()) + "/stat").c_str(), "r")) {
+    char buf[1024] = {0};
+    const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    const char* p = std::strrchr(buf, ')');
+    unsigned long long ticks[2] = {0, 0};
+    if (p != nullptr && n > 0) {
+      std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ticks[0], &ticks[1]);
+    }
+    run.cpu_seconds = static_cast<double>(ticks[0] + ticks[1]) / static_cast<double>(sysconf(_SC_CLK_TCK));
   }
   std::string status = "/proc/" + std::to_string((*agent)->pid()) + "/status";
   if (FILE* f = std::fopen(status.c_str(), "r")) {
@@ -470,11 +493,11 @@ int main(int argc, char** argv) {
       std::fclose(f);
     }
   }
+  if (Status st = Settle(state_dir.string(), o.previous_schema); !st.ok()) {
+    std::fprintf(stderr, "settle the store: %s\n", st.ToString().c_str());
+    return 1;
+  }
   if (o.previous_schema) {
-    if (Status st = ToPreviousSchema(state_dir.string()); !st.ok()) {
-      std::fprintf(stderr, "previous schema: %s\n", st.ToString().c_str());
-      return 1;
-    }
     std::printf("store turned into schema v%d (no journal object index)\n",
                 migrations::kSchemaVersion - 1);
   }

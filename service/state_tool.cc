@@ -75,32 +75,6 @@ struct Objects {
   bool has_task_local = false;  // not rebuilt from the journal
 };
 
-Objects RebuiltObjects(const JournalState& s) {
-  Objects o;
-  for (const auto& [k, v] : s.jobs) o.jobs.push_back(v);
-  for (const auto& [k, v] : s.evals) o.evals.push_back(v);
-  for (const auto& [k, v] : s.allocs) o.allocs.push_back(v);
-  for (const auto& [k, v] : s.nodes) o.nodes.push_back(v);
-  // In the store's listing order: evaluations are chronological (schema v2).
-  std::sort(o.evals.begin(), o.evals.end(), [](const Evaluation& a, const Evaluation& b) {
-    return std::tie(a.CreateIndex, a.ID) < std::tie(b.CreateIndex, b.ID);
-  });
-  return o;
-}
-
-template <typename T>
-void KeepPrefix(std::vector<T>& objs, const std::string& prefix) {
-  std::erase_if(objs, [&](const T& o) { return !o.ID.starts_with(prefix); });
-}
-
-void Filter(Objects& o, const std::string& prefix) {
-  KeepPrefix(o.jobs, prefix);
-  KeepPrefix(o.evals, prefix);
-  KeepPrefix(o.allocs, prefix);
-  KeepPrefix(o.nodes, prefix);
-  std::erase_if(o.task_local, [&](const auto& e) { return !e.alloc_id.starts_with(prefix); });
-}
-
 Status ValidateTable(const std::string& table) {
   if (table.empty()) return Status::Ok();
   for (const char* t : kTables) {
@@ -117,25 +91,6 @@ json::value TaskLocalJson(const StateStore::TaskLocalEntry& e) {
   return json::object{{"AllocID", e.alloc_id},
                       {"Task", e.task},
                       {"State", state.ok() ? *state : json::value(e.json)}};
-}
-
-template <typename T>
-json::array JsonList(const std::vector<T>& objs) {
-  json::array out;
-  for (const T& o : objs) out.push_back(ToJson(o));
-  return out;
-}
-
-void AddObjectsJson(json::object& doc, const Objects& o, const std::string& table) {
-  if (Wanted(table, "jobs")) doc["Jobs"] = JsonList(o.jobs);
-  if (Wanted(table, "evals")) doc["Evaluations"] = JsonList(o.evals);
-  if (Wanted(table, "allocs")) doc["Allocations"] = JsonList(o.allocs);
-  if (Wanted(table, "nodes")) doc["Nodes"] = JsonList(o.nodes);
-  if (o.has_task_local && Wanted(table, "task_local")) {
-    json::array locals;
-    for (const auto& e : o.task_local) locals.push_back(TaskLocalJson(e));
-    doc["TaskLocal"] = std::move(locals);
-  }
 }
 
 json::object TableIndexesJson(const std::array<std::uint64_t, std::size(kAllTables)>& idx) {
@@ -616,13 +571,36 @@ Status RunAt(const ReplayOptions& opts, const StateStore& store) {
     return InvalidArgument("task_local is not journaled, so it cannot be rebuilt with --at");
   }
   ASSIGN_OR_RETURN(JournalState state, ReplayJournal(store, opts.at));
-  Objects objects = RebuiltObjects(state);
-  Filter(objects, opts.id);
-  json::object doc;
-  doc["Index"] = std::min(opts.at, std::max(state.index, store.LatestIndex()));
-  doc["TableIndexes"] = TableIndexesJson(state.table_index);
-  AddObjectsJson(doc, objects, opts.table);
-  std::cout << json::serialize(doc) << "\n";
+  // Written object by object from the rebuilt tables: no copy of them and
+  // no document of the whole state is built.
+  std::cout << "{\"Index\":" << std::min(opts.at, std::max(state.index, store.LatestIndex()))
+            << ",\"TableIndexes\":" << json::serialize(TableIndexesJson(state.table_index));
+  auto list = [&](const char* table, const char* key, const auto& objects) {
+    if (!Wanted(opts.table, table)) return;
+    std::cout << ",\"" << key << "\":[";
+    bool first = true;
+    for (const auto* o : objects) {
+      if (!o->ID.starts_with(opts.id)) continue;
+      std::cout << (first ? "" : ",") << EncodeJson(*o);
+      first = false;
+    }
+    std::cout << "]";
+  };
+  auto values = [](const auto& map) {
+    std::vector<const typename std::decay_t<decltype(map)>::mapped_type*> out;
+    for (const auto& [k, v] : map) out.push_back(&v);
+    return out;
+  };
+  auto evals = values(state.evals);
+  // In the store's listing order: evaluations are chronological (schema v2).
+  std::sort(evals.begin(), evals.end(), [](const Evaluation* a, const Evaluation* b) {
+    return std::tie(a->CreateIndex, a->ID) < std::tie(b->CreateIndex, b->ID);
+  });
+  list("jobs", "Jobs", values(state.jobs));
+  list("evals", "Evaluations", evals);
+  list("allocs", "Allocations", values(state.allocs));
+  list("nodes", "Nodes", values(state.nodes));
+  std::cout << "}\n";
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 #include "storage/journal.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <boost/json.hpp>
 #include <vector>
 
@@ -78,11 +79,7 @@ Status DecodeList(const json::object& doc, const char* key, const char* root,
   return Status::Ok();
 }
 
-}  // namespace
-
-static Result<JournalState> DecodeJournalStateOf(std::string_view text, const SnapshotFilter* keep);
-
-bool TopicTable(const std::string& topic, Table* out) {
+bool TopicTableOf(std::string_view topic, Table* out) {
   if (topic == "Job") *out = Table::kJobs;
   else if (topic == "Evaluation") *out = Table::kEvals;
   else if (topic == "Allocation") *out = Table::kAllocs;
@@ -90,6 +87,20 @@ bool TopicTable(const std::string& topic, Table* out) {
   else return false;
   return true;
 }
+
+// Whether an allocation entry embeds its own Job (older writers did): its
+// first "Job" member is an object. The allocation's members before Job
+// are strings (the codec's order), so the first "Job" is the top-level one.
+bool CarriesJob(std::string_view raw) {
+  const std::size_t at = raw.find("\"Job\":");
+  return at != std::string_view::npos && at + 6 < raw.size() && raw[at + 6] == '{';
+}
+
+}  // namespace
+
+static Result<JournalState> DecodeJournalStateOf(std::string_view text, const SnapshotFilter* keep);
+
+bool TopicTable(const std::string& topic, Table* out) { return TopicTableOf(topic, out); }
 
 Nanos EventTime(const Event& event) {
   auto payload = ParseJson(event.Payload.text);
@@ -189,14 +200,18 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
   // entry. Only what depends on the order is folded in order: job entries
   // (purges, and the job an allocation embeds), an allocation's first
   // entry (it embeds the job as it is then) and any entry carrying its own
-  // Job. The latest entry of every other object is decoded once, at the
-  // end; the envelopes alone say which entry is whose.
+  // Job. The latest entry of every other object is read again and decoded
+  // once, at the end; the envelopes alone say which entry is whose. Per
+  // entry the scan allocates nothing and copies nothing.
   struct Latest {
     std::size_t order;
-    std::string raw;
+    JournalKey where;
   };
-  std::map<std::pair<std::string, std::string>, Latest> latest;  // (topic, key)
+  std::unordered_map<std::string, Latest> latest;  // topic \0 key
+  std::string key, id;                             // reused buffers
   std::size_t order = 0;
+  std::uint64_t change = 0;  // the index of the entry before, and
+  std::uint32_t seq = 0;     // this entry's place within its change
   std::array<std::uint64_t, std::size(kAllTables)> table_index = state.table_index;
   auto apply_now = [&](std::string_view raw) -> Status {
     ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
@@ -205,8 +220,10 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
   RETURN_IF_ERROR(ScanJournalHeads(store, state.index + 1,
                                    [&](const EventHead& h, std::string_view raw) -> Result<bool> {
     if (h.index > at_index) return false;
+    seq = h.index == change ? seq + 1 : 0;
+    change = h.index;
     Table table;
-    if (!TopicTable(std::string(h.topic), &table)) return true;
+    if (!TopicTableOf(h.topic, &table)) return true;
     const bool alloc = h.topic == "Allocation";
     const bool known = h.topic == "Job"
                            ? (h.type == "JobRegistered" || h.type == "JobDeregistered")
@@ -215,24 +232,33 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
                                                  : h.type == "NodeRegistration";
     if (!known) return true;  // ApplyEvent ignores it too
     table_index[static_cast<std::size_t>(table)] = h.index;
-    std::pair<std::string, std::string> key(h.topic, h.key);
-    if (h.topic == "Job" ||
-        (alloc && (!state.allocs.count(key.second) ||
-                   raw.find("\"Job\":{") != std::string_view::npos))) {
+    key.assign(h.topic);
+    key.push_back('\0');
+    key.append(h.key);
+    id.assign(h.key);
+    if (h.topic == "Job" || (alloc && (!state.allocs.count(id) || CarriesJob(raw)))) {
       latest.erase(key);
       RETURN_IF_ERROR(apply_now(raw));
       return true;
     }
-    Latest& l = latest[std::move(key)];
-    l.order = order++;
-    l.raw.assign(raw);
+    auto it = latest.find(key);
+    if (it == latest.end()) it = latest.emplace(key, Latest{}).first;
+    it->second.order = order++;
+    it->second.where = JournalKey{h.index, seq, {}};
     return true;
   }));
   std::vector<const Latest*> rest;
   rest.reserve(latest.size());
-  for (const auto& [key, l] : latest) rest.push_back(&l);
+  for (const auto& [k, l] : latest) rest.push_back(&l);
   std::sort(rest.begin(), rest.end(), [](const Latest* a, const Latest* b) { return a->order < b->order; });
-  for (const Latest* l : rest) RETURN_IF_ERROR(apply_now(l->raw));
+  for (const Latest* l : rest) {
+    ASSIGN_OR_RETURN(std::optional<std::string> raw, store.GetJournalEntry(l->where));
+    if (!raw) {
+      return Unavailable("journal entry at index " + std::to_string(l->where.index) +
+                         " was compacted while it was read");
+    }
+    RETURN_IF_ERROR(apply_now(*raw));
+  }
   state.table_index = table_index;
   for (std::uint64_t i : table_index) state.index = std::max(state.index, i);
   return state;

@@ -106,7 +106,7 @@ TEST_F(SchemaV4Test, V3StoreIsConvertedAndReadsBackExactlyAsBefore) {
   auto v4 = StateStore::Open(dir_, StoreOptions{migrations::All(), true});
   ASSERT_TRUE(v4.ok()) << v4.status().ToString();
   StateStore& s = **v4;
-  EXPECT_EQ(s.schema_version(), 4);
+  EXPECT_EQ(s.schema_version(), migrations::kSchemaVersion);
   for (const Allocation& want : allocs) {
     auto got = s.GetAlloc(want.ID);
     ASSERT_TRUE(got.ok() && got->has_value()) << got.status().ToString();
