@@ -17,7 +17,15 @@ namespace json = boost::json;
 // bound memory on a long journal.
 constexpr std::size_t kPageSize = 1024;
 
-std::string Where(const Event& e) {
+// What an entry is, read from its JSON without decoding an Event (whose
+// Payload would be parsed and written out again).
+struct EntryHead {
+  std::string Topic, Type, Key;
+  std::uint64_t Index = 0;
+};
+
+template <typename E>
+std::string Where(const E& e) {
   return "journal entry at index " + std::to_string(e.Index) + " (" + e.Topic + " " + e.Type +
          " " + e.Key + ")";
 }
@@ -40,7 +48,8 @@ Nanos TimeOf(const std::string& topic, const json::value& object) {
 }
 
 // The object an event carries: the payload's member named after the topic.
-Result<const json::value*> PayloadObject(const Event& e, const json::value& payload) {
+template <typename E>
+Result<const json::value*> PayloadObject(const E& e, const json::value& payload) {
   const json::value* obj =
       payload.is_object() ? payload.get_object().if_contains(e.Topic) : nullptr;
   if (obj == nullptr || !obj->is_object()) {
@@ -49,8 +58,8 @@ Result<const json::value*> PayloadObject(const Event& e, const json::value& payl
   return obj;
 }
 
-template <typename T>
-Result<T> Decode(const Event& e, const json::value& obj) {
+template <typename T, typename E>
+Result<T> Decode(const E& e, const json::value& obj) {
   auto decoded = FromJson<T>(obj, e.Topic);
   if (!decoded.ok()) return decoded.status().Annotate(Where(e));
   return decoded;
@@ -109,16 +118,17 @@ Nanos EventTime(const Event& event) {
   return obj.ok() ? TimeOf(event.Topic, **obj) : 0;
 }
 
-Status ApplyEvent(JournalState& state, const Event& e) {
+namespace {
+
+// ApplyEvent on the entry's object, already parsed.
+template <typename E>
+Status ApplyObject(JournalState& state, const E& e, const json::value* obj) {
   Table table;
-  if (!TopicTable(e.Topic, &table)) return Status::Ok();
-  auto payload = ParseJson(e.Payload.text);
-  if (!payload.ok()) return payload.status().Annotate(Where(e));
-  ASSIGN_OR_RETURN(const json::value* obj, PayloadObject(e, *payload));
+  if (!TopicTableOf(e.Topic, &table)) return Status::Ok();
 
   if (e.Topic == "Job") {
     if (e.Type != "JobRegistered" && e.Type != "JobDeregistered") return Status::Ok();
-    ASSIGN_OR_RETURN(Job job, Decode<Job>(e, *obj));
+    ASSIGN_OR_RETURN(Job job, (Decode<Job, E>(e, *obj)));
     auto key = std::make_pair(job.Namespace, job.ID);
     // A stop writes the job back at this index; a purge carries the job as
     // it was before (see the header).
@@ -131,11 +141,11 @@ Status ApplyEvent(JournalState& state, const Event& e) {
     }
   } else if (e.Topic == "Evaluation") {
     if (e.Type != "EvaluationUpdated") return Status::Ok();
-    ASSIGN_OR_RETURN(Evaluation eval, Decode<Evaluation>(e, *obj));
+    ASSIGN_OR_RETURN(Evaluation eval, (Decode<Evaluation, E>(e, *obj)));
     state.evals[eval.ID] = std::move(eval);
   } else if (e.Topic == "Allocation") {
     if (e.Type != "PlanResult" && e.Type != "AllocationUpdated") return Status::Ok();
-    ASSIGN_OR_RETURN(Allocation alloc, Decode<Allocation>(e, *obj));
+    ASSIGN_OR_RETURN(Allocation alloc, (Decode<Allocation, E>(e, *obj)));
     if (!alloc.Job) {
       auto prev = state.allocs.find(alloc.ID);
       if (prev != state.allocs.end() && prev->second.Job) {
@@ -148,13 +158,43 @@ Status ApplyEvent(JournalState& state, const Event& e) {
     state.allocs[alloc.ID] = std::move(alloc);
   } else if (e.Topic == "Node") {
     if (e.Type != "NodeRegistration") return Status::Ok();
-    ASSIGN_OR_RETURN(Node node, Decode<Node>(e, *obj));
+    ASSIGN_OR_RETURN(Node node, (Decode<Node, E>(e, *obj)));
     state.nodes[node.ID] = std::move(node);
   }
   state.table_index[static_cast<std::size_t>(table)] = e.Index;
   state.index = std::max(state.index, e.Index);
   state.time = std::max(state.time, TimeOf(e.Topic, *obj));
   return Status::Ok();
+}
+
+// One raw journal entry folded in, its JSON parsed once.
+Status ApplyRawEntry(JournalState& state, std::string_view raw) {
+  ASSIGN_OR_RETURN(json::value v, ParseJson(raw));
+  const json::object* o = v.if_object();
+  if (o == nullptr) return Internal("journal entry: not a JSON object");
+  EntryHead e;
+  e.Topic = StringField(v, "Topic");
+  e.Type = StringField(v, "Type");
+  e.Key = StringField(v, "Key");
+  e.Index = static_cast<std::uint64_t>(IntField(v, "Index"));
+  Table table;
+  if (!TopicTableOf(e.Topic, &table)) return Status::Ok();
+  static const json::value kNone;
+  const json::value* payload = o->if_contains("Payload");
+  // The object lives in `v`: PayloadObject points into what it is given.
+  ASSIGN_OR_RETURN(const json::value* obj, PayloadObject(e, payload != nullptr ? *payload : kNone));
+  return ApplyObject(state, e, obj);
+}
+
+}  // namespace
+
+Status ApplyEvent(JournalState& state, const Event& e) {
+  Table table;
+  if (!TopicTable(e.Topic, &table)) return Status::Ok();
+  auto payload = ParseJson(e.Payload.text);
+  if (!payload.ok()) return payload.status().Annotate(Where(e));
+  ASSIGN_OR_RETURN(const json::value* obj, PayloadObject(e, *payload));
+  return ApplyObject(state, e, obj);
 }
 
 Status ScanJournal(const StateStore& store, std::uint64_t from_index,
@@ -213,10 +253,7 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
   std::uint64_t change = 0;  // the index of the entry before, and
   std::uint32_t seq = 0;     // this entry's place within its change
   std::array<std::uint64_t, std::size(kAllTables)> table_index = state.table_index;
-  auto apply_now = [&](std::string_view raw) -> Status {
-    ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
-    return ApplyEvent(state, e);
-  };
+  auto apply_now = [&](std::string_view raw) -> Status { return ApplyRawEntry(state, raw); };
   RETURN_IF_ERROR(ScanJournalHeads(store, state.index + 1,
                                    [&](const EventHead& h, std::string_view raw) -> Result<bool> {
     if (h.index > at_index) return false;
