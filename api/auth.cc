@@ -136,6 +136,9 @@ Result<AclRule> AclRuleFor(std::string_view path, M method) {
     return AllocNs({"alloc-lifecycle"});
   }
   if (p == "/v1/client/allocation/:alloc_id/gc") return AllocNs({"submit-job"});
+  // Drover's history endpoints read what the allocation and job reads show.
+  if (p == "/v1/drover/allocation/:alloc_id/history") return AllocNs({"read-job"});
+  if (p == "/v1/drover/job/:job_id/history") return Ns({"read-job"});
   // Exec checks its token after the WebSocket upgrade (a browser sends it
   // in the first message), as Nomad's client does: alloc-exec, and
   // alloc-node-exec for raw_exec's tasks (api/exec_session.cc).

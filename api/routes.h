@@ -62,6 +62,7 @@ void AddJobOpsRoutes(RouteTable& routes, ApiContext& ctx);
 void AddNodeRoutes(RouteTable& routes, ApiContext& ctx);
 void AddDeploymentRoutes(RouteTable& routes, ApiContext& ctx);  // api/deployment_routes.cc
 void AddJobVersionRoutes(RouteTable& routes, ApiContext& ctx);  // api/job_version_routes.cc
+void AddHistoryRoutes(RouteTable& routes, ApiContext& ctx);  // api/history_routes.cc
 class ExecSessions;
 void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 

@@ -10,12 +10,15 @@
 //   drover agent: start on a copy of the store until it serves
 //
 //   state_bench [--binary PATH] [--store DIR] [--allocs N] [--events N]
-//               [--jobs N] [--skip CMD,...]
+//               [--jobs N] [--skip CMD,...] [--previous-schema]
 //
 // --binary times another build (e.g. the one before issue 16) on the same
 // store; --store keeps the generated store in DIR and reuses it when DIR
 // already holds one (so two binaries are timed on the same data); --skip
-// leaves out some commands (check, dump, replay, at, restore).
+// leaves out some commands (check, dump, replay, at, restore);
+// --previous-schema turns the store into what the schema before the
+// journal's object index (v5) held, for timing a build from before it:
+// the index dropped, the schema version one lower.
 //
 // The store is shaped like a busy batch node: --jobs jobs share the
 // allocations; each allocation is placed, then cycles through task
@@ -38,6 +41,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <rocksdb/db.h>
 
 #include "migrations/migrations.h"
 #include "storage/codec.h"
@@ -63,6 +68,7 @@ struct Options {
   std::size_t events = 1'000'000;
   std::size_t jobs = 10;
   std::string skip;
+  bool previous_schema = false;
 };
 
 struct Generated {
@@ -271,9 +277,41 @@ Result<Generated> Generate(const std::string& state_dir, const Options& o) {
   return g;
 }
 
+// Opens the store as its writer would, flushing what its WAL holds (a
+// generator stopped early leaves it all there, which every read-only open
+// would replay); with `previous_schema`, also turns it into what a writer
+// of the schema before the journal's object index left: everything else is
+// what that writer wrote too.
+Status Settle(const std::string& state_dir, bool previous_schema) {
+  std::vector<std::string> names;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), state_dir, &names);
+  if (!s.ok()) return Internal(s.ToString());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
+  for (const auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  s = rocksdb::DB::Open(rocksdb::DBOptions(), state_dir, descs, &handles, &db);
+  if (!s.ok()) return Internal(s.ToString());
+  for (std::size_t i = 0; i < names.size() && s.ok(); ++i) {
+    s = db->Flush(rocksdb::FlushOptions(), handles[i]);
+    if (!previous_schema) continue;
+    if (names[i] == "journal_objects" && s.ok()) s = db->DropColumnFamily(handles[i]);
+    if (names[i] == "meta" && s.ok()) {
+      rocksdb::WriteOptions sync;
+      sync.sync = true;
+      s = db->Put(sync, handles[i], "schema_version", std::to_string(migrations::kSchemaVersion - 1));
+      if (s.ok()) s = db->Delete(sync, handles[i], "journal/entries");
+    }
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  delete db;
+  return s.ok() ? Status::Ok() : Internal(s.ToString());
+}
+
 // Runs `argv` with stdout/stderr to /dev/null; wall seconds and max RSS.
 struct Run {
   double seconds = -1;
+  double cpu_seconds = 0;  // user + system: the load of other processes aside
   long max_rss_kib = 0;
   int exit_code = -1;
 };
@@ -300,20 +338,25 @@ Run Spawn(const std::vector<std::string>& args) {
   }
   run.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   run.max_rss_kib = ru.ru_maxrss;
+  run.cpu_seconds = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                    static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return run;
 }
 
 void Print(const std::string& what, std::vector<Run> runs) {
-  std::vector<double> s;
+  std::vector<double> s, cpu;
   long rss = 0;
   for (const Run& r : runs) {
     s.push_back(r.seconds);
+    cpu.push_back(r.cpu_seconds);
     rss = std::max(rss, r.max_rss_kib);
   }
   std::sort(s.begin(), s.end());
-  std::printf("%-34s min %8.3f s  median %8.3f s  max %8.3f s  max RSS %7ld MiB  exit %d\n",
-              what.c_str(), s.front(), s[s.size() / 2], s.back(), rss / 1024,
+  std::sort(cpu.begin(), cpu.end());
+  std::printf("%-34s min %8.3f s  median %8.3f s  max %8.3f s  CPU median %7.3f s  max RSS %7ld MiB  "
+              "exit %d\n",
+              what.c_str(), s.front(), s[s.size() / 2], s.back(), cpu[cpu.size() / 2], rss / 1024,
               runs.front().exit_code);
   std::fflush(stdout);
 }
@@ -358,6 +401,18 @@ Run TimeRestore(const Options& o, const fs::path& state_dir) {
     std::fprintf(stderr, "agent: %s\n", agent.status().ToString().c_str());
     return run;
   }
+  // CPU the agent spent to get there (utime, stime: fields 14 and 15).
+  if (FILE* f = std::fopen(("/proc/" + std::to_string((*agent)->pid()) + "/stat").c_str(), "r")) {
+    char buf[1024] = {0};
+    const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    const char* p = std::strrchr(buf, ')');
+    unsigned long long ticks[2] = {0, 0};
+    if (p != nullptr && n > 0) {
+      std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ticks[0], &ticks[1]);
+    }
+    run.cpu_seconds = static_cast<double>(ticks[0] + ticks[1]) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
   std::string status = "/proc/" + std::to_string((*agent)->pid()) + "/status";
   if (FILE* f = std::fopen(status.c_str(), "r")) {
     char line[256];
@@ -389,10 +444,11 @@ int main(int argc, char** argv) {
     else if (arg == "--events" && has_value) o.events = std::strtoull(argv[++i], nullptr, 10);
     else if (arg == "--jobs" && has_value) o.jobs = std::strtoull(argv[++i], nullptr, 10);
     else if (arg == "--skip" && has_value) o.skip = argv[++i];
+    else if (arg == "--previous-schema") o.previous_schema = true;
     else {
       std::fprintf(stderr,
                    "usage: state_bench [--binary PATH] [--store DIR] [--allocs N] [--events N] "
-                   "[--jobs N] [--skip check,dump,replay,at,restore]\n");
+                   "[--jobs N] [--skip check,dump,replay,at,restore] [--previous-schema]\n");
       return 2;
     }
   }
@@ -436,6 +492,22 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(g.mid_index));
       std::fclose(f);
     }
+  }
+  if (Status st = Settle(state_dir.string(), o.previous_schema); !st.ok()) {
+    std::fprintf(stderr, "settle the store: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  if (o.previous_schema) {
+    std::printf("store turned into schema v%d (no journal object index)\n",
+                migrations::kSchemaVersion - 1);
+  }
+  {
+    std::uintmax_t bytes = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(state_dir, ec)) {
+      if (e.is_regular_file(ec)) bytes += e.file_size(ec);
+    }
+    std::printf("store size %.1f MiB\n", static_cast<double>(bytes) / (1 << 20));
   }
   std::printf("binary %s\n", o.binary.c_str());
   const std::string dir = data_dir.string();

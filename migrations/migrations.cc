@@ -7,6 +7,7 @@
 #include "storage/alloc_record.h"
 #include "storage/codec.h"
 #include "storage/namespace_model.h"
+#include "storage/journal_scan.h"
 
 namespace drover::migrations {
 namespace {
@@ -121,6 +122,30 @@ Status AddDeployments(MigrationTxn& txn) {
   return Status::Ok();
 }
 
+// v8: the journal indexed by object. `journal_objects` lists the journal
+// entries of each allocation and each job (state_store.h), so the history
+// of one object is read without scanning the journal; meta
+// "journal/entries" counts the entries, so its length is known unread. Built from the
+// journal as it stands (its snapshot needs no entry), streaming: only the
+// index keys are held, never the entries.
+Status IndexJournalByObject(MigrationTxn& txn) {
+  std::uint64_t entries = 0;
+  RETURN_IF_ERROR(txn.ScanCommitted("events", [&](std::string_view key, std::string_view raw) -> Status {
+    ++entries;
+    if (key.size() != 12) return Internal("journal: a key of " + std::to_string(key.size()) + " bytes");
+    std::uint64_t index = 0;
+    std::uint32_t seq = 0;
+    for (int i = 0; i < 8; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
+    for (int i = 8; i < 12; ++i) seq = (seq << 8) | static_cast<unsigned char>(key[i]);
+    ASSIGN_OR_RETURN(JournalObjectEntry entry, JournalObjectKeysOf(index, seq, raw));
+    for (const std::string& k : entry.keys) txn.Put("journal_objects", k, entry.topic);
+    return Status::Ok();
+  }));
+  // The journal's length, kept by every commit and compaction from now on.
+  txn.Put("meta", "journal/entries", std::to_string(entries));
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<Migration> All() {
@@ -132,6 +157,7 @@ std::vector<Migration> All() {
       {5, "namespaces and variables", AddNamespacesAndVariables},
       {6, "scaling events", AddScalingEvents},
       {7, "deployments", AddDeployments},
+      {8, "journal entries indexed by allocation and job", IndexJournalByObject},
   };
 }
 

@@ -17,7 +17,7 @@
 namespace drover::migrations {
 
 // The schema version this binary writes.
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 // Every step, in ascending version order.
 std::vector<Migration> All();

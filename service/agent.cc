@@ -437,4 +437,8 @@ Result<NodeMetaView> Agent::ApplyNodeMeta(const DynamicMeta& update) {
   return drover::ApplyNodeMeta(*store_, node_.ID, config_.meta, update);
 }
 
+Result<HistoryReply> Agent::History(const HistoryRequest& request) const {
+  return ReadHistory(*store_, request);
+}
+
 }  // namespace drover

@@ -13,6 +13,7 @@
 #include "service/acl.h"
 #include "service/deployments.h"
 #include "service/gc.h"
+#include "service/history.h"
 #include "service/host_stats.h"
 #include "service/job_api.h"
 #include "service/namespaces.h"
@@ -138,6 +139,8 @@ class Agent : private EngineListener {
   // POST /v1/client/metadata: validates and applies `update` to this
   // node's dynamic metadata (service/node_meta.h).
   Result<NodeMetaView> ApplyNodeMeta(const DynamicMeta& update);
+  // The journal history of one allocation or job (service/history.h).
+  Result<HistoryReply> History(const HistoryRequest& request) const;
 
  private:
   Agent(AgentConfig config, std::unique_ptr<StateStore> store, Node node, NodeCapacity cap);

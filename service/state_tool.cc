@@ -75,32 +75,6 @@ struct Objects {
   bool has_task_local = false;  // not rebuilt from the journal
 };
 
-Objects RebuiltObjects(const JournalState& s) {
-  Objects o;
-  for (const auto& [k, v] : s.jobs) o.jobs.push_back(v);
-  for (const auto& [k, v] : s.evals) o.evals.push_back(v);
-  for (const auto& [k, v] : s.allocs) o.allocs.push_back(v);
-  for (const auto& [k, v] : s.nodes) o.nodes.push_back(v);
-  // In the store's listing order: evaluations are chronological (schema v2).
-  std::sort(o.evals.begin(), o.evals.end(), [](const Evaluation& a, const Evaluation& b) {
-    return std::tie(a.CreateIndex, a.ID) < std::tie(b.CreateIndex, b.ID);
-  });
-  return o;
-}
-
-template <typename T>
-void KeepPrefix(std::vector<T>& objs, const std::string& prefix) {
-  std::erase_if(objs, [&](const T& o) { return !o.ID.starts_with(prefix); });
-}
-
-void Filter(Objects& o, const std::string& prefix) {
-  KeepPrefix(o.jobs, prefix);
-  KeepPrefix(o.evals, prefix);
-  KeepPrefix(o.allocs, prefix);
-  KeepPrefix(o.nodes, prefix);
-  std::erase_if(o.task_local, [&](const auto& e) { return !e.alloc_id.starts_with(prefix); });
-}
-
 Status ValidateTable(const std::string& table) {
   if (table.empty()) return Status::Ok();
   for (const char* t : kTables) {
@@ -117,25 +91,6 @@ json::value TaskLocalJson(const StateStore::TaskLocalEntry& e) {
   return json::object{{"AllocID", e.alloc_id},
                       {"Task", e.task},
                       {"State", state.ok() ? *state : json::value(e.json)}};
-}
-
-template <typename T>
-json::array JsonList(const std::vector<T>& objs) {
-  json::array out;
-  for (const T& o : objs) out.push_back(ToJson(o));
-  return out;
-}
-
-void AddObjectsJson(json::object& doc, const Objects& o, const std::string& table) {
-  if (Wanted(table, "jobs")) doc["Jobs"] = JsonList(o.jobs);
-  if (Wanted(table, "evals")) doc["Evaluations"] = JsonList(o.evals);
-  if (Wanted(table, "allocs")) doc["Allocations"] = JsonList(o.allocs);
-  if (Wanted(table, "nodes")) doc["Nodes"] = JsonList(o.nodes);
-  if (o.has_task_local && Wanted(table, "task_local")) {
-    json::array locals;
-    for (const auto& e : o.task_local) locals.push_back(TaskLocalJson(e));
-    doc["TaskLocal"] = std::move(locals);
-  }
 }
 
 json::object TableIndexesJson(const std::array<std::uint64_t, std::size(kAllTables)>& idx) {
@@ -233,11 +188,34 @@ struct JournalInfo {
   std::uint64_t first = 0, last = 0, snapshot = 0;
 };
 
-// Counts entries without decoding them.
+// The length from meta "journal/entries" (schema v5); the first entry,
+// and the last one found from the newest table index backwards, so the
+// journal is not read. Without the count, every entry is counted (none
+// decoded).
 Result<JournalInfo> ReadJournalInfo(const StateStore& store) {
   JournalInfo info;
   ASSIGN_OR_RETURN(std::optional<std::string> base, store.GetMeta("journal/base"));
   if (base) info.snapshot = std::strtoull(base->c_str(), nullptr, 10);
+  ASSIGN_OR_RETURN(std::optional<std::string> entries, store.GetMeta("journal/entries"));
+  if (entries) {
+    info.entries = std::strtoull(entries->c_str(), nullptr, 10);
+    if (info.entries == 0) return info;
+    RETURN_IF_ERROR(store.ScanEventsRaw(0, [&](std::uint64_t index, std::string_view) -> Result<bool> {
+      info.first = index;
+      return false;
+    }));
+    std::uint64_t from = 0;
+    for (Table t : kAllTables) from = std::max(from, store.TableIndex(t));
+    for (std::uint64_t step = 1; from >= info.first; step *= 2) {
+      RETURN_IF_ERROR(store.ScanEventsRaw(from, [&](std::uint64_t index, std::string_view) -> Result<bool> {
+        info.last = index;
+        return true;
+      }));
+      if (info.last != 0 || from == info.first) return info;
+      from = from - info.first > step ? from - step : info.first;
+    }
+    return info;
+  }
   RETURN_IF_ERROR(store.ScanEventsRaw(0, [&](std::uint64_t index, std::string_view) -> Result<bool> {
     if (info.entries++ == 0) info.first = index;
     info.last = index;
@@ -593,13 +571,36 @@ Status RunAt(const ReplayOptions& opts, const StateStore& store) {
     return InvalidArgument("task_local is not journaled, so it cannot be rebuilt with --at");
   }
   ASSIGN_OR_RETURN(JournalState state, ReplayJournal(store, opts.at));
-  Objects objects = RebuiltObjects(state);
-  Filter(objects, opts.id);
-  json::object doc;
-  doc["Index"] = std::min(opts.at, std::max(state.index, store.LatestIndex()));
-  doc["TableIndexes"] = TableIndexesJson(state.table_index);
-  AddObjectsJson(doc, objects, opts.table);
-  std::cout << json::serialize(doc) << "\n";
+  // Written object by object from the rebuilt tables: no copy of them and
+  // no document of the whole state is built.
+  std::cout << "{\"Index\":" << std::min(opts.at, std::max(state.index, store.LatestIndex()))
+            << ",\"TableIndexes\":" << json::serialize(TableIndexesJson(state.table_index));
+  auto list = [&](const char* table, const char* key, const auto& objects) {
+    if (!Wanted(opts.table, table)) return;
+    std::cout << ",\"" << key << "\":[";
+    bool first = true;
+    for (const auto* o : objects) {
+      if (!o->ID.starts_with(opts.id)) continue;
+      std::cout << (first ? "" : ",") << EncodeJson(*o);
+      first = false;
+    }
+    std::cout << "]";
+  };
+  auto values = [](const auto& map) {
+    std::vector<const typename std::decay_t<decltype(map)>::mapped_type*> out;
+    for (const auto& [k, v] : map) out.push_back(&v);
+    return out;
+  };
+  auto evals = values(state.evals);
+  // In the store's listing order: evaluations are chronological (schema v2).
+  std::sort(evals.begin(), evals.end(), [](const Evaluation* a, const Evaluation* b) {
+    return std::tie(a->CreateIndex, a->ID) < std::tie(b->CreateIndex, b->ID);
+  });
+  list("jobs", "Jobs", values(state.jobs));
+  list("evals", "Evaluations", evals);
+  list("allocs", "Allocations", values(state.allocs));
+  list("nodes", "Nodes", values(state.nodes));
+  std::cout << "}\n";
   return Status::Ok();
 }
 
@@ -613,14 +614,56 @@ Status RunReplay(const ReplayOptions& opts) {
     if (!t.ok()) return InvalidArgument("--since: " + t.status().message());
     since = t->unix_nanos;
   }
-  // Fold from the start even when printing a range: summaries describe
-  // each change against the state just before it.
-  ASSIGN_OR_RETURN(JournalState state, LoadJournalSnapshot(*store));
+  // With --alloc or --job only those objects' entries are read, through
+  // the per-object index; else the whole journal is folded from the start
+  // (summaries describe each change against the state just before it).
+  const bool indexed = !opts.alloc.empty() || !opts.job.empty();
+  JournalState state;
+  if (indexed) {
+    ASSIGN_OR_RETURN(state, LoadJournalSnapshot(*store, [&](std::string_view topic, std::string_view,
+                                                           std::string_view id, std::string_view job) {
+      if (!opts.alloc.empty()) return topic == "Allocation" && id.starts_with(opts.alloc);
+      return topic == "Job" ? id == opts.job : job == opts.job;
+    }));
+  } else {
+    ASSIGN_OR_RETURN(state, LoadJournalSnapshot(*store));
+  }
   if (state.index > 0 && opts.from_index <= state.index) {
     std::cerr << "note: history through index " << state.index
               << " was compacted into a snapshot; the timeline starts after it\n";
   }
   std::vector<std::vector<std::string>> rows{{"TIME", "INDEX", "TOPIC", "TYPE", "KEY", "SUMMARY"}};
+  auto show = [&](std::string_view raw) -> Status {
+    ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
+    // Only an allocation's summary needs the object as it was before.
+    std::optional<Allocation> before;
+    if (e.Topic == "Allocation") {
+      if (auto it = state.allocs.find(e.Key); it != state.allocs.end()) before = it->second;
+    }
+    RETURN_IF_ERROR(ApplyEvent(state, e));
+    const Allocation* prev = before ? &*before : nullptr;
+    if (!Matches(opts, e, since, prev, state)) return Status::Ok();
+    if (opts.json) {
+      std::cout << EncodeJson(e) << "\n";
+    } else {
+      rows.push_back({TimelineTime(EventTime(e)), std::to_string(e.Index), e.Topic, e.Type,
+                      Short(e.Key), Summary(e, prev, state, opts.task)});
+    }
+    return Status::Ok();
+  };
+  if (indexed) {
+    ASSIGN_OR_RETURN(std::vector<JournalKey> keys, !opts.alloc.empty()
+                                                       ? store->ListAllocJournal(opts.alloc, true)
+                                                       : store->ListJobJournal(opts.job, ""));
+    for (const JournalKey& k : keys) {
+      if (k.index <= state.index) continue;
+      if (k.index > opts.to_index) break;
+      ASSIGN_OR_RETURN(std::optional<std::string> raw, store->GetJournalEntry(k));
+      if (raw) RETURN_IF_ERROR(show(*raw));
+    }
+    if (!opts.json) PrintColumns(std::cout, rows);
+    return Status::Ok();
+  }
   // Entries no filter can match are not decoded; job entries always are
   // (an allocation's first entry embeds its job as it is then), and every
   // entry of a matching allocation is (a summary compares it with the one
@@ -633,21 +676,7 @@ Status RunReplay(const ReplayOptions& opts) {
       if (!opts.alloc.empty() && (h.topic != "Allocation" || !h.key.starts_with(opts.alloc))) return true;
       if (!opts.task.empty() && h.topic != "Allocation") return true;
     }
-    ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
-    // Only an allocation's summary needs the object as it was before.
-    std::optional<Allocation> before;
-    if (e.Topic == "Allocation") {
-      if (auto it = state.allocs.find(e.Key); it != state.allocs.end()) before = it->second;
-    }
-    RETURN_IF_ERROR(ApplyEvent(state, e));
-    const Allocation* prev = before ? &*before : nullptr;
-    if (!Matches(opts, e, since, prev, state)) return true;
-    if (opts.json) {
-      std::cout << EncodeJson(e) << "\n";
-    } else {
-      rows.push_back({TimelineTime(EventTime(e)), std::to_string(e.Index), e.Topic, e.Type,
-                      Short(e.Key), Summary(e, prev, state, opts.task)});
-    }
+    RETURN_IF_ERROR(show(raw));
     return true;
   }));
   if (!opts.json) PrintColumns(std::cout, rows);

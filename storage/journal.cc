@@ -1,6 +1,7 @@
 #include "storage/journal.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <boost/json.hpp>
 #include <vector>
 
@@ -16,7 +17,15 @@ namespace json = boost::json;
 // bound memory on a long journal.
 constexpr std::size_t kPageSize = 1024;
 
-std::string Where(const Event& e) {
+// What an entry is, read from its JSON without decoding an Event (whose
+// Payload would be parsed and written out again).
+struct EntryHead {
+  std::string Topic, Type, Key;
+  std::uint64_t Index = 0;
+};
+
+template <typename E>
+std::string Where(const E& e) {
   return "journal entry at index " + std::to_string(e.Index) + " (" + e.Topic + " " + e.Type +
          " " + e.Key + ")";
 }
@@ -39,7 +48,8 @@ Nanos TimeOf(const std::string& topic, const json::value& object) {
 }
 
 // The object an event carries: the payload's member named after the topic.
-Result<const json::value*> PayloadObject(const Event& e, const json::value& payload) {
+template <typename E>
+Result<const json::value*> PayloadObject(const E& e, const json::value& payload) {
   const json::value* obj =
       payload.is_object() ? payload.get_object().if_contains(e.Topic) : nullptr;
   if (obj == nullptr || !obj->is_object()) {
@@ -48,35 +58,43 @@ Result<const json::value*> PayloadObject(const Event& e, const json::value& payl
   return obj;
 }
 
-template <typename T>
-Result<T> Decode(const Event& e, const json::value& obj) {
+template <typename T, typename E>
+Result<T> Decode(const E& e, const json::value& obj) {
   auto decoded = FromJson<T>(obj, e.Topic);
   if (!decoded.ok()) return decoded.status().Annotate(Where(e));
   return decoded;
 }
 
+std::string_view StringField(const json::value& obj, const char* name) {
+  if (!obj.is_object()) return {};
+  const json::value* v = obj.get_object().if_contains(name);
+  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
 template <typename T>
 Status DecodeList(const json::object& doc, const char* key, const char* root,
-                  const std::function<void(T)>& put) {
+                  const std::function<void(T)>& put, const SnapshotFilter* keep = nullptr) {
   const json::value* list = doc.if_contains(key);
   if (list == nullptr || list->is_null()) return Status::Ok();
   if (!list->is_array()) return Internal(std::string("journal snapshot: ") + key + " is not a list");
   for (const json::value& v : list->get_array()) {
+    if (keep != nullptr && !(*keep)(root, StringField(v, "Namespace"), StringField(v, "ID"),
+                                    StringField(v, "JobID"))) {
+      continue;
+    }
     ASSIGN_OR_RETURN(T obj, FromJson<T>(v, root));
     put(std::move(obj));
   }
   return Status::Ok();
 }
 
-}  // namespace
-
 // Node events that carry the whole node (Nomad's NodeRegistration,
 // NodeEligibility and NodeDrain).
-static bool IsNodeUpdate(std::string_view type) {
+bool IsNodeUpdate(std::string_view type) {
   return type == "NodeRegistration" || type == "NodeEligibility" || type == "NodeDrain";
 }
 
-bool TopicTable(const std::string& topic, Table* out) {
+bool TopicTableOf(std::string_view topic, Table* out) {
   if (topic == "Job") *out = Table::kJobs;
   else if (topic == "Evaluation") *out = Table::kEvals;
   else if (topic == "Allocation") *out = Table::kAllocs;
@@ -85,6 +103,20 @@ bool TopicTable(const std::string& topic, Table* out) {
   return true;
 }
 
+// Whether an allocation entry embeds its own Job (older writers did): its
+// first "Job" member is an object. The allocation's members before Job
+// are strings (the codec's order), so the first "Job" is the top-level one.
+bool CarriesJob(std::string_view raw) {
+  const std::size_t at = raw.find("\"Job\":");
+  return at != std::string_view::npos && at + 6 < raw.size() && raw[at + 6] == '{';
+}
+
+}  // namespace
+
+static Result<JournalState> DecodeJournalStateOf(std::string_view text, const SnapshotFilter* keep);
+
+bool TopicTable(const std::string& topic, Table* out) { return TopicTableOf(topic, out); }
+
 Nanos EventTime(const Event& event) {
   auto payload = ParseJson(event.Payload.text);
   if (!payload.ok()) return 0;
@@ -92,16 +124,17 @@ Nanos EventTime(const Event& event) {
   return obj.ok() ? TimeOf(event.Topic, **obj) : 0;
 }
 
-Status ApplyEvent(JournalState& state, const Event& e) {
+namespace {
+
+// ApplyEvent on the entry's object, already parsed.
+template <typename E>
+Status ApplyObject(JournalState& state, const E& e, const json::value* obj) {
   Table table;
-  if (!TopicTable(e.Topic, &table)) return Status::Ok();
-  auto payload = ParseJson(e.Payload.text);
-  if (!payload.ok()) return payload.status().Annotate(Where(e));
-  ASSIGN_OR_RETURN(const json::value* obj, PayloadObject(e, *payload));
+  if (!TopicTableOf(e.Topic, &table)) return Status::Ok();
 
   if (e.Topic == "Job") {
     if (e.Type != "JobRegistered" && e.Type != "JobDeregistered") return Status::Ok();
-    ASSIGN_OR_RETURN(Job job, Decode<Job>(e, *obj));
+    ASSIGN_OR_RETURN(Job job, (Decode<Job, E>(e, *obj)));
     auto key = std::make_pair(job.Namespace, job.ID);
     // A stop writes the job back at this index; a purge carries the job as
     // it was before (see the header).
@@ -114,11 +147,11 @@ Status ApplyEvent(JournalState& state, const Event& e) {
     }
   } else if (e.Topic == "Evaluation") {
     if (e.Type != "EvaluationUpdated") return Status::Ok();
-    ASSIGN_OR_RETURN(Evaluation eval, Decode<Evaluation>(e, *obj));
+    ASSIGN_OR_RETURN(Evaluation eval, (Decode<Evaluation, E>(e, *obj)));
     state.evals[eval.ID] = std::move(eval);
   } else if (e.Topic == "Allocation") {
     if (e.Type != "PlanResult" && e.Type != "AllocationUpdated") return Status::Ok();
-    ASSIGN_OR_RETURN(Allocation alloc, Decode<Allocation>(e, *obj));
+    ASSIGN_OR_RETURN(Allocation alloc, (Decode<Allocation, E>(e, *obj)));
     if (!alloc.Job) {
       auto prev = state.allocs.find(alloc.ID);
       if (prev != state.allocs.end() && prev->second.Job) {
@@ -131,13 +164,43 @@ Status ApplyEvent(JournalState& state, const Event& e) {
     state.allocs[alloc.ID] = std::move(alloc);
   } else if (e.Topic == "Node") {
     if (!IsNodeUpdate(e.Type)) return Status::Ok();
-    ASSIGN_OR_RETURN(Node node, Decode<Node>(e, *obj));
+    ASSIGN_OR_RETURN(Node node, (Decode<Node, E>(e, *obj)));
     state.nodes[node.ID] = std::move(node);
   }
   state.table_index[static_cast<std::size_t>(table)] = e.Index;
   state.index = std::max(state.index, e.Index);
   state.time = std::max(state.time, TimeOf(e.Topic, *obj));
   return Status::Ok();
+}
+
+// One raw journal entry folded in, its JSON parsed once.
+Status ApplyRawEntry(JournalState& state, std::string_view raw) {
+  ASSIGN_OR_RETURN(json::value v, ParseJson(raw));
+  const json::object* o = v.if_object();
+  if (o == nullptr) return Internal("journal entry: not a JSON object");
+  EntryHead e;
+  e.Topic = StringField(v, "Topic");
+  e.Type = StringField(v, "Type");
+  e.Key = StringField(v, "Key");
+  e.Index = static_cast<std::uint64_t>(IntField(v, "Index"));
+  Table table;
+  if (!TopicTableOf(e.Topic, &table)) return Status::Ok();
+  static const json::value kNone;
+  const json::value* payload = o->if_contains("Payload");
+  // The object lives in `v`: PayloadObject points into what it is given.
+  ASSIGN_OR_RETURN(const json::value* obj, PayloadObject(e, payload != nullptr ? *payload : kNone));
+  return ApplyObject(state, e, obj);
+}
+
+}  // namespace
+
+Status ApplyEvent(JournalState& state, const Event& e) {
+  Table table;
+  if (!TopicTable(e.Topic, &table)) return Status::Ok();
+  auto payload = ParseJson(e.Payload.text);
+  if (!payload.ok()) return payload.status().Annotate(Where(e));
+  ASSIGN_OR_RETURN(const json::value* obj, PayloadObject(e, *payload));
+  return ApplyObject(state, e, obj);
 }
 
 Status ScanJournal(const StateStore& store, std::uint64_t from_index,
@@ -183,24 +246,27 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
   // entry. Only what depends on the order is folded in order: job entries
   // (purges, and the job an allocation embeds), an allocation's first
   // entry (it embeds the job as it is then) and any entry carrying its own
-  // Job. The latest entry of every other object is decoded once, at the
-  // end; the envelopes alone say which entry is whose.
+  // Job. The latest entry of every other object is read again and decoded
+  // once, at the end; the envelopes alone say which entry is whose. Per
+  // entry the scan allocates nothing and copies nothing.
   struct Latest {
     std::size_t order;
-    std::string raw;
+    JournalKey where;
   };
-  std::map<std::pair<std::string, std::string>, Latest> latest;  // (topic, key)
+  std::unordered_map<std::string, Latest> latest;  // topic \0 key
+  std::string key, id;                             // reused buffers
   std::size_t order = 0;
+  std::uint64_t change = 0;  // the index of the entry before, and
+  std::uint32_t seq = 0;     // this entry's place within its change
   std::array<std::uint64_t, std::size(kAllTables)> table_index = state.table_index;
-  auto apply_now = [&](std::string_view raw) -> Status {
-    ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
-    return ApplyEvent(state, e);
-  };
+  auto apply_now = [&](std::string_view raw) -> Status { return ApplyRawEntry(state, raw); };
   RETURN_IF_ERROR(ScanJournalHeads(store, state.index + 1,
                                    [&](const EventHead& h, std::string_view raw) -> Result<bool> {
     if (h.index > at_index) return false;
+    seq = h.index == change ? seq + 1 : 0;
+    change = h.index;
     Table table;
-    if (!TopicTable(std::string(h.topic), &table)) return true;
+    if (!TopicTableOf(h.topic, &table)) return true;
     const bool alloc = h.topic == "Allocation";
     const bool known = h.topic == "Job"
                            ? (h.type == "JobRegistered" || h.type == "JobDeregistered")
@@ -209,24 +275,33 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
                                                  : IsNodeUpdate(h.type);
     if (!known) return true;  // ApplyEvent ignores it too
     table_index[static_cast<std::size_t>(table)] = h.index;
-    std::pair<std::string, std::string> key(h.topic, h.key);
-    if (h.topic == "Job" ||
-        (alloc && (!state.allocs.count(key.second) ||
-                   raw.find("\"Job\":{") != std::string_view::npos))) {
+    key.assign(h.topic);
+    key.push_back('\0');
+    key.append(h.key);
+    id.assign(h.key);
+    if (h.topic == "Job" || (alloc && (!state.allocs.count(id) || CarriesJob(raw)))) {
       latest.erase(key);
       RETURN_IF_ERROR(apply_now(raw));
       return true;
     }
-    Latest& l = latest[std::move(key)];
-    l.order = order++;
-    l.raw.assign(raw);
+    auto it = latest.find(key);
+    if (it == latest.end()) it = latest.emplace(key, Latest{}).first;
+    it->second.order = order++;
+    it->second.where = JournalKey{h.index, seq, {}};
     return true;
   }));
   std::vector<const Latest*> rest;
   rest.reserve(latest.size());
-  for (const auto& [key, l] : latest) rest.push_back(&l);
+  for (const auto& [k, l] : latest) rest.push_back(&l);
   std::sort(rest.begin(), rest.end(), [](const Latest* a, const Latest* b) { return a->order < b->order; });
-  for (const Latest* l : rest) RETURN_IF_ERROR(apply_now(l->raw));
+  for (const Latest* l : rest) {
+    ASSIGN_OR_RETURN(std::optional<std::string> raw, store.GetJournalEntry(l->where));
+    if (!raw) {
+      return Unavailable("journal entry at index " + std::to_string(l->where.index) +
+                         " was compacted while it was read");
+    }
+    RETURN_IF_ERROR(apply_now(*raw));
+  }
   state.table_index = table_index;
   for (std::uint64_t i : table_index) state.index = std::max(state.index, i);
   return state;
@@ -254,6 +329,16 @@ std::string EncodeJournalState(const JournalState& s) {
 }
 
 Result<JournalState> DecodeJournalState(std::string_view text) {
+  return DecodeJournalStateOf(text, nullptr);
+}
+
+Result<JournalState> LoadJournalSnapshot(const StateStore& store, const SnapshotFilter& keep) {
+  ASSIGN_OR_RETURN(std::optional<std::string> text, store.GetMeta("journal/snapshot"));
+  if (!text) return JournalState{};
+  return DecodeJournalStateOf(*text, &keep);
+}
+
+static Result<JournalState> DecodeJournalStateOf(std::string_view text, const SnapshotFilter* keep) {
   ASSIGN_OR_RETURN(json::value v, ParseJson(text));
   if (!v.is_object()) return Internal("journal snapshot: not a JSON object");
   const json::object& doc = v.get_object();
@@ -269,16 +354,16 @@ Result<JournalState> DecodeJournalState(std::string_view text) {
   RETURN_IF_ERROR(DecodeList<Job>(doc, "Jobs", "Job", [&](Job j) {
     auto key = std::make_pair(j.Namespace, j.ID);
     s.jobs[key] = std::move(j);
-  }));
+  }, keep));
   RETURN_IF_ERROR(DecodeList<Evaluation>(doc, "Evaluations", "Evaluation", [&](Evaluation e) {
     s.evals[e.ID] = std::move(e);
-  }));
+  }, keep));
   RETURN_IF_ERROR(DecodeList<Allocation>(doc, "Allocations", "Allocation", [&](Allocation a) {
     s.allocs[a.ID] = std::move(a);
-  }));
+  }, keep));
   RETURN_IF_ERROR(DecodeList<Node>(doc, "Nodes", "Node", [&](Node n) {
     s.nodes[n.ID] = std::move(n);
-  }));
+  }, keep));
   if (const json::value* purged = doc.if_contains("PurgedJobs"); purged && purged->is_array()) {
     for (const json::value& p : purged->get_array()) {
       if (!p.is_object()) continue;

@@ -88,6 +88,16 @@ Status ScanJournal(const StateStore& store, std::uint64_t from_index,
 // at it (empty without one).
 Result<JournalState> LoadJournalSnapshot(const StateStore& store);
 
+// The snapshot with only the objects `keep` accepts decoded (the rest is
+// skipped unread): `keep(topic, namespace, id, job_id)` with the topic of
+// the object's table ("Job", "Evaluation", "Allocation", "Node") and, for
+// evaluations and allocations, their JobID. Indexes, time and purged jobs
+// are loaded whole. For reading one object's history without decoding a
+// snapshot of every object.
+using SnapshotFilter = std::function<bool(std::string_view topic, std::string_view ns,
+                                          std::string_view id, std::string_view job_id)>;
+Result<JournalState> LoadJournalSnapshot(const StateStore& store, const SnapshotFilter& keep);
+
 // Rebuilds the state as it was right after the change at `at_index` (the
 // head when at_index is above it). An index older than the snapshot is
 // FailedPrecondition naming the oldest index that can be rebuilt.

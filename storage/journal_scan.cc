@@ -91,6 +91,28 @@ bool EventHead::HasFilterKey(std::string_view k) const {
   return filter_keys.find(quoted) != std::string_view::npos;
 }
 
+Result<JournalObjectEntry> JournalObjectKeysOf(std::uint64_t index, std::uint32_t seq,
+                                               std::string_view raw) {
+  EventHead head;
+  head.filter_keys = "[]";
+  std::vector<std::string_view> keys;
+  if (ParseHead(raw, &head)) {
+    // Escape-free strings (ParseHead checked): the quoted runs are the keys.
+    std::string_view rest = head.filter_keys;
+    for (std::size_t open = rest.find('"'); open != std::string_view::npos; open = rest.find('"')) {
+      const std::size_t close = rest.find('"', open + 1);
+      if (close == std::string_view::npos) break;
+      keys.push_back(rest.substr(open + 1, close - open - 1));
+      rest.remove_prefix(close + 1);
+    }
+    return JournalObjectEntry{std::string(head.topic),
+                              JournalObjectKeys(index, seq, head.topic, head.key, head.ns, keys)};
+  }
+  ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
+  for (const std::string& k : e.FilterKeys) keys.push_back(k);
+  return JournalObjectEntry{e.Topic, JournalObjectKeys(index, seq, e.Topic, e.Key, e.Namespace, keys)};
+}
+
 Result<Event> DecodeJournalEntry(std::string_view raw) { return DecodeJson<Event>(raw, "Event"); }
 
 Status ScanJournalHeads(const StateStore& store, std::uint64_t from_index,

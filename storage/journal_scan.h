@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "storage/model.h"
@@ -35,6 +36,15 @@ struct EventHead {
 // every entry is seen; `fn` returns false to stop.
 Status ScanJournalHeads(const StateStore& store, std::uint64_t from_index,
                         const std::function<Result<bool>(const EventHead&, std::string_view raw)>& fn);
+
+// The `journal_objects` keys (state_store.h) of the raw entry stored at
+// (index, seq), and its topic (their value).
+struct JournalObjectEntry {
+  std::string topic;
+  std::vector<std::string> keys;
+};
+Result<JournalObjectEntry> JournalObjectKeysOf(std::uint64_t index, std::uint32_t seq,
+                                               std::string_view raw);
 
 // One raw entry as an Event.
 Result<Event> DecodeJournalEntry(std::string_view raw);

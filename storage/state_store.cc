@@ -20,11 +20,13 @@
 #include <chrono>
 #include <mutex>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "common/log.h"
 #include "common/metrics.h"
 #include "storage/codec.h"
+#include "storage/journal_scan.h"
 
 namespace drover {
 namespace {
@@ -32,17 +34,19 @@ namespace {
 // Column families, in the order they are opened; kCfNames[i] is handle i.
 enum Cf { kDefault, kMeta, kJobs, kEvals, kAllocs, kAllocCreate, kAllocJob, kNodes, kEvents,
           kTaskLocal, kEvalCreate, kAclTokens, kAclSecrets, kAclPolicies, kJobVersions,
-          kNamespaces, kVariables, kScalingEvents, kDeployments, kCfCount };
+          kNamespaces, kVariables, kScalingEvents, kDeployments, kJournalObjects, kCfCount };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
     "events", "task_local", "eval_create", "acl_tokens", "acl_secrets", "acl_policies",
-    "job_versions", "namespaces", "variables", "scaling_events", "deployments"};
+    "job_versions", "namespaces", "variables", "scaling_events", "deployments",
+    "journal_objects"};
 // The first column family each schema version from v4 on adds; a read-only
 // view of an older store lacks it.
 constexpr Cf kFirstV4Cf = kJobVersions;
 constexpr Cf kFirstV5Cf = kNamespaces;
 constexpr Cf kFirstV6Cf = kScalingEvents;
 constexpr Cf kFirstV7Cf = kDeployments;
+constexpr Cf kFirstV8Cf = kJournalObjects;
 
 // Decoded job versions kept in memory; beyond this the cache starts over.
 constexpr std::size_t kJobCacheLimit = 4096;
@@ -131,6 +135,32 @@ std::string AllocCreateKey(std::uint64_t create_index, const std::string& alloc_
   return Be64(create_index) + alloc_id;
 }
 
+std::vector<std::string> JournalObjectKeys(std::uint64_t index, std::uint32_t seq,
+                                           std::string_view topic, std::string_view key,
+                                           std::string_view ns,
+                                           const std::vector<std::string_view>& filter_keys) {
+  const std::string where = Be64(index) + Be32(seq);
+  std::vector<std::string> out;
+  auto add = [&](char kind, std::string_view id, bool with_ns) {
+    std::string k(1, kind);
+    k.append(id);
+    k.push_back(kSep);
+    if (with_ns) {
+      k.append(ns);
+      k.push_back(kSep);
+    }
+    k += where;
+    if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(std::move(k));
+  };
+  if (topic == "Allocation") add('a', key, false);
+  if (topic == "Job") {
+    add('j', key, true);
+  } else if (topic == "Evaluation" || topic == "Allocation") {
+    for (std::string_view job : filter_keys) add('j', job, true);
+  }
+  return out;
+}
+
 std::string AllocWatchKey(const std::string& alloc_id) { return "a" + alloc_id; }
 
 std::string JobWatchKey(const std::string& ns, const std::string& job_id) {
@@ -152,6 +182,7 @@ std::string TableIndexKey(Table t) { return std::string("index/") + TableName(t)
 
 constexpr const char* kJournalBaseKey = "journal/base";
 constexpr const char* kJournalSnapshotKey = "journal/snapshot";
+constexpr const char* kJournalEntriesKey = "journal/entries";
 
 Status ReadOnlyError(const char* what) {
   return FailedPrecondition(std::string(what) + ": the state store is open read-only");
@@ -214,6 +245,9 @@ struct StateStore::Impl {
     writes_failing = !st.ok();
   }
   std::atomic<std::uint64_t> latest{0};
+  // How many entries the journal holds (meta "journal/entries", schema v5;
+  // absent before): under write_mu.
+  std::optional<std::uint64_t> journal_entries;
   std::array<std::atomic<std::uint64_t>, std::size(kIndexedTables)> table_index{};
 
   struct Waiter {
@@ -331,6 +365,11 @@ struct StateStore::Impl {
 
   // Loads the global and table indexes from `meta`.
   Status LoadIndexes() {
+    ASSIGN_OR_RETURN(std::optional<std::string> entries, Get(kMeta, kJournalEntriesKey));
+    if (entries) {
+      ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*entries, "journal entries"));
+      journal_entries = v;
+    }
     ASSIGN_OR_RETURN(std::optional<std::string> text, Get(kMeta, "index"));
     if (text) {
       ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*text, "index"));
@@ -568,6 +607,11 @@ void WriteTxn::PutMeta(const std::string& key, const std::string& value) {
 
 void WriteTxn::AddEvent(Event event) {
   event.Index = index_;
+  std::vector<std::string_view> filter_keys(event.FilterKeys.begin(), event.FilterKeys.end());
+  for (const std::string& key : JournalObjectKeys(index_, event_seq_, event.Topic, event.Key,
+                                                  event.Namespace, filter_keys)) {
+    batch_->Put(store_->impl_->cf(kJournalObjects), key, event.Topic);
+  }
   batch_->Put(store_->impl_->cf(kEvents), Be64(index_) + Be32(event_seq_++), EncodeJson(event));
 }
 
@@ -610,6 +654,21 @@ class BatchMigrationTxn : public MigrationTxn {
     }
     for (const auto& [key, value] : entries) RETURN_IF_ERROR(fn(key, value));
     return Status::Ok();
+  }
+  Status ScanCommitted(
+      const std::string& cf,
+      const std::function<Status(std::string_view, std::string_view)>& fn) override {
+    auto* h = Find(cf);
+    if (h == nullptr) return Internal("migration: unknown column family " + cf);
+    rocksdb::ReadOptions options;
+    options.fill_cache = false;
+    options.readahead_size = 2 << 20;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, h));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      RETURN_IF_ERROR(fn(std::string_view(it->key().data(), it->key().size()),
+                         std::string_view(it->value().data(), it->value().size())));
+    }
+    return FromRocks(it->status(), "migration scan");
   }
 
  private:
@@ -712,7 +771,7 @@ Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& 
   }
   // The first family each schema version added, and the version before it.
   constexpr std::pair<Cf, int> kAddedBy[] = {
-      {kFirstV4Cf, 3}, {kFirstV5Cf, 4}, {kFirstV6Cf, 5}, {kFirstV7Cf, 6}};
+      {kFirstV4Cf, 3}, {kFirstV5Cf, 4}, {kFirstV6Cf, 5}, {kFirstV7Cf, 6}, {kFirstV8Cf, 7}};
   for (auto [first, older] : kAddedBy) {
     if (std::find(families.begin(), families.end(), kCfNames[first]) == families.end() &&
         std::find(families.begin(), families.end(), "allocs") != families.end()) {
@@ -780,6 +839,11 @@ Result<std::uint64_t> StateStore::Apply(const std::function<Status(WriteTxn&)>& 
     RETURN_IF_ERROR(fn(txn));
     RETURN_IF_ERROR(txn.error_);
     touched = txn.touched_;
+    std::optional<std::uint64_t> entries = im.journal_entries;
+    if (entries && txn.event_seq_ > 0) {
+      *entries += txn.event_seq_;
+      batch.Put(im.cf(kMeta), kJournalEntriesKey, std::to_string(*entries));
+    }
     touched_keys = std::move(txn.touched_keys_);
     batch.Put(im.cf(kMeta), "index", std::to_string(index));
     for (Table t : kIndexedTables) {
@@ -800,6 +864,7 @@ Result<std::uint64_t> StateStore::Apply(const std::function<Status(WriteTxn&)>& 
         im.table_index[static_cast<size_t>(t)] = index;
     }
     im.latest = index;
+    im.journal_entries = entries;
   }
 
   // Wake the waiters this commit satisfies, outside every lock.
@@ -1053,6 +1118,63 @@ Status StateStore::ScanEventsRaw(
   return FromRocks(it->status(), "scan events");
 }
 
+namespace {
+
+// The (index, seq) at the end of a `journal_objects` key.
+JournalKey ParseJournalObjectKey(const rocksdb::Slice& key, const rocksdb::Slice& topic) {
+  JournalKey out;
+  const char* p = key.data() + key.size() - 12;
+  for (int i = 0; i < 8; ++i) out.index = (out.index << 8) | static_cast<unsigned char>(p[i]);
+  for (int i = 8; i < 12; ++i) out.seq = (out.seq << 8) | static_cast<unsigned char>(p[i]);
+  out.topic = topic.ToString();
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<JournalKey>> StateStore::ListAllocJournal(const std::string& id,
+                                                            bool prefix) const {
+  std::vector<JournalKey> out;
+  std::string start = "a" + id;
+  if (!prefix) start.push_back(kSep);
+  RETURN_IF_ERROR(impl_->Scan(kJournalObjects, start, [&](const rocksdb::Slice& k,
+                                                          const rocksdb::Slice& v) {
+    // Exact: the rest is the entry's 12 bytes; a prefix: the rest of an
+    // ID, its separator, then those.
+    if (k.size() >= start.size() + (prefix ? 13 : 12)) out.push_back(ParseJournalObjectKey(k, v));
+    return true;
+  }));
+  // A prefix may match several allocations, each listed on its own.
+  if (prefix) {
+    std::sort(out.begin(), out.end(), [](const JournalKey& a, const JournalKey& b) {
+      return std::tie(a.index, a.seq) < std::tie(b.index, b.seq);
+    });
+  }
+  return out;
+}
+
+Result<std::vector<JournalKey>> StateStore::ListJobJournal(const std::string& id,
+                                                          const std::string& ns) const {
+  std::vector<JournalKey> out;
+  std::string start = "j" + id + kSep;
+  if (!ns.empty()) start += ns + kSep;
+  RETURN_IF_ERROR(impl_->Scan(kJournalObjects, start, [&](const rocksdb::Slice& k,
+                                                          const rocksdb::Slice& v) {
+    if (k.size() >= start.size() + 12) out.push_back(ParseJournalObjectKey(k, v));
+    return true;
+  }));
+  if (ns.empty()) {
+    std::sort(out.begin(), out.end(), [](const JournalKey& a, const JournalKey& b) {
+      return std::tie(a.index, a.seq) < std::tie(b.index, b.seq);
+    });
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> StateStore::GetJournalEntry(const JournalKey& key) const {
+  return impl_->Get(kEvents, Be64(key.index) + Be32(key.seq));
+}
+
 Result<std::optional<std::string>> StateStore::GetMeta(const std::string& key) const {
   return impl_->Get(kMeta, key);
 }
@@ -1077,6 +1199,31 @@ Status StateStore::FoldJournal(std::uint64_t expected_base, std::uint64_t throug
                                const std::string& snapshot) {
   Impl& im = *impl_;
   if (im.read_only) return ReadOnlyError("fold journal");
+  // The object index keys of the entries folded, read before the lock:
+  // entries below the head never change, and a concurrent compaction is
+  // caught by the base check below.
+  std::vector<std::string> object_keys;
+  std::uint64_t folded = 0;
+  {
+    rocksdb::ReadOptions options;
+    options.fill_cache = false;
+    options.readahead_size = 2 << 20;
+    const std::string end = Be64(through_index + 1);
+    std::unique_ptr<rocksdb::Iterator> it(im.db->NewIterator(options, im.cf(kEvents)));
+    for (it->Seek(Be64(expected_base + 1)); it->Valid() && it->key().compare(end) < 0; it->Next()) {
+      const rocksdb::Slice key = it->key();
+      if (key.size() != 12) return Internal("journal: a key of " + std::to_string(key.size()) + " bytes");
+      std::uint64_t index = 0;
+      std::uint32_t seq = 0;
+      for (int i = 0; i < 8; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
+      for (int i = 8; i < 12; ++i) seq = (seq << 8) | static_cast<unsigned char>(key[i]);
+      ASSIGN_OR_RETURN(JournalObjectEntry entry,
+                       JournalObjectKeysOf(index, seq, std::string_view(it->value().data(), it->value().size())));
+      for (std::string& k : entry.keys) object_keys.push_back(std::move(k));
+      ++folded;
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "scan events"));
+  }
   // Under the write lock: no commit interleaves, so the base check and the
   // batch are one step.
   std::lock_guard<std::mutex> lock(im.write_mu);
@@ -1092,11 +1239,19 @@ Status StateStore::FoldJournal(std::uint64_t expected_base, std::uint64_t throug
   if (through_index <= base) return Status::Ok();
   rocksdb::WriteBatch batch;
   batch.DeleteRange(im.cf(kEvents), Be64(0), Be64(through_index + 1));
+  for (const std::string& k : object_keys) batch.Delete(im.cf(kJournalObjects), k);
   batch.Put(im.cf(kMeta), kJournalBaseKey, std::to_string(through_index));
   batch.Put(im.cf(kMeta), kJournalSnapshotKey, snapshot);
+  std::optional<std::uint64_t> entries = im.journal_entries;
+  if (entries) {
+    *entries -= std::min(*entries, folded);
+    batch.Put(im.cf(kMeta), kJournalEntriesKey, std::to_string(*entries));
+  }
   rocksdb::WriteOptions sync_write;
   sync_write.sync = true;
-  return FromRocks(im.db->Write(sync_write, &batch), "fold journal");
+  RETURN_IF_ERROR(FromRocks(im.db->Write(sync_write, &batch), "fold journal"));
+  im.journal_entries = entries;
+  return Status::Ok();
 }
 
 Status StateStore::PutMeta(const std::string& key, const std::string& value) {

@@ -45,6 +45,17 @@
 //   meta          "acl/bootstrap"         -> decimal text: the index at which the
 //                                            ACL system was bootstrapped (absent:
 //                                            not yet)
+//   journal_objects 'a' <alloc id> \0 be64(index) be32(seq)             -> topic
+//                 'j' <job id> \0 <namespace> \0 be64(index) be32(seq) -> topic
+//                                         the journal entries of each allocation
+//                                            (its Allocation events) and of each job
+//                                            (its Job events and the Evaluation and
+//                                            Allocation events naming it in
+//                                            FilterKeys), written with the entry and
+//                                            deleted when compaction folds it
+//                                            (schema v5)
+//   meta          "journal/entries"       -> decimal text: how many entries the
+//                                            journal holds (schema v5)
 //   meta          "journal/base"          -> decimal text: the index the journal
 //                                            snapshot covers (absent: none)
 //                 "journal/snapshot"      -> the folded state at that index
@@ -79,6 +90,22 @@ namespace drover {
 // `alloc_create` (for migrations and tests).
 std::string EvalCreateKey(std::uint64_t create_index, const std::string& eval_id);
 std::string AllocCreateKey(std::uint64_t create_index, const std::string& alloc_id);
+
+// The `journal_objects` keys of one journal entry (see the key layout):
+// one for an Allocation event, one per job it belongs to for Job,
+// Evaluation and Allocation events (`filter_keys` as the event carries them).
+std::vector<std::string> JournalObjectKeys(std::uint64_t index, std::uint32_t seq,
+                                           std::string_view topic, std::string_view key,
+                                           std::string_view ns,
+                                           const std::vector<std::string_view>& filter_keys);
+
+// Where one journal entry is: its index, its place within the change, and
+// its topic (from `journal_objects`).
+struct JournalKey {
+  std::uint64_t index = 0;
+  std::uint32_t seq = 0;
+  std::string topic;
+};
 
 // An allocation as stored: without its Job, and the job version it runs.
 // The cheap form for paths that never look at the Job (task-state updates).
@@ -165,6 +192,12 @@ class MigrationTxn {
   virtual Status ForEach(const std::string& cf,
                          const std::function<Status(const std::string& key,
                                                     const std::string& value)>& fn) = 0;
+  // Visits every entry of `cf` in key order as committed before this
+  // upgrade (none of its staged writes), streaming: for tables too large
+  // to hold in memory (the journal) that no earlier step rewrites.
+  virtual Status ScanCommitted(
+      const std::string& cf,
+      const std::function<Status(std::string_view key, std::string_view value)>& fn) = 0;
 };
 
 struct Migration {
@@ -297,6 +330,15 @@ class StateStore {
       std::uint64_t from_index,
       const std::function<Result<bool>(std::uint64_t index, std::string_view json)>& fn) const;
 
+  // The journal entries of allocations whose ID is `id` (or starts with
+  // it, when `prefix`), in journal order, from `journal_objects`.
+  Result<std::vector<JournalKey>> ListAllocJournal(const std::string& id, bool prefix) const;
+  // The journal entries of job `id` in namespace `ns` ("": every
+  // namespace), in journal order.
+  Result<std::vector<JournalKey>> ListJobJournal(const std::string& id, const std::string& ns) const;
+  // One journal entry's Event JSON; empty once compaction folded it.
+  Result<std::optional<std::string>> GetJournalEntry(const JournalKey& key) const;
+
   struct TaskLocalEntry {
     std::string alloc_id;
     std::string task;
@@ -306,9 +348,9 @@ class StateStore {
   Result<std::vector<TaskLocalEntry>> ListTaskLocal() const;
 
   // Journal compaction (storage/journal.h): in one synced batch, deletes
-  // every journal entry with Index <= `through_index` and records
-  // `snapshot` as the state at that index ("journal/base",
-  // "journal/snapshot"). Fails with Unavailable, changing nothing, unless
+  // every journal entry with Index <= `through_index` (and its
+  // `journal_objects` keys) and records `snapshot` as the state at that
+  // index ("journal/base", "journal/snapshot"). Fails with Unavailable, changing nothing, unless
   // the current base is still `expected_base` (a concurrent compaction won).
   Status FoldJournal(std::uint64_t expected_base, std::uint64_t through_index,
                      const std::string& snapshot);
