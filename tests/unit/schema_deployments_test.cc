@@ -8,6 +8,7 @@
 
 #include "migrations/migrations.h"
 #include "storage/state_store.h"
+#include "tests/support/migration_steps.h"
 #include "tests/support/v1_store.h"
 
 namespace drover {
@@ -23,11 +24,7 @@ class SchemaDeploymentsTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Every step before the one that adds deployments.
-  static std::vector<Migration> StepsBefore() {
-    std::vector<Migration> steps = migrations::All();
-    std::erase_if(steps, [](const Migration& m) { return m.description == "deployments"; });
-    return steps;
-  }
+  static std::vector<Migration> StepsBefore() { return testing::StepsBefore("deployments"); }
 
   static Job MakeJob() {
     Job job;
@@ -55,7 +52,7 @@ TEST_F(SchemaDeploymentsTest, EarlierStoreGainsAnEmptyIndexedTableAndKeepsItsDat
   auto store = StateStore::Open(dir_, StoreOptions{migrations::All(), true});
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   StateStore& s = **store;
-  EXPECT_EQ(s.schema_version(), before + 1);
+  EXPECT_EQ(before, testing::VersionBefore("deployments"));
   EXPECT_EQ(s.schema_version(), migrations::kSchemaVersion);
   auto meta = s.GetMeta("index/deployment");
   ASSERT_TRUE(meta.ok() && meta->has_value());

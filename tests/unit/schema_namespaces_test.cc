@@ -10,6 +10,7 @@
 #include "migrations/migrations.h"
 #include "storage/namespace_model.h"
 #include "storage/state_store.h"
+#include "tests/support/migration_steps.h"
 #include "tests/support/v1_store.h"
 
 namespace drover {
@@ -26,9 +27,7 @@ class SchemaNamespacesTest : public ::testing::Test {
 
   // Every step before the one under test.
   static std::vector<Migration> Before() {
-    std::vector<Migration> steps = migrations::All();
-    steps.pop_back();
-    return steps;
+    return testing::StepsBefore("namespaces and variables");
   }
 
   static Job MakeJob(const std::string& ns, const std::string& id, std::uint64_t index) {
@@ -65,7 +64,7 @@ TEST_F(SchemaNamespacesTest, StoreOfThePreviousSchemaGetsTheNamespacesItsJobsUse
   {
     auto old = StateStore::Open(dir_, StoreOptions{Before(), true});
     ASSERT_TRUE(old.ok()) << old.status().ToString();
-    EXPECT_EQ((*old)->schema_version(), migrations::kSchemaVersion - 1);
+    EXPECT_EQ((*old)->schema_version(), testing::VersionBefore("namespaces and variables"));
     index_before = (*old)->LatestIndex();
   }
   auto opened = StateStore::Open(dir_, StoreOptions{migrations::All(), true});

@@ -8,6 +8,7 @@
 
 #include "migrations/migrations.h"
 #include "storage/state_store.h"
+#include "tests/support/migration_steps.h"
 #include "tests/support/v1_store.h"
 
 namespace drover {
@@ -23,11 +24,7 @@ class SchemaScalingEventsTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Every step before the one that adds the table.
-  static std::vector<Migration> StepsBefore() {
-    std::vector<Migration> steps = migrations::All();
-    steps.pop_back();
-    return steps;
-  }
+  static std::vector<Migration> StepsBefore() { return testing::StepsBefore("scaling events"); }
 
   // A store at the previous schema version holding one job.
   void WritePreviousVersionStore() {
@@ -39,7 +36,7 @@ class SchemaScalingEventsTest : public ::testing::Test {
     ASSERT_TRUE(testing::WriteV1Store(dir_, {{job}, {}, {}}).ok());
     auto old = StateStore::Open(dir_, StoreOptions{StepsBefore(), true});
     ASSERT_TRUE(old.ok()) << old.status().ToString();
-    ASSERT_EQ((*old)->schema_version(), migrations::kSchemaVersion - 1);
+    ASSERT_EQ((*old)->schema_version(), testing::VersionBefore("scaling events"));
   }
 
   std::string dir_;
