@@ -193,7 +193,10 @@ int NodeToggle(const Command& cmd, const std::vector<std::string>& argv, bool dr
     flags.Bool("ignore-system", &ignore_system, "Leave system jobs' allocations in place.");
   }
   std::vector<std::string> args;
-  if (auto done = Begin(cmd, flags, meta, argv, args, self ? 0 : 1, self ? 0 : 1, "This command takes one argument (the node ID) or -self")) return *done;
+  // `self` is known only once the flags are parsed: the count is checked after.
+  const char* usage = "This command takes one argument (the node ID) or -self";
+  if (auto done = Begin(cmd, flags, meta, argv, args, 0, 1, usage)) return *done;
+  if (args.size() != (self ? 0u : 1u)) return UsageError(cmd.name, usage);
   if (enable == disable) return UsageError(cmd.name, "Either the '-enable' or '-disable' flag must be set");
   auto node = NodeArg(meta, self, args);
   if (!node.ok()) return Fail(node.status().message());
