@@ -12,6 +12,17 @@ namespace {
 
 namespace json = boost::json;
 
+// The deployment `id` (nullopt when there is none), once the token may read
+// jobs in the deployment's own namespace, as Nomad checks it.
+Result<std::optional<Deployment>> ReadableDeployment(const Deployments& deployments,
+                                                     const std::string& id, const Acl& acl) {
+  ASSIGN_OR_RETURN(std::optional<Deployment> d, deployments.Get(id));
+  if (d && !acl.AllowNamespaceOp(d->Namespace, "read-job")) {
+    return PermissionDenied(kErrPermissionDenied);
+  }
+  return d;
+}
+
 void ListDeployments(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
                      const RequestAuth& auth) {
   auto opts = ParseQueryOptions(req);
@@ -41,7 +52,7 @@ void ListDeployments(ApiContext& ctx, const Rest::Request& req, Http::ResponseWr
     return reply;
   };
   ctx.blocking.Serve(q, WatchSpec{{Table::kDeployments}, {}}, QueryIdentity(req, auth),
-                     std::move(query), std::move(writer));
+                     std::move(query), std::move(writer), QueryCost::kList);
 }
 
 void GetDeployment(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,
@@ -52,12 +63,8 @@ void GetDeployment(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrit
   std::string id = PathParam(req, ":deployment_id");
   auto acl = auth.who.acl;
   auto query = [&deployments, id, acl]() -> Result<Reply> {
-    ASSIGN_OR_RETURN(std::optional<Deployment> d, deployments.Get(id));
+    ASSIGN_OR_RETURN(std::optional<Deployment> d, ReadableDeployment(deployments, id, *acl));
     if (!d) return NotFound("deployment not found");
-    // Checked in the deployment's own namespace, as Nomad does.
-    if (!acl->AllowNamespaceOp(d->Namespace, "read-job")) {
-      return PermissionDenied(kErrPermissionDenied);
-    }
     return Reply{d->ModifyIndex, ToJson(*d)};
   };
   ctx.blocking.Serve(*opts, {Table::kDeployments}, std::move(query), std::move(writer));
@@ -71,10 +78,7 @@ void DeploymentAllocations(ApiContext& ctx, const Rest::Request& req,
   std::string id = PathParam(req, ":deployment_id");
   auto acl = auth.who.acl;
   auto query = [&deployments, id, acl]() -> Result<Reply> {
-    ASSIGN_OR_RETURN(std::optional<Deployment> d, deployments.Get(id));
-    if (d && !acl->AllowNamespaceOp(d->Namespace, "read-job")) {
-      return PermissionDenied(kErrPermissionDenied);
-    }
+    RETURN_IF_ERROR(ReadableDeployment(deployments, id, *acl).status());
     ASSIGN_OR_RETURN(std::vector<Allocation> allocs, deployments.Allocations(id));
     Reply reply;
     reply.index = deployments.Index();
@@ -87,7 +91,7 @@ void DeploymentAllocations(ApiContext& ctx, const Rest::Request& req,
     return reply;
   };
   ctx.blocking.Serve(*opts, {Table::kDeployments, Table::kAllocs}, std::move(query),
-                     std::move(writer));
+                     std::move(writer), QueryCost::kList);
 }
 
 void JobDeployments(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter& writer,

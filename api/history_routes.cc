@@ -47,7 +47,7 @@ void ServeHistory(ApiContext& ctx, const Rest::Request& req, Http::ResponseWrite
     return reply;
   };
   ctx.blocking.Serve(*opts, std::move(watch), QueryIdentity(req, auth), std::move(query),
-                     std::move(writer));
+                     std::move(writer), QueryCost::kList);
 }
 
 }  // namespace

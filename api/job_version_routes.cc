@@ -42,7 +42,8 @@ void JobVersions(ApiContext& ctx, const Rest::Request& req, Http::ResponseWriter
                               {"KnownLeader", true}};
     return reply;
   };
-  ctx.blocking.Serve(*opts, {Table::kJobs}, std::move(query), std::move(writer));
+  ctx.blocking.Serve(*opts, {Table::kJobs}, std::move(query), std::move(writer),
+                     QueryCost::kList);
 }
 
 Result<json::object> BodyObject(const Rest::Request& req) {
