@@ -185,44 +185,43 @@ Result<AllocTask> ResolveTask(Meta& meta, const std::string& prefix, std::string
   return AllocTask{std::move(alloc), task};
 }
 
-int AllocLogs(const Command& cmd, const std::vector<std::string>& argv) {
-  Meta meta;
-  FlagSet flags;
-  meta.AddFlags(flags);
-  bool follow = false, stderr_ = false, stdout_ = false, tail = false, verbose = false;
-  std::int64_t lines = -1, bytes = -1;
-  std::string task;
-  flags.Bool("f", &follow, "Follow the log, as tail -f.");
-  flags.Bool("stderr", &stderr_, "The task's stderr instead of its stdout.");
-  flags.Bool("stdout", &stdout_, "The task's stdout (the default).");
-  flags.Bool("tail", &tail, "Show the end of the log (the last 10 lines unless -n or -c).");
-  flags.Int("n", &lines, "With -tail: the number of lines (default 10).");
-  flags.Int("c", &bytes, "With -tail: the number of bytes.");
-  flags.String("task", &task, "The task (or the second argument).");
-  flags.Bool("verbose", &verbose, "Full IDs.");
-  std::vector<std::string> args;
-  if (auto done = Begin(cmd, flags, meta, argv, args, 1, 2, "This command takes one or two arguments: <allocation> <task>")) return *done;
-  if (args.size() == 2) task = args[1];
-  if (stderr_ && stdout_) return Fail("Only one of -stderr or -stdout may be given");
-  if (lines != -1 || bytes != -1) tail = true;
-  if (lines < -1 || bytes < -1) return Fail("-n and -c take a positive number");
-  auto at = ResolveTask(meta, args[0], task, true);
-  if (!at.ok()) return Fail(at.status().message());
-  if (tail && lines == -1 && bytes == -1) lines = 10;
-  // For -n, read enough of the end to hold the lines, then cut.
+// -f, -tail, -n and -c as Nomad's alloc logs and alloc fs read them.
+struct Tail {
+  bool follow = false;
+  bool tail = false;
+  std::int64_t lines = -1;
+  std::int64_t bytes = -1;
+};
+
+void AddTailFlags(FlagSet& flags, Tail& t, const std::string& what) {
+  flags.Bool("f", &t.follow, "Follow the " + what + ", as tail -f.");
+  flags.Bool("tail", &t.tail, "Show the end (the last 10 lines unless -n or -c).");
+  flags.Int("n", &t.lines, "With -tail: the number of lines.");
+  flags.Int("c", &t.bytes, "With -tail: the number of bytes.");
+}
+
+// Checks -n and -c (Nomad's texts) and fills the default of 10 lines.
+// Either of them implies -tail.
+Status ResolveTail(Tail& t, std::string_view both_set) {
+  if (t.lines != -1 && t.bytes != -1) return InvalidArgument(std::string(both_set));
+  if (t.lines < -1 || t.bytes < -1) return InvalidArgument("Invalid size is specified");
+  if (t.lines != -1 || t.bytes != -1) t.tail = true;
+  if (t.tail && t.bytes == -1 && t.lines == -1) t.lines = 10;
+  return Status::Ok();
+}
+
+// Copies a framed fs/logs stream (`path` ends in a query without origin,
+// offset and follow) to stdout. With -n it reads enough of the end to hold
+// the lines and prints the last ones of that backlog, then follows on.
+int StreamFramed(Meta& meta, const std::string& path, const Tail& t) {
+  const bool follow = t.follow;
   std::int64_t offset = 0;
-  std::string origin = "start";
-  if (tail) {
-    origin = "end";
-    offset = bytes >= 0 ? bytes : std::min<std::int64_t>(lines * 512 + 4096, 1 << 24);
-  }
-  const std::string path = "/v1/client/fs/logs/" + PercentEncode(Str(at->alloc, "ID")) +
-                           "?task=" + PercentEncode(at->task) + "&type=" + (stderr_ ? "stderr" : "stdout") +
-                           "&origin=" + origin + "&offset=" + std::to_string(offset) +
-                           "&follow=" + (follow ? "true" : "false");
+  if (t.tail) offset = t.bytes >= 0 ? t.bytes : std::min<std::int64_t>(t.lines * 512 + 4096, 1 << 24);
+  const std::string url = path + "&origin=" + (t.tail ? "end" : "start") + "&offset=" + std::to_string(offset) +
+                          "&follow=" + (follow ? "true" : "false");
   client::FrameDecoder decoder;
   std::string pending;  // with -n: the text before the cut
-  bool cut_done = !(tail && lines >= 0);
+  bool cut_done = !(t.tail && t.lines >= 0);
   Status decode_status;
   auto emit = [&](const std::string& data) {
     if (cut_done) {
@@ -237,22 +236,22 @@ int AllocLogs(const Command& cmd, const std::vector<std::string>& argv) {
     std::size_t pos = pending.size();
     if (!pending.empty() && pending.back() == '\n') --pos;
     std::int64_t count = 0;
-    while (pos > 0 && count < lines) {
+    while (pos > 0 && count < t.lines) {
       pos = pending.rfind('\n', pos - 1);
       if (pos == std::string::npos) {
         pos = 0;
         break;
       }
-      if (++count == lines) {
+      if (++count == t.lines) {
         ++pos;
         break;
       }
     }
-    if (lines == 0) pos = pending.size();
+    if (t.lines == 0) pos = pending.size();
     std::cout << pending.substr(pos) << std::flush;
     pending.clear();
   };
-  Status st = meta.Stream(path, [&](std::string_view piece) {
+  Status st = meta.Stream(url, [&](std::string_view piece) {
     std::vector<client::StreamFrame> frames;
     decode_status = decoder.Feed(piece, frames);
     if (!decode_status.ok()) return false;
@@ -266,6 +265,31 @@ int AllocLogs(const Command& cmd, const std::vector<std::string>& argv) {
   if (!st.ok()) return Fail("Error reading file: " + st.message());
   if (!decode_status.ok()) return Fail("Error reading file: " + decode_status.message());
   return 0;
+}
+
+int AllocLogs(const Command& cmd, const std::vector<std::string>& argv) {
+  Meta meta;
+  FlagSet flags;
+  meta.AddFlags(flags);
+  bool stderr_ = false, stdout_ = false, verbose = false;
+  Tail tail;
+  std::string task;
+  AddTailFlags(flags, tail, "log");
+  flags.Bool("stderr", &stderr_, "The task's stderr instead of its stdout.");
+  flags.Bool("stdout", &stdout_, "The task's stdout (the default).");
+  flags.String("task", &task, "The task (or the second argument).");
+  flags.Bool("verbose", &verbose, "Full IDs.");
+  std::vector<std::string> args;
+  if (auto done = Begin(cmd, flags, meta, argv, args, 1, 2, "This command takes one or two arguments: <allocation> <task>")) return *done;
+  if (args.size() == 2) task = args[1];
+  if (stderr_ && stdout_) return Fail("Only one of -stderr or -stdout may be given");
+  if (Status s = ResolveTail(tail, "both -n and -c set"); !s.ok()) return Fail(s.message());
+  auto at = ResolveTask(meta, args[0], task, true);
+  if (!at.ok()) return Fail(at.status().message());
+  return StreamFramed(meta,
+                      "/v1/client/fs/logs/" + PercentEncode(Str(at->alloc, "ID")) + "?task=" + PercentEncode(at->task) +
+                          "&type=" + (stderr_ ? "stderr" : "stdout"),
+                      tail);
 }
 
 int AllocLifecycle(const Command& cmd, const std::vector<std::string>& argv, const std::string& verb) {
@@ -327,17 +351,15 @@ int AllocFs(const Command& cmd, const std::vector<std::string>& argv) {
   Meta meta;
   FlagSet flags;
   meta.AddFlags(flags);
-  bool stat = false, follow = false, tail = false, verbose = false, human = false;
-  std::int64_t lines = -1, bytes = -1;
+  bool stat = false, verbose = false, human = false;
+  Tail tail;
   flags.Bool("stat", &stat, "Show the file's information instead of its content.");
-  flags.Bool("f", &follow, "Follow the file, as tail -f.");
-  flags.Bool("tail", &tail, "Show the end of the file.");
-  flags.Int("n", &lines, "Accepted with -tail (Drover reads bytes: see -c).");
-  flags.Int("c", &bytes, "With -tail: the number of bytes (default 1024).");
+  AddTailFlags(flags, tail, "file");
   flags.Bool("H", &human, "Sizes in human units.");
   flags.Bool("verbose", &verbose, "Full IDs.");
   std::vector<std::string> args;
   if (auto done = Begin(cmd, flags, meta, argv, args, 1, 2, "This command takes one or two arguments: <allocation> <path>")) return *done;
+  if (Status s = ResolveTail(tail, "Both -n and -c are not allowed"); !s.ok()) return Fail(s.message());
   auto alloc = AllocByPrefix(meta, args[0]);
   if (!alloc.ok()) return Fail(alloc.status().message());
   const std::string id = PercentEncode(Str(*alloc, "ID"));
@@ -366,28 +388,14 @@ int AllocFs(const Command& cmd, const std::vector<std::string>& argv) {
     std::cout << FormatList(rows) << "\n";
     return 0;
   }
-  if (!follow && !tail) {
+  if (!tail.follow && !tail.tail) {
     auto r = meta.Raw("GET", "/v1/client/fs/cat/" + id + "?path=" + PercentEncode(path), "");
     if (!r.ok()) return Fail("Error reading file: " + r.status().message());
     if (r->status != 200) return Fail("Error reading file: Unexpected response code: " + std::to_string(r->status) + " (" + r->body + ")");
     std::cout << r->body << std::flush;
     return 0;
   }
-  const std::int64_t offset = tail ? (bytes >= 0 ? bytes : 1024) : 0;
-  client::FrameDecoder decoder;
-  Status decode_status;
-  Status st = meta.Stream("/v1/client/fs/stream/" + id + "?path=" + PercentEncode(path) +
-                              "&origin=" + (tail ? "end" : "start") + "&offset=" + std::to_string(offset) +
-                              "&follow=" + (follow ? "true" : "false"),
-                          [&](std::string_view piece) {
-                            std::vector<client::StreamFrame> frames;
-                            decode_status = decoder.Feed(piece, frames);
-                            for (const auto& f : frames) std::cout << f.data << std::flush;
-                            return decode_status.ok();
-                          });
-  if (!st.ok()) return Fail("Error reading file: " + st.message());
-  if (!decode_status.ok()) return Fail("Error reading file: " + decode_status.message());
-  return 0;
+  return StreamFramed(meta, "/v1/client/fs/stream/" + id + "?path=" + PercentEncode(path), tail);
 }
 
 }  // namespace
@@ -437,8 +445,10 @@ void AddAllocCommands(std::vector<Command>& out) {
   out.push_back({"alloc fs", "Inspect the contents of an allocation directory",
                  "Usage: drover alloc fs [options] <allocation> <path>\n\n"
                  "  Lists a directory of the allocation, prints a file, or with -stat its\n"
-                 "  information; -f follows a file, -tail -c N shows its last N bytes.\n\n"
+                 "  information; -f follows a file; -tail shows its last 10 lines, -n N its\n"
+                 "  last N lines, -c N its last N bytes.\n\n"
                  "Examples:\n\n  drover alloc fs 8a1b\n  drover alloc fs 8a1b alloc/logs\n"
+                 "  drover alloc fs -tail -n 20 8a1b alloc/logs/hello.stdout.0\n"
                  "  drover alloc fs -tail -f 8a1b alloc/logs/hello.stdout.0",
                  AllocFs});
 }

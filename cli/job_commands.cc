@@ -313,44 +313,6 @@ int JobInspect(const Command& cmd, const std::vector<std::string>& argv) {
   return 0;
 }
 
-int JobHistory(const Command& cmd, const std::vector<std::string>& argv) {
-  Meta meta;
-  FlagSet flags;
-  meta.AddFlags(flags, true);
-  std::int64_t version = -1;
-  bool full = false;
-  flags.Int("version", &version, "Show only this version.");
-  flags.Bool("full", &full, "The full job of each version (JSON).");
-  std::vector<std::string> args;
-  if (auto done = Begin(cmd, flags, meta, argv, args, 1, 1, "This command takes one argument: <job>")) return *done;
-  auto id = JobIdByPrefix(meta, args[0]);
-  if (!id.ok()) return Fail(id.status().message());
-  auto resp = meta.Get("/v1/job/" + client::PercentEncode(*id) + "/versions");
-  if (!resp.ok()) return Fail("Error retrieving job versions: " + resp.status().message());
-  const json::value* list = resp->is_object() ? resp->get_object().if_contains("Versions") : nullptr;
-  if (list == nullptr || !list->is_array()) return Fail("Error retrieving job versions: no Versions in the answer");
-  json::array shown;
-  for (const json::value& v : list->get_array()) {
-    if (version < 0 || Int(v, "Version") == version) shown.push_back(v);
-  }
-  if (version >= 0 && shown.empty()) return Fail("job " + *id + " has no version " + std::to_string(version));
-  if (meta.formatted()) return meta.Output(shown);
-  bool first = true;
-  for (const json::value& v : shown) {
-    if (!first) std::cout << "\n";
-    first = false;
-    if (full) {
-      std::cout << IndentJson(v) << "\n";
-      continue;
-    }
-    std::cout << FormatKV({"Version|" + std::to_string(Int(v, "Version")),
-                           std::string("Stable|") + (Bool(v, "Stable") ? "true" : "false"),
-                           "Submit Date|" + FormatUnixNano(Int(v, "SubmitTime"))})
-              << "\n";
-  }
-  return 0;
-}
-
 int JobScale(const Command& cmd, const std::vector<std::string>& argv) {
   Meta meta;
   FlagSet flags;
@@ -400,11 +362,14 @@ int JobRevert(const Command& cmd, const std::vector<std::string>& argv) {
   return AfterEvaluation(meta, Str(*resp, "EvalID"), detach, true, "Evaluation ID: ");
 }
 
+// Nomad's diff markers: "+" added, "-" deleted, "+/-" edited.
+const char* DiffMark(const std::string& type) {
+  return type == "Added" ? "+" : type == "Deleted" ? "-" : type == "Edited" ? "+/-" : " ";
+}
+
 // One line of a plan's diff: "+ Name: "x"" / "~ Count: "1" => "2"".
 void PrintFields(const json::value& diff, const std::string& indent, std::ostream& out) {
-  auto mark = [](const std::string& type) {
-    return type == "Added" ? "+" : type == "Deleted" ? "-" : type == "Edited" ? "+/-" : " ";
-  };
+  auto mark = DiffMark;
   if (const auto* fields = diff.get_object().if_contains("Fields"); fields && fields->is_array()) {
     for (const json::value& f : fields->get_array()) {
       const std::string type = Str(f, "Type");
@@ -424,6 +389,94 @@ void PrintFields(const json::value& diff, const std::string& indent, std::ostrea
       out << indent << "  }\n";
     }
   }
+}
+
+// A job diff as Nomad's formatJobDiff prints it: the job's fields, each
+// group with its placement updates (a plan's) and its tasks (their fields
+// when edited, or always with `verbose`). `changes` turns true when a
+// group would create or destroy allocations.
+void PrintJobDiff(Meta& meta, const json::value& diff, bool verbose, std::ostream& out, bool* changes) {
+  auto head = [](const std::string& type) {
+    return type == "None" ? std::string() : std::string(DiffMark(type)) + " ";
+  };
+  out << meta.Bold(head(Str(diff, "Type")) + "Job: \"" + Str(diff, "ID") + "\"") << "\n";
+  PrintFields(diff, "", out);
+  const auto* groups = diff.get_object().if_contains("TaskGroups");
+  if (groups == nullptr || !groups->is_array()) return;
+  for (const json::value& g : groups->get_array()) {
+    std::string updates;
+    if (const auto* u = g.get_object().if_contains("Updates"); u && u->is_object()) {
+      for (const auto& kv : u->get_object()) {
+        if (!updates.empty()) updates += ", ";
+        updates += json::serialize(kv.value()) + " " + std::string(kv.key());
+        if (kv.key() == "create" || kv.key() == "destroy") {
+          *changes = *changes || (kv.value().is_number() && kv.value().to_number<std::int64_t>() > 0);
+        }
+      }
+    }
+    out << head(Str(g, "Type")) << "Task Group: \"" << Str(g, "Name") << "\""
+        << (updates.empty() ? "" : " (" + updates + ")") << "\n";
+    PrintFields(g, "  ", out);
+    const auto* tasks = g.get_object().if_contains("Tasks");
+    if (tasks == nullptr || !tasks->is_array()) continue;
+    for (const json::value& t : tasks->get_array()) {
+      const std::string type = Str(t, "Type");
+      out << "  " << DiffMark(type) << " Task: \"" << Str(t, "Name") << "\"\n";
+      if (verbose || type == "Edited") PrintFields(t, "    ", out);
+    }
+  }
+}
+
+int JobHistory(const Command& cmd, const std::vector<std::string>& argv) {
+  Meta meta;
+  FlagSet flags;
+  meta.AddFlags(flags, true);
+  std::int64_t version = -1;
+  bool full = false, diffs = false;
+  flags.Int("version", &version, "Show only this version.");
+  flags.Bool("full", &full, "The full job of each version (JSON).");
+  flags.Bool("p", &diffs, "Show each version's changes against the version before it.");
+  std::vector<std::string> args;
+  if (auto done = Begin(cmd, flags, meta, argv, args, 1, 1, "This command takes one argument: <job>")) return *done;
+  auto id = JobIdByPrefix(meta, args[0]);
+  if (!id.ok()) return Fail(id.status().message());
+  auto resp = meta.Get("/v1/job/" + client::PercentEncode(*id) + "/versions" + (diffs ? "?diffs=true" : ""));
+  if (!resp.ok()) return Fail("Error retrieving job versions: " + resp.status().message());
+  const json::value* list = resp->is_object() ? resp->get_object().if_contains("Versions") : nullptr;
+  if (list == nullptr || !list->is_array()) return Fail("Error retrieving job versions: no Versions in the answer");
+  // Diffs[i] is Versions[i] against Versions[i + 1] (newest first).
+  const json::value* diff_list = resp->get_object().if_contains("Diffs");
+  const json::array* diff_array = diff_list && diff_list->is_array() ? &diff_list->get_array() : nullptr;
+  json::array shown;
+  std::vector<const json::value*> shown_diffs;
+  for (std::size_t i = 0; i < list->get_array().size(); ++i) {
+    const json::value& v = list->get_array()[i];
+    if (version >= 0 && Int(v, "Version") != version) continue;
+    shown.push_back(v);
+    shown_diffs.push_back(diff_array && i < diff_array->size() ? &(*diff_array)[i] : nullptr);
+  }
+  if (version >= 0 && shown.empty()) return Fail("job " + *id + " has no version " + std::to_string(version));
+  if (meta.formatted()) return meta.Output(shown);
+  for (std::size_t i = 0; i < shown.size(); ++i) {
+    const json::value& v = shown[i];
+    if (i > 0) std::cout << "\n";
+    if (full) {
+      std::cout << IndentJson(v) << "\n";
+      continue;
+    }
+    std::cout << FormatKV({"Version|" + std::to_string(Int(v, "Version")),
+                           std::string("Stable|") + (Bool(v, "Stable") ? "true" : "false"),
+                           "Submit Date|" + FormatUnixNano(Int(v, "SubmitTime"))})
+              << "\n";
+    const json::value* diff = shown_diffs[i];
+    if (diff != nullptr && diff->is_object() && Str(*diff, "Type") != "None") {
+      std::ostringstream text;
+      bool changes = false;
+      PrintJobDiff(meta, *diff, false, text, &changes);
+      std::cout << "Diff        = \n" << text.str();
+    }
+  }
+  return 0;
 }
 
 int JobPlan(const Command& cmd, const std::vector<std::string>& argv) {
@@ -451,39 +504,7 @@ int JobPlan(const Command& cmd, const std::vector<std::string>& argv) {
   }
   const json::value* diff = resp->get_object().if_contains("Diff");
   bool changes = false;
-  if (diff != nullptr && diff->is_object()) {
-    const std::string type = Str(*diff, "Type");
-    const char* mark = type == "Added" ? "+" : type == "Deleted" ? "-" : type == "Edited" ? "+/-" : "";
-    std::cout << meta.Bold(std::string(mark) + (type == "None" ? "" : " ") + "Job: \"" + id + "\"") << "\n";
-    PrintFields(*diff, "", std::cout);
-    if (const auto* groups = diff->get_object().if_contains("TaskGroups"); groups && groups->is_array()) {
-      for (const json::value& g : groups->get_array()) {
-        std::string updates;
-        if (const auto* u = g.get_object().if_contains("Updates"); u && u->is_object()) {
-          for (const auto& kv : u->get_object()) {
-            if (!updates.empty()) updates += ", ";
-            updates += json::serialize(kv.value()) + " " + std::string(kv.key());
-            if (std::string(kv.key()) == "create" || std::string(kv.key()) == "destroy") {
-              changes = changes || (kv.value().is_number() && kv.value().to_number<std::int64_t>() > 0);
-            }
-          }
-        }
-        const std::string gt = Str(g, "Type");
-        const char* gm = gt == "Added" ? "+" : gt == "Deleted" ? "-" : gt == "Edited" ? "+/-" : "";
-        std::cout << gm << (gt == "None" ? "" : " ") << "Task Group: \"" << Str(g, "Name") << "\""
-                  << (updates.empty() ? "" : " (" + updates + ")") << "\n";
-        PrintFields(g, "  ", std::cout);
-        if (const auto* tasks = g.get_object().if_contains("Tasks"); tasks && tasks->is_array()) {
-          for (const json::value& t : tasks->get_array()) {
-            const std::string tt = Str(t, "Type");
-            const char* tm = tt == "Added" ? "+" : tt == "Deleted" ? "-" : tt == "Edited" ? "+/-" : " ";
-            std::cout << "  " << tm << " Task: \"" << Str(t, "Name") << "\"\n";
-            if (verbose) PrintFields(t, "    ", std::cout);
-          }
-        }
-      }
-    }
-  }
+  if (diff != nullptr && diff->is_object()) PrintJobDiff(meta, *diff, verbose, std::cout, &changes);
   // Placements: Nomad's "Scheduler dry-run".
   std::cout << "\n" << meta.Bold("Scheduler dry-run:") << "\n";
   const json::value* failed = resp->get_object().if_contains("FailedTGAllocs");
@@ -562,8 +583,10 @@ void AddJobCommands(std::vector<Command>& out) {
                  JobInspect});
   out.push_back({"job history", "Display all tracked versions of a job",
                  "Usage: drover job history [options] <job>\n\n"
-                 "  Lists the job's versions (GET /v1/job/:id/versions).\n\n"
-                 "Examples:\n\n  drover job history demo\n  drover job history -version 1 -full demo",
+                 "  Lists the job's versions (GET /v1/job/:id/versions); -p shows what each\n"
+                 "  version changed against the one before it.\n\n"
+                 "Examples:\n\n  drover job history demo\n  drover job history -p demo\n"
+                 "  drover job history -version 1 -full demo",
                  JobHistory});
   out.push_back({"job scale", "Change the count of a job's task group",
                  "Usage: drover job scale [options] <job> [<group>] <count>\n\n"

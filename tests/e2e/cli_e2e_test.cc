@@ -154,14 +154,6 @@ class CliE2ETest : public SharedAgentTest<CliE2ETest> {
     return path.string();
   }
 
-  // True when the agent serves `method path` (not 404/405): for commands
-  // built against endpoints other work adds.
-  static bool Serves(const std::string& method, const std::string& path, const std::string& body = "{}") {
-    HttpClient client = agent_->Client();
-    auto r = client.Request(method, path, method == "GET" ? "" : body);
-    return r.ok() && r->status != 404 && r->status != 405;
-  }
-
   std::string TaskEvents(const std::string& alloc) {
     HttpClient client = agent_->Client();
     auto r = client.Get("/v1/allocation/" + alloc);
@@ -332,6 +324,39 @@ TEST_F(CliE2ETest, AllocLogs) {
   EXPECT_NE(bad_task.err.find("Could not find task named: nope"), std::string::npos) << bad_task.err;
 }
 
+TEST_F(CliE2ETest, AllocFs) {
+  auto allocs = DemoAllocs();
+  ASSERT_FALSE(allocs.empty());
+  const std::string id = allocs[0];
+  const std::string log = "alloc/logs/hello.stdout.0";
+  ASSERT_TRUE(WaitFor([&] { return CountLines(Cli({"alloc", "fs", id, log}).out) >= 3; }, 30s, 500ms));
+  CliResult root = Cli({"alloc", "fs", id.substr(0, 8)});
+  ASSERT_EQ(root.exit_code, 0) << root.err;
+  EXPECT_NE(root.out.find("alloc/"), std::string::npos) << root.out;
+  EXPECT_NE(root.out.find("hello/"), std::string::npos) << root.out;
+  CliResult logs = Cli({"alloc", "fs", id, "alloc/logs"});
+  EXPECT_NE(logs.out.find("hello.stdout.0"), std::string::npos) << logs.out;
+  CliResult stat = Cli({"alloc", "fs", "-stat", id, log});
+  EXPECT_EQ(stat.out.rfind("Mode", 0), 0u) << stat.out;
+  EXPECT_NE(stat.out.find("hello.stdout.0"), std::string::npos) << stat.out;
+  // -tail is the last 10 lines, -n N the last N, -c N the last N bytes.
+  CliResult all = Cli({"alloc", "fs", id, log});
+  CliResult two = Cli({"alloc", "fs", "-tail", "-n", "2", id, log});
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_EQ(CountLines(two.out), 2) << two.out;
+  EXPECT_NE(all.out.find(two.out), std::string::npos) << two.out;
+  CliResult bytes = Cli({"alloc", "fs", "-tail", "-c", "5", id, log});
+  EXPECT_EQ(bytes.out.size(), 5u) << bytes.out;
+  CliResult both = Cli({"alloc", "fs", "-tail", "-n", "1", "-c", "5", id, log});
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_EQ(both.err, "Both -n and -c are not allowed\n");
+  CliResult negative = Cli({"alloc", "fs", "-tail", "-n", "-4", id, log});
+  EXPECT_EQ(negative.err, "Invalid size is specified\n");
+  CliResult escape = Cli({"alloc", "fs", id, "../../../etc/passwd"});
+  EXPECT_EQ(escape.exit_code, 1);
+  EXPECT_EQ(escape.out, "");
+}
+
 TEST_F(CliE2ETest, AllocRestartAndSignal) {
   auto allocs = DemoAllocs();
   ASSERT_FALSE(allocs.empty());
@@ -488,21 +513,33 @@ TEST_F(CliE2ETest, TokensFromFlagAndEnvironment) {
 
 // Commands on endpoints other work adds: skipped while the agent lacks them.
 TEST_F(CliE2ETest, JobScaleHistoryRevert) {
-  ASSERT_FALSE(DemoAllocs().empty());
-  if (!Serves("GET", "/v1/job/demo/versions")) GTEST_SKIP() << "the agent has no /v1/job/:id/versions yet";
-  CliResult h = Cli({"job", "history", "demo"});
+  const std::string file = JobFile("cli-hist", "sleep 300");
+  ASSERT_EQ(Cli({"job", "run", "-detach", file}).exit_code, 0);
+  CliResult h = Cli({"job", "history", "cli-hist"});
   ASSERT_EQ(h.exit_code, 0) << h.err;
   EXPECT_NE(h.out.find("Version     = 0"), std::string::npos) << h.out;
-  if (!Serves("POST", "/v1/job/demo/scale", "{\"Count\":2,\"Target\":{\"Group\":\"greeter\"}}")) {
-    GTEST_SKIP() << "the agent has no /v1/job/:id/scale yet";
-  }
-  CliResult s = Cli({"job", "scale", "demo", "greeter", "2"});
-  EXPECT_EQ(s.exit_code, 0) << s.out << s.err;
+  CliResult s = Cli({"job", "scale", "-detach", "cli-hist", "g", "2"});
+  ASSERT_EQ(s.exit_code, 0) << s.out << s.err;
+  // -p: version 1 against version 0 is the Count change, and nothing else.
+  CliResult p = Cli({"job", "history", "-p", "cli-hist"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(p.out.rfind("Version     = 1\n", 0), 0u) << p.out;
+  const auto diff = p.out.find("Diff        = \n+/- Job: \"cli-hist\"\n+/- Task Group: \"g\"\n  +/- Count: \"1\" => \"2\"\n");
+  EXPECT_NE(diff, std::string::npos) << p.out;
+  EXPECT_LT(diff, p.out.find("Version     = 0")) << "the diff belongs to version 1";
+  EXPECT_EQ(p.out.find("Diff", p.out.find("Version     = 0")), std::string::npos) << "version 0 has nothing before it";
+  CliResult only = Cli({"job", "history", "-p", "-version", "0", "cli-hist"});
+  EXPECT_EQ(only.out.find("Diff"), std::string::npos) << only.out;
+  // Revert to 0: a new version 2 with the count of version 0.
+  CliResult r = Cli({"job", "revert", "-detach", "cli-hist", "0"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  CliResult after = Cli({"job", "history", "-p", "-version", "2", "cli-hist"});
+  EXPECT_NE(after.out.find("+/- Count: \"2\" => \"1\""), std::string::npos) << after.out;
+  EXPECT_EQ(Cli({"job", "stop", "-purge", "-detach", "cli-hist"}).exit_code, 0);
 }
 
 TEST_F(CliE2ETest, JobPlan) {
   ASSERT_FALSE(DemoAllocs().empty());
-  if (!Serves("POST", "/v1/job/demo/plan")) GTEST_SKIP() << "the agent has no /v1/job/:id/plan yet";
   CliResult same = Cli({"job", "plan", "examples/demo.hcl"});
   EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
   EXPECT_NE(same.out.find("Job: \"demo\""), std::string::npos) << same.out;
@@ -510,7 +547,6 @@ TEST_F(CliE2ETest, JobPlan) {
 }
 
 TEST_F(CliE2ETest, NodeEligibility) {
-  if (!Serves("POST", "/v1/node/x/eligibility")) GTEST_SKIP() << "the agent has no /v1/node/:id/eligibility yet";
   CliResult off = Cli({"node", "eligibility", "-disable", "-self"});
   ASSERT_EQ(off.exit_code, 0) << off.err;
   EXPECT_NE(Cli({"node", "status", "-self"}).out.find("Eligibility   = ineligible"), std::string::npos);
@@ -519,7 +555,6 @@ TEST_F(CliE2ETest, NodeEligibility) {
 }
 
 TEST_F(CliE2ETest, Variables) {
-  if (!Serves("GET", "/v1/vars")) GTEST_SKIP() << "the agent has no /v1/vars yet";
   CliResult put = Cli({"var", "put", "cli/test", "a=1", "b=two"});
   ASSERT_EQ(put.exit_code, 0) << put.err;
   EXPECT_EQ(Cli({"var", "get", "-item", "b", "cli/test"}).out, "two\n");
