@@ -8,6 +8,7 @@
 
 #include "cli/command.h"
 #include "cli/format.h"
+#include "cli/input.h"
 #include "cli/lookup.h"
 #include "cli/meta.h"
 #include "cli/monitor.h"
@@ -22,18 +23,11 @@ namespace {
 constexpr std::size_t kMaxJobFileBytes = 4 << 20;  // the agent's body limit
 
 Result<std::string> ReadFile(const std::string& path) {
-  std::ostringstream text;
-  if (path == "-") {
-    text << std::cin.rdbuf();
-  } else {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return InvalidArgument("Error getting job struct: Error reading job file from " + path);
-    text << in.rdbuf();
+  auto text = ReadInput(path, kMaxJobFileBytes);
+  if (!text.ok() && text.status().message().rfind("open ", 0) == 0) {
+    return InvalidArgument("Error getting job struct: Error reading job file from " + path);
   }
-  if (text.str().size() > kMaxJobFileBytes) {
-    return InvalidArgument(path + ": larger than " + std::to_string(kMaxJobFileBytes) + " bytes");
-  }
-  return text.str();
+  return text;
 }
 
 // An HCL string literal of `s`.

@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/format.h"
+#include "cli/input.h"
 #include "cli/lookup.h"
 #include "cli/meta.h"
 #include "client/http_client.h"
@@ -18,6 +19,8 @@ namespace json = boost::json;
 namespace {
 
 using client::PercentEncode;
+
+constexpr std::size_t kMaxInputBytes = 4 << 20;  // the agent's body limit
 
 // The meta flags and -json/-t, then exactly `want` arguments (-1: any).
 struct Simple {
@@ -224,15 +227,9 @@ int AclPolicy(const Command& cmd, const std::vector<std::string>& argv, const st
   const std::string name = s.args[0];
   const std::string path = "/v1/acl/policy/" + PercentEncode(name);
   if (verb == "apply") {
-    std::ostringstream rules;
-    if (s.args[1] == "-") {
-      rules << std::cin.rdbuf();
-    } else {
-      std::ifstream in(s.args[1]);
-      if (!in) return Fail("Error reading policy file: cannot open " + s.args[1]);
-      rules << in.rdbuf();
-    }
-    json::object req{{"Name", name}, {"Description", description}, {"Rules", rules.str()}};
+    auto rules = ReadInput(s.args[1], kMaxInputBytes);
+    if (!rules.ok()) return Fail("Error reading policy file: " + rules.status().message());
+    json::object req{{"Name", name}, {"Description", description}, {"Rules", *rules}};
     auto r = s.meta.Post(path, json::serialize(req));
     if (!r.ok()) return Fail("Error writing ACL policy: " + r.status().message());
     std::cout << "Successfully wrote \"" << name << "\" ACL policy!\n";
@@ -307,6 +304,72 @@ void PrintVariable(Meta& meta, const json::value& v) {
   std::cout << FormatKV(rows) << "\n";
 }
 
+// var put: [@spec | -] or <path> [@spec | -], then key=value items. A
+// specification is a JSON variable (Path, Items, ModifyIndex); an item's
+// value "@file" is that file's bytes and "-" stdin's, taken as they are.
+// Arguments override the specification, as in Nomad's var put.
+int VarPut(const Command& cmd, Simple& s, std::int64_t check_index, bool force) {
+  auto is_spec = [](const std::string& a) { return a == "-" || (a.size() > 1 && a[0] == '@' && a.find('=') == std::string::npos); };
+  bool stdin_used = false;
+  auto read = [&](const std::string& ref) -> Result<std::string> {
+    if (ref == "-") {
+      if (stdin_used) return InvalidArgument("only one specification or item can be read from stdin");
+      stdin_used = true;
+      return ReadInput("-", kMaxInputBytes);
+    }
+    return ReadInput(ref.substr(1), kMaxInputBytes);
+  };
+  std::string path;
+  json::object items;
+  std::int64_t spec_index = -1;
+  std::size_t next = 0;
+  if (!is_spec(s.args[0])) path = s.args[next++];
+  if (next < s.args.size() && is_spec(s.args[next])) {
+    const std::string ref = s.args[next++];
+    if (ref.size() > 4 && ref.compare(ref.size() - 4, 4, ".hcl") == 0) {
+      return Fail("Error parsing variable specification: HCL specifications are not supported; use JSON");
+    }
+    auto text = read(ref);
+    if (!text.ok()) return Fail("Error reading variable specification: " + text.status().message());
+    boost::system::error_code ec;
+    json::value spec = json::parse(*text, ec);
+    if (ec || !spec.is_object()) return Fail("Error parsing variable specification: not a JSON object");
+    if (path.empty()) path = Str(spec, "Path");
+    if (const json::value* mi = spec.get_object().if_contains("ModifyIndex"); mi && mi->is_number()) {
+      spec_index = Int(spec, "ModifyIndex");
+    }
+    if (const json::value* it = spec.get_object().if_contains("Items")) {
+      if (!it->is_object()) return Fail("Error parsing variable specification: Items must be an object of strings");
+      for (const auto& kv : it->get_object()) {
+        if (!kv.value().is_string()) return Fail("Error parsing variable specification: item \"" + std::string(kv.key()) + "\" is not a string");
+        items[kv.key()] = kv.value();
+      }
+    }
+  }
+  if (path.empty()) return Fail("Error parsing variable specification: no path given");
+  for (; next < s.args.size(); ++next) {
+    const std::string& arg = s.args[next];
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) return Fail("Error parsing item " + arg + ": not key=value");
+    std::string value = arg.substr(eq + 1);
+    if (value == "-" || (value.size() > 1 && value[0] == '@')) {
+      auto bytes = read(value);
+      if (!bytes.ok()) return Fail("Error reading item " + arg.substr(0, eq) + ": " + bytes.status().message());
+      value = std::move(*bytes);
+    }
+    items[arg.substr(0, eq)] = value;
+  }
+  if (items.empty()) return UsageError(cmd.name, "This command takes a path and at least one key=value item");
+  const std::int64_t cas = force ? -1 : check_index >= 0 ? check_index : spec_index;
+  const std::string url = "/v1/var/" + VarPath(path) + (cas >= 0 ? "?cas=" + std::to_string(cas) : "");
+  json::object req{{"Namespace", s.meta.ns().empty() ? "default" : s.meta.ns()}, {"Path", path}, {"Items", items}};
+  auto r = s.meta.Put(url, json::serialize(req));
+  if (!r.ok()) return Fail("Error creating variable: " + r.status().message());
+  if (s.meta.formatted()) return s.meta.Output(*r);
+  std::cout << "Created variable \"" << path << "\" with modify index " << Int(*r, "ModifyIndex") << "\n";
+  return 0;
+}
+
 int Var(const Command& cmd, const std::vector<std::string>& argv, const std::string& verb) {
   Simple s;
   s.meta.AddFlags(s.flags, verb != "purge");
@@ -314,6 +377,8 @@ int Var(const Command& cmd, const std::vector<std::string>& argv, const std::str
   std::int64_t check_index = -1;
   if (verb == "get") s.flags.String("item", &item, "Print only the value of this item.");
   if (verb == "put" || verb == "purge") s.flags.Int("check-index", &check_index, "Write only if the variable's modify index is this (0: only if it does not exist).");
+  bool force = false;
+  if (verb == "put") s.flags.Bool("force", &force, "Write whatever the variable's modify index (ignores a specification's ModifyIndex).");
   const int want = verb == "put" || verb == "list" ? -1 : 1;
   if (auto code = Start(cmd, argv, s, want, "<path>")) return *code;
   if (verb == "list") {
@@ -333,6 +398,7 @@ int Var(const Command& cmd, const std::vector<std::string>& argv, const std::str
     return 0;
   }
   if (s.args.empty()) return UsageError(cmd.name, "This command takes at least one argument: <path>");
+  if (verb == "put") return VarPut(cmd, s, check_index, force);
   const std::string path = s.args[0];
   const std::string url = "/v1/var/" + VarPath(path) +
                           (check_index >= 0 ? "?cas=" + std::to_string(check_index) : "");
@@ -358,20 +424,7 @@ int Var(const Command& cmd, const std::vector<std::string>& argv, const std::str
     auto r = s.meta.Delete(url);
     if (!r.ok()) return Fail("Error purging variable: " + r.status().message());
     std::cout << "Successfully purged variable \"" << path << "\"!\n";
-    return 0;
   }
-  json::object items;
-  for (std::size_t i = 1; i < s.args.size(); ++i) {
-    const auto eq = s.args[i].find('=');
-    if (eq == std::string::npos || eq == 0) return Fail("Error parsing item " + s.args[i] + ": not key=value");
-    items[s.args[i].substr(0, eq)] = s.args[i].substr(eq + 1);
-  }
-  if (items.empty()) return UsageError(cmd.name, "This command takes a path and at least one key=value item");
-  json::object req{{"Namespace", s.meta.ns().empty() ? "default" : s.meta.ns()}, {"Path", path}, {"Items", items}};
-  auto r = s.meta.Put(url, json::serialize(req));
-  if (!r.ok()) return Fail("Error creating variable: " + r.status().message());
-  if (s.meta.formatted()) return s.meta.Output(*r);
-  std::cout << "Created variable \"" << path << "\" with modify index " << Int(*r, "ModifyIndex") << "\n";
   return 0;
 }
 
@@ -422,12 +475,12 @@ void AddOtherCommands(std::vector<Command>& out) {
                  OperatorMetrics});
   for (const char* verb : {"get", "put", "list", "purge"}) {
     const std::string v = verb;
-    const std::string usage = v == "put" ? " <path> [<key>=<value>]..." : v == "list" ? " [<prefix>]" : " <path>";
+    const std::string usage = v == "put" ? " [<path>] [@<spec.json> | -] [<key>=<value>]..." : v == "list" ? " [<prefix>]" : " <path>";
     out.push_back({"var " + v,
                    v == "get" ? "Read a variable" : v == "put" ? "Create or update a variable"
                    : v == "list" ? "List variable metadata" : "Purge a variable",
                    "Usage: drover var " + v + " [options]" + usage + "\n\nExamples:\n\n  drover var " + v +
-                       (v == "put" ? " nomad/jobs/demo greeting=hello" : v == "list" ? " nomad/jobs" : " nomad/jobs/demo"),
+                       (v == "put" ? " nomad/jobs/demo greeting=hello\n  drover var put nomad/jobs/demo cert=@server.pem\n  drover var put @spec.json" : v == "list" ? " nomad/jobs" : " nomad/jobs/demo"),
                    [v](const Command& c, const std::vector<std::string>& a) { return Var(c, a, v); }});
   }
 }

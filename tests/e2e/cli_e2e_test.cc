@@ -563,6 +563,39 @@ TEST_F(CliE2ETest, Variables) {
   EXPECT_EQ(Cli({"var", "get", "cli/test"}).exit_code, 1);
 }
 
+TEST_F(CliE2ETest, VariableFromFilesAndSpecification) {
+  // An item's value from a file, taken byte for byte (newlines kept).
+  const fs::path pem = Scratch() / "cert.pem";
+  std::ofstream(pem) << "-----BEGIN X-----\nabc\n-----END X-----\n";
+  CliResult put = Cli({"var", "put", "cli/files", "cert=@" + pem.string(), "plain=x"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  EXPECT_EQ(Cli({"var", "get", "-item", "cert", "cli/files"}).out, "-----BEGIN X-----\nabc\n-----END X-----\n\n");
+  // A JSON specification; an argument overrides its item.
+  const fs::path spec = Scratch() / "spec.json";
+  std::ofstream(spec) << R"({"Path": "cli/spec", "Items": {"a": "from-spec", "b": "kept"}})";
+  ASSERT_EQ(Cli({"var", "put", "@" + spec.string(), "a=from-arg"}).exit_code, 0);
+  json::value got = Json(Cli({"var", "get", "-json", "cli/spec"}).out);
+  EXPECT_EQ(got.at("Items").at("a"), "from-arg");
+  EXPECT_EQ(got.at("Items").at("b"), "kept");
+  // The specification's ModifyIndex is a check-and-set; -force overrides it.
+  std::ofstream(spec) << R"({"Path": "cli/spec", "ModifyIndex": 1, "Items": {"a": "stale"}})";
+  CliResult stale = Cli({"var", "put", "@" + spec.string()});
+  EXPECT_EQ(stale.exit_code, 1) << stale.out;
+  EXPECT_EQ(Cli({"var", "get", "-item", "a", "cli/spec"}).out, "from-arg\n");
+  EXPECT_EQ(Cli({"var", "put", "-force", "@" + spec.string()}).exit_code, 0);
+  EXPECT_EQ(Cli({"var", "get", "-item", "a", "cli/spec"}).out, "stale\n");
+  // Bad input: one clear line, nothing written.
+  CliResult missing = Cli({"var", "put", "cli/none", "k=@/nonexistent/file"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(missing.err, "Error reading item k: open /nonexistent/file: No such file or directory\n");
+  std::ofstream(spec) << "[1, 2]";
+  CliResult not_object = Cli({"var", "put", "cli/none", "@" + spec.string()});
+  EXPECT_EQ(not_object.err, "Error parsing variable specification: not a JSON object\n");
+  EXPECT_EQ(Cli({"var", "get", "cli/none"}).exit_code, 1);
+  EXPECT_EQ(Cli({"var", "purge", "cli/files"}).exit_code, 0);
+  EXPECT_EQ(Cli({"var", "purge", "cli/spec"}).exit_code, 0);
+}
+
 // ---- alloc exec -i -t under a pseudo-terminal -----------------------------------
 
 // A shell on a pty running `command`, then printing its exit code.
