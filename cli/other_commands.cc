@@ -147,17 +147,20 @@ int AclBootstrap(const Command& cmd, const std::vector<std::string>& argv) {
 int AclToken(const Command& cmd, const std::vector<std::string>& argv, const std::string& verb) {
   Simple s;
   s.meta.AddFlags(s.flags, verb != "delete");
-  std::string name, type = "client", ttl;
+  std::string name, type = verb == "create" ? "client" : "", ttl;
   std::vector<std::string> policies;
   bool global = false;
-  if (verb == "create") {
+  if (verb == "create" || verb == "update") {
     s.flags.String("name", &name, "The token's name.");
-    s.flags.String("type", &type, "client or management (default client).");
-    s.flags.Strings("policy", &policies, "A policy of the token (repeatable).");
+    s.flags.String("type", &type, verb == "create" ? "client or management (default client)." : "client or management.");
+    s.flags.Strings("policy", &policies, verb == "create" ? "A policy of the token (repeatable)."
+                                                           : "A policy of the token (repeatable; replaces the token's policies).");
+  }
+  if (verb == "create") {
     s.flags.Bool("global", &global, "Accepted for Nomad's sake (one region).");
     s.flags.String("ttl", &ttl, "The token's time to live (Go duration).");
   }
-  const int want = verb == "info" || verb == "delete" ? 1 : 0;
+  const int want = verb == "info" || verb == "delete" || verb == "update" ? 1 : 0;
   if (auto code = Start(cmd, argv, s, want, "<token_accessor_id>")) return *code;
   if (verb == "list") {
     auto list = s.meta.Get("/v1/acl/tokens");
@@ -195,6 +198,22 @@ int AclToken(const Command& cmd, const std::vector<std::string>& argv, const std
     }
     t = s.meta.Post("/v1/acl/token", json::serialize(req));
     if (!t.ok()) return Fail("Error creating token: " + t.status().message());
+  } else if (verb == "update") {
+    // Nomad's: read the token, change what was given, write it back.
+    const std::string path = "/v1/acl/token/" + PercentEncode(s.args[0]);
+    t = s.meta.Get(path);
+    if (!t.ok()) return Fail("Error fetching token: " + t.status().message());
+    if (!t->is_object()) return Fail("Error fetching token: not a token");
+    json::object& token = t->get_object();
+    if (!name.empty()) token["Name"] = name;
+    if (!type.empty()) token["Type"] = type;
+    if (!policies.empty()) {
+      json::array pol;
+      for (const std::string& p : policies) pol.emplace_back(p);
+      token["Policies"] = std::move(pol);
+    }
+    t = s.meta.Post(path, json::serialize(token));
+    if (!t.ok()) return Fail("Error updating token: " + t.status().message());
   } else {
     t = s.meta.Get(verb == "self" ? "/v1/acl/token/self" : "/v1/acl/token/" + PercentEncode(s.args[0]));
     if (!t.ok()) return Fail("Error fetching token: " + t.status().message());
@@ -447,15 +466,18 @@ void AddOtherCommands(std::vector<Command>& out) {
                  "Usage: drover acl bootstrap [options]\n\n  Creates the first management token and prints it.\n\n"
                  "Examples:\n\n  drover acl bootstrap\n  drover acl bootstrap -t '{{ .SecretID }}'",
                  AclBootstrap});
-  for (const char* verb : {"list", "create", "info", "delete", "self"}) {
+  for (const char* verb : {"list", "create", "info", "update", "delete", "self"}) {
     const std::string v = verb;
-    const std::string usage = v == "info" || v == "delete" ? " <token_accessor_id>" : "";
+    const std::string usage = v == "info" || v == "delete" || v == "update" ? " <token_accessor_id>" : "";
     out.push_back({"acl token " + v,
                    v == "list" ? "List ACL tokens" : v == "create" ? "Create a new ACL token"
+                   : v == "update" ? "Update an existing ACL token"
                    : v == "info" ? "Fetch information on an existing ACL token"
                    : v == "delete" ? "Delete an existing ACL token" : "Lookup self ACL token",
                    "Usage: drover acl token " + v + " [options]" + usage + "\n\nExamples:\n\n  drover acl token " + v +
-                       (v == "create" ? " -name dashboard -policy readonly" : usage.empty() ? "" : " 1a2b3c4d-..."),
+                       (v == "create" ? " -name dashboard -policy readonly"
+                        : v == "update" ? " -policy readonly -policy logs 1a2b3c4d-..."
+                        : usage.empty() ? "" : " 1a2b3c4d-..."),
                    [v](const Command& c, const std::vector<std::string>& a) { return AclToken(c, a, v); }});
   }
   for (const char* verb : {"list", "apply", "info", "delete"}) {

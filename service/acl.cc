@@ -245,9 +245,11 @@ Result<ACLToken> AclService::UpsertToken(ACLToken token) {
   }
   RETURN_IF_ERROR(ValidateToken(token, existing ? &*existing : nullptr, 0));
   if (existing) {
-    // What an update may change: the name and the policies.
+    // What an update may change: the name, the type and the policies (the
+    // validation above holds the type and policies to each other).
     ACLToken updated = *existing;
     updated.Name = token.Name;
+    updated.Type = token.Type;
     updated.Policies = token.Policies;
     token = std::move(updated);
   } else {

@@ -509,6 +509,21 @@ TEST_F(CliE2ETest, TokensFromFlagAndEnvironment) {
                        "NOMAD_TOKEN=" + created.out.substr(0, 36));
   EXPECT_EQ(ro.exit_code, 1);
   EXPECT_NE(ro.err.find("403 (Permission denied)"), std::string::npos) << ro.err;
+
+  // acl token update: read, change what was given, write back.
+  CliResult self_ro = CliAt(port, {"acl", "token", "self", "-json"}, "NOMAD_TOKEN=" + created.out.substr(0, 36));
+  const std::string accessor = std::string(Json(self_ro.out).at("AccessorID").as_string());
+  CliResult renamed = CliAt(port, {"acl", "token", "update", "-name", "read-only", accessor}, "NOMAD_TOKEN=" + secret);
+  EXPECT_EQ(renamed.exit_code, 0) << renamed.err;
+  EXPECT_NE(renamed.out.find("Name         = read-only"), std::string::npos) << renamed.out;
+  EXPECT_NE(renamed.out.find("Policies     = [readonly]"), std::string::npos) << renamed.out;
+  CliResult promoted = CliAt(port, {"acl", "token", "update", "-type", "management", accessor}, "NOMAD_TOKEN=" + secret);
+  EXPECT_EQ(promoted.exit_code, 1) << "a management token has no policies";
+  EXPECT_NE(promoted.err.find("Error updating token: Unexpected response code: 400"), std::string::npos) << promoted.err;
+  CliResult unknown = CliAt(port, {"acl", "token", "update", "-name", "x", "00000000-0000-0000-0000-000000000000"},
+                            "NOMAD_TOKEN=" + secret);
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.err.rfind("Error fetching token: ", 0), 0u) << unknown.err;
 }
 
 // Commands on endpoints other work adds: skipped while the agent lacks them.
