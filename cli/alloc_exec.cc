@@ -14,8 +14,10 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli/command.h"
+#include "cli/exec_escape.h"
 #include "cli/format.h"
 #include "cli/lookup.h"
 #include "cli/meta.h"
@@ -74,8 +76,12 @@ Status WriteAll(int fd, std::string_view data) {
   return Status::Ok();
 }
 
-// The session; the remote exit code, or -1 after printing an error.
-int RunSession(client::WsClient& ws, bool stdin_open, bool tty) {
+constexpr int kSessionError = -1;   // printed already
+constexpr int kDisconnected = -2;   // ~. was typed
+
+// The session; the remote exit code, kSessionError after printing an error,
+// or kDisconnected. `escape` (null: none) filters the keyboard's input.
+int RunSession(client::WsClient& ws, bool stdin_open, bool tty, EscapeFilter* escape) {
   const char* const nl = tty ? "\r\n" : "";
   using Clock = std::chrono::steady_clock;
   auto last_sent = Clock::now();
@@ -85,11 +91,11 @@ int RunSession(client::WsClient& ws, bool stdin_open, bool tty) {
   };
   if (tty) {
     if (std::string size = SizeFrame(); !size.empty()) {
-      if (!ws.SendText(size).ok()) return -1;
+      if (!ws.SendText(size).ok()) return kSessionError;
     }
   }
   if (!stdin_open) {
-    if (!send(json::object{{"stdin", json::object{{"close", true}}}}).ok()) return -1;
+    if (!send(json::object{{"stdin", json::object{{"close", true}}}}).ok()) return kSessionError;
   }
   for (;;) {
     pollfd fds[3] = {{ws.fd(), POLLIN, 0}, {stdin_open ? STDIN_FILENO : -1, POLLIN, 0},
@@ -97,29 +103,39 @@ int RunSession(client::WsClient& ws, bool stdin_open, bool tty) {
     const int n = ::poll(fds, 3, 1000);
     if (n < 0 && errno != EINTR) {
       std::cerr << "poll: " << std::strerror(errno) << "\n";
-      return -1;
+      return kSessionError;
     }
     // Nomad's clients send a heartbeat every 10 s.
     if (Clock::now() - last_sent > std::chrono::seconds(10)) {
-      if (!send(json::object{}).ok()) return -1;
+      if (!send(json::object{}).ok()) return kSessionError;
     }
     if (n <= 0) continue;
     if (fds[2].revents & POLLIN) {
       char drain[64];
       [[maybe_unused]] ssize_t r = ::read(g_winch_pipe[0], drain, sizeof drain);
       if (std::string size = SizeFrame(); tty && !size.empty()) {
-        if (!ws.SendText(size).ok()) return -1;
+        if (!ws.SendText(size).ok()) return kSessionError;
       }
     }
     if (fds[1].revents & (POLLIN | POLLHUP)) {
       char buf[16 * 1024];
       const ssize_t r = ::read(STDIN_FILENO, buf, sizeof buf);
+      auto send_stdin = [&](std::string_view data) {
+        return data.empty() || send(json::object{{"stdin", json::object{{"data", Base64Encode(data)}}}}).ok();
+      };
       if (r > 0) {
-        if (!send(json::object{{"stdin", json::object{{"data", Base64Encode(std::string_view(buf, static_cast<std::size_t>(r)))}}}}).ok())
-          return -1;
+        const std::string_view input(buf, static_cast<std::size_t>(r));
+        if (escape == nullptr) {
+          if (!send_stdin(input)) return kSessionError;
+        } else {
+          EscapeFilter::Result filtered = escape->Feed(input);
+          if (!send_stdin(filtered.forward)) return kSessionError;
+          if (filtered.disconnect) return kDisconnected;
+        }
       } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
         stdin_open = false;
-        if (!send(json::object{{"stdin", json::object{{"close", true}}}}).ok()) return -1;
+        if (escape != nullptr && !send_stdin(escape->Finish())) return kSessionError;
+        if (!send(json::object{{"stdin", json::object{{"close", true}}}}).ok()) return kSessionError;
       }
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -128,10 +144,10 @@ int RunSession(client::WsClient& ws, bool stdin_open, bool tty) {
         if (frame->opcode == client::WsClient::kClose) {
           if (frame->close_code() != 1000) {
             std::cerr << nl << "failed to exec into task: " << frame->close_reason() << "\n";
-            return -1;
+            return kSessionError;
           }
           std::cerr << nl << "unexpected EOF\n";
-          return -1;
+          return kSessionError;
         }
         if (frame->opcode == client::WsClient::kPing) {
           (void)ws.SendFrame(client::WsClient::kPong, frame->payload);
@@ -157,7 +173,7 @@ int RunSession(client::WsClient& ws, bool stdin_open, bool tty) {
       }
       if (!st.ok()) {
         std::cerr << nl << "unexpected EOF: " << st.message() << "\n";
-        return -1;
+        return kSessionError;
       }
     }
   }
@@ -171,15 +187,17 @@ int AllocExec(const Command& cmd, const std::vector<std::string>& argv) {
   meta.AddFlags(flags);
   bool stdin_flag = true, verbose = false;
   bool tty_flag = ::isatty(STDIN_FILENO) == 1;
-  std::string task, job, escape;
+  std::string task, job, escape = "~";
   flags.Bool("i", &stdin_flag, "Pass stdin to the command (default true).");
   flags.Bool("t", &tty_flag, "Allocate a pseudo-terminal (default: when stdin is a terminal).");
   flags.String("task", &task, "The task to run the command in (needed when the group has several).");
   flags.String("job", &job, "Use a random allocation of this job instead of an allocation ID.");
-  flags.String("e", &escape, "Accepted for Nomad's sake; no escape character is handled.");
+  flags.String("e", &escape, "The escape character of a -t session (default ~; ~. closes it), or none.");
   flags.Bool("verbose", &verbose, "Full IDs.");
   std::vector<std::string> args;
   if (auto done = Begin(cmd, flags, meta, argv, args, 1, kAnyCount, "This command takes the following arguments: <allocation> <command> [args...]")) return *done;
+  if (escape == "none") escape.clear();
+  if (escape.size() > 1) return Fail("-e requires 'none' or a single character");
   if (args.size() < (job.empty() ? 2u : 1u)) {
     return UsageError(cmd.name, "This command takes the following arguments: <allocation> <command> [args...]");
   }
@@ -234,8 +252,11 @@ int AllocExec(const Command& cmd, const std::vector<std::string>& argv) {
   {
     std::unique_ptr<RawTerminal> raw;
     if (tty_flag && stdin_flag && ::isatty(STDIN_FILENO) == 1) raw = std::make_unique<RawTerminal>(STDIN_FILENO);
-    exit_code = RunSession(*ws, stdin_flag, tty_flag);
-  }
+    std::optional<EscapeFilter> filter;
+    if (tty_flag && !escape.empty()) filter.emplace(escape[0]);
+    exit_code = RunSession(*ws, stdin_flag, tty_flag, filter ? &*filter : nullptr);
+  }  // the terminal is itself again
+  if (exit_code == kDisconnected) std::cerr << "\nConnection closed\n";
   return exit_code < 0 ? 1 : exit_code;
 }
 

@@ -690,6 +690,24 @@ TEST_F(CliE2ETest, AllocExecInteractiveOnATerminal) {
   EXPECT_NE(pty.output().find("CLI_EXIT=7"), std::string::npos) << pty.output();
 }
 
+TEST_F(CliE2ETest, AllocExecEscapeClosesTheSession) {
+  auto allocs = DemoAllocs();
+  ASSERT_FALSE(allocs.empty());
+  const std::string cmd = "NOMAD_ADDR=http://127.0.0.1:" + std::to_string(agent_->port()) + " " +
+                          ShellQuote(DROVER_BINARY) + " alloc exec -t -e % -task hello " +
+                          allocs[0].substr(0, 8) + " /bin/sh";
+  PtySession pty(cmd, 24, 80);
+  ASSERT_TRUE(pty.ok());
+  // Mid-line the escape character is an ordinary one: the shell sees "%.".
+  pty.Type("echo \"got-%.\"\r");
+  ASSERT_TRUE(pty.ReadUntil("got-%.", 30s)) << pty.output();
+  // At the start of a line, %. closes the session, whatever the shell does.
+  pty.Type("%.");
+  ASSERT_TRUE(pty.ReadUntil("CLI_EXIT=", 30s)) << pty.output();
+  EXPECT_NE(pty.output().find("Connection closed"), std::string::npos) << pty.output();
+  EXPECT_NE(pty.output().find("CLI_EXIT=1"), std::string::npos) << pty.output();
+}
+
 TEST_F(CliE2ETest, AllocExecWithoutTerminal) {
   auto allocs = DemoAllocs();
   ASSERT_FALSE(allocs.empty());

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "cli/exec_escape.h"
 #include "cli/flags.h"
 #include "cli/format.h"
 #include "cli/template.h"
@@ -14,6 +15,42 @@ namespace drover::cli {
 namespace {
 
 namespace json = boost::json;
+
+TEST(ExecEscapeTest, TildeDotAtLineStartDisconnects) {
+  EscapeFilter f('~');
+  auto r = f.Feed("ls\r~.echo never");
+  EXPECT_EQ(r.forward, "ls\r");
+  EXPECT_TRUE(r.disconnect);
+  EscapeFilter first('~');
+  EXPECT_TRUE(first.Feed("~.").disconnect) << "the start of the session is a line start";
+}
+
+TEST(ExecEscapeTest, OnlyAtLineStartAndDoubledSendsOne) {
+  EscapeFilter f('~');
+  auto r = f.Feed("cd ~.\n~~x\n~y");
+  EXPECT_EQ(r.forward, "cd ~.\n~x\n~y");
+  EXPECT_FALSE(r.disconnect);
+}
+
+TEST(ExecEscapeTest, SequenceSplitAcrossReads) {
+  EscapeFilter f('~');
+  auto a = f.Feed("top\n~");
+  EXPECT_EQ(a.forward, "top\n") << "the ~ waits for the next key";
+  auto b = f.Feed(".");
+  EXPECT_EQ(b.forward, "");
+  EXPECT_TRUE(b.disconnect);
+  EscapeFilter g('~');
+  EXPECT_EQ(g.Feed("~").forward, "");
+  EXPECT_EQ(g.Finish(), "~") << "a lone ~ at the end is sent";
+  EXPECT_EQ(g.Finish(), "");
+}
+
+TEST(ExecEscapeTest, OtherEscapeCharacterAndNewlineAfterEscape) {
+  EscapeFilter f('%');
+  auto r = f.Feed("~.\r%\r%.");
+  EXPECT_EQ(r.forward, "~.\r%\r");
+  EXPECT_TRUE(r.disconnect) << "after an escaped newline the line starts again";
+}
 
 TEST(CliFlagsTest, ParsesAsGosFlagPackage) {
   FlagSet f;
