@@ -117,6 +117,88 @@ int FollowAllocations(Meta& meta, const std::string& job_id, const std::string& 
   }
 }
 
+// Nomad's formatDeployment: the deployment and its groups' progress.
+std::string FormatDeployment(const json::value& d) {
+  std::string out = FormatKV({"ID|" + Limit(Str(d, "ID"), kShortId), "Job ID|" + Str(d, "JobID"),
+                              "Job Version|" + std::to_string(Int(d, "JobVersion")),
+                              "Status|" + Str(d, "Status"), "Description|" + Str(d, "StatusDescription")});
+  const json::value* groups = d.is_object() ? d.get_object().if_contains("TaskGroups") : nullptr;
+  if (groups == nullptr || !groups->is_object() || groups->get_object().empty()) return out;
+  bool auto_revert = false, deadline = false;
+  std::map<std::string, const json::value*> sorted;
+  for (const auto& kv : groups->get_object()) {
+    sorted[std::string(kv.key())] = &kv.value();
+    auto_revert = auto_revert || Bool(kv.value(), "AutoRevert");
+    deadline = deadline || Int(kv.value(), "ProgressDeadline") != 0;
+  }
+  std::vector<std::string> rows{std::string("Task Group|") + (auto_revert ? "Auto Revert|" : "") +
+                                "Desired|Placed|Healthy|Unhealthy" + (deadline ? "|Progress Deadline" : "")};
+  for (const auto& [name, g] : sorted) {
+    std::string row = name + "|";
+    if (auto_revert) row += std::string(Bool(*g, "AutoRevert") ? "true" : "false") + "|";
+    row += std::to_string(Int(*g, "DesiredTotal")) + "|" + std::to_string(Int(*g, "PlacedAllocs")) + "|" +
+           std::to_string(Int(*g, "HealthyAllocs")) + "|" + std::to_string(Int(*g, "UnhealthyAllocs"));
+    if (deadline) {
+      auto by = ParseRFC3339(Str(*g, "RequireProgressBy"));
+      row += "|" + (by.ok() && !by->IsZero() ? FormatUnixNano(by->unix_nanos) : std::string("N/A"));
+    }
+    rows.push_back(row);
+  }
+  return out + "\n\nDeployed\n" + FormatList(rows);
+}
+
+// Follows a deployment until it ends, as Nomad's deployment monitor: the
+// deployment redrawn in place on a terminal, printed on each change
+// otherwise; after a failure with auto_revert, the rollback's deployment.
+// The deployment's final status ("" after an error).
+std::string FollowDeployment(Meta& meta, const std::string& deployment_id) {
+  const bool tty = ::isatty(STDOUT_FILENO) == 1;
+  std::uint64_t index = 0;
+  std::size_t drawn = 0;
+  std::string last;
+  for (;;) {
+    std::uint64_t next = 0;
+    auto d = meta.GetIndexed("/v1/deployment/" + client::PercentEncode(deployment_id) + "?index=" +
+                                 std::to_string(index) + "&wait=30s",
+                             next);
+    if (!d.ok()) {
+      std::cerr << Now() << ": Error fetching deployment: " << d.status().message() << "\n";
+      return "";
+    }
+    index = next;
+    const std::string text = "\n" + Now() + "\n" + FormatDeployment(*d);
+    if (tty) {
+      if (drawn > 0) std::cout << "\033[" << drawn << "A\033[J";
+      std::cout << text << std::endl;
+      drawn = 1;
+      for (char c : text) drawn += c == '\n';
+    } else if (FormatDeployment(*d) != last) {
+      std::cout << text << std::endl;
+    }
+    last = FormatDeployment(*d);
+    const std::string status = Str(*d, "Status");
+    if (status == "successful" || status == "cancelled" || status == "blocked") return status;
+    if (status != "failed") continue;
+    bool auto_revert = false;
+    if (const auto* g = d->get_object().if_contains("TaskGroups"); g && g->is_object()) {
+      for (const auto& kv : g->get_object()) auto_revert = auto_revert || Bool(kv.value(), "AutoRevert");
+    }
+    if (!auto_revert) return status;
+    // The rollback: the job's latest deployment, once the revert placed it.
+    ::sleep(1);
+    auto rollback = meta.Get("/v1/job/" + client::PercentEncode(Str(*d, "JobID")) + "/deployment");
+    std::cout << "\n";
+    if (!rollback.ok()) {
+      std::cerr << Now() << ": Error fetching deployment of previous job version: " << rollback.status().message()
+                << "\n";
+      return status;
+    }
+    if (!rollback->is_object() || Str(*rollback, "ID").empty() || Str(*rollback, "ID") == deployment_id) return status;
+    FollowDeployment(meta, Str(*rollback, "ID"));
+    return status;  // the job run failed, whatever its rollback did
+  }
+}
+
 }  // namespace
 
 int MonitorEvaluation(Meta& meta, const std::string& eval_id, bool follow_allocs) {
@@ -162,6 +244,10 @@ int MonitorEvaluation(Meta& meta, const std::string& eval_id, bool follow_allocs
   if (ReportFailures(eval)) return 2;
   Line("Evaluation \"" + Limit(eval_id, kShortId) + "\" finished with status \"" + status + "\"", true);
   if (status == "failed") return 1;
+  if (const std::string dep = Str(eval, "DeploymentID"); follow_allocs && !dep.empty()) {
+    Line("Monitoring deployment \"" + Limit(dep, kShortId) + "\"", true);
+    return FollowDeployment(meta, dep) == "successful" ? 0 : 1;
+  }
   if (!follow_allocs || !placed) return 0;
   return FollowAllocations(meta, job_id, eval_id, Str(eval, "Type") == "batch" || Str(eval, "Type") == "sysbatch");
 }

@@ -527,6 +527,36 @@ TEST_F(CliE2ETest, TokensFromFlagAndEnvironment) {
 }
 
 // Commands on endpoints other work adds: skipped while the agent lacks them.
+// A job with an update block gets a deployment; job run follows it to its end.
+TEST_F(CliE2ETest, JobRunFollowsTheDeployment) {
+  auto with_update = [](const std::string& file, bool auto_revert) {
+    json::value spec = Json(ReadAll(file));
+    spec.at("Job").as_object()["Update"] = json::object{{"MaxParallel", 1},
+                                                         {"MinHealthyTime", 1'000'000'000},
+                                                         {"HealthyDeadline", 60'000'000'000LL},
+                                                         {"ProgressDeadline", 120'000'000'000LL},
+                                                         {"AutoRevert", auto_revert}};
+    std::ofstream(file) << json::serialize(spec);
+    return file;
+  };
+  CliResult good = Cli({"job", "run", with_update(JobFile("cli-deploy", "sleep 300"), true)}, 90);
+  ASSERT_EQ(good.exit_code, 0) << good.out << good.err;
+  EXPECT_NE(good.out.find("Monitoring deployment \""), std::string::npos) << good.out;
+  EXPECT_NE(good.out.find("Job ID      = cli-deploy\nJob Version = 0\nStatus      = successful"), std::string::npos)
+      << good.out;
+  EXPECT_NE(good.out.find("Deployed\nTask Group  Auto Revert  Desired  Placed  Healthy  Unhealthy  Progress Deadline\n"
+                          "g           true         1        1       1        0"),
+            std::string::npos)
+      << good.out;
+  // A version whose task fails: the deployment fails (exit 1), and the
+  // rollback to version 0 is followed too.
+  CliResult bad = Cli({"job", "run", with_update(JobFile("cli-deploy", "exit 1"), true)}, 90);
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("Job Version = 1\nStatus      = failed"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("Job Version = 2\nStatus      = successful"), std::string::npos) << bad.out;
+  EXPECT_EQ(Cli({"job", "stop", "-purge", "-detach", "cli-deploy"}).exit_code, 0);
+}
+
 TEST_F(CliE2ETest, JobScaleHistoryRevert) {
   const std::string file = JobFile("cli-hist", "sleep 300");
   ASSERT_EQ(Cli({"job", "run", "-detach", file}).exit_code, 0);
