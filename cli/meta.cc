@@ -55,8 +55,20 @@ Status Meta::Resolve() {
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   if (rest.find('/') != std::string::npos) return InvalidArgument("address " + address_ + ": a path is not supported");
   std::string host = rest;
-  if (auto colon = rest.rfind(':'); colon != std::string::npos) {
-    host = rest.substr(0, colon);
+  std::size_t colon = rest.rfind(':');
+  if (!rest.empty() && rest[0] == '[') {  // [IPv6]:port
+    const auto close = rest.find(']');
+    if (close == std::string::npos) return InvalidArgument("address " + address_ + ": missing ']' in host");
+    host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size() && rest[close + 1] != ':') {
+      return InvalidArgument("address " + address_ + ": unexpected text after ']'");
+    }
+    colon = close + 1 < rest.size() ? close + 1 : std::string::npos;
+  } else if (colon != std::string::npos && rest.find(':') != colon) {
+    return InvalidArgument("address " + address_ + ": an IPv6 address goes in brackets, [::1]:4646");
+  }
+  if (colon != std::string::npos) {
+    if (rest[0] != '[') host = rest.substr(0, colon);
     const std::string port = rest.substr(colon + 1);
     unsigned value = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);

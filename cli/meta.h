@@ -27,8 +27,8 @@ class Meta {
 
   // Reads NOMAD_ADDR / DROVER_ADDR, NOMAD_TOKEN, NOMAD_NAMESPACE where no
   // flag was given, and parses the address: http://HOST[:PORT] or
-  // HOST[:PORT] (HOST an IPv4 address or localhost; loopback http is what
-  // the agent serves; https is refused).
+  // HOST[:PORT] (HOST an IPv4 address, [an IPv6 one] or a name; the agent
+  // serves plain http, so https is refused).
   Status Resolve();
 
   // GET `path` (a query string allowed); the namespace is added as a query

@@ -1,6 +1,7 @@
 #include "client/http_client.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <memory>
 
 namespace drover::client {
 namespace {
@@ -58,20 +60,12 @@ Status Await(int fd, short events, Clock::time_point deadline, std::string_view 
   }
 }
 
-Result<int> Connect(const std::string& host, std::uint16_t port, Clock::time_point deadline) {
-  const std::string where = host + ":" + std::to_string(port);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  if (host == "localhost") {
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  } else if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    return InvalidArgument("address " + where + ": the host must be an IPv4 address or localhost");
-  }
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Errno("socket");
+// One non-blocking connect to `ai`, bounded by `deadline`.
+Result<int> ConnectOne(const addrinfo& ai, const std::string& where, Clock::time_point deadline) {
+  const int fd = ::socket(ai.ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Errno("socket for " + where);
   Status st;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd, ai.ai_addr, ai.ai_addrlen) != 0) {
     if (errno != EINPROGRESS) {
       st = Errno("connect to " + where);
     } else if (st = Await(fd, POLLOUT, deadline, "connecting"); st.ok()) {
@@ -89,6 +83,29 @@ Result<int> Connect(const std::string& host, std::uint16_t port, Clock::time_poi
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return fd;
+}
+
+// `host` is an IP literal (IPv6 without brackets) or a name; each of its
+// addresses is tried in the resolver's order (localhost may be ::1 first
+// while the agent listens on 127.0.0.1 only).
+Result<int> Connect(const std::string& host, std::uint16_t port, Clock::time_point deadline) {
+  const std::string where = HostPort(host, port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
+    return Unavailable("lookup " + host + ": " + ::gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> list(found, &::freeaddrinfo);
+  Status last = Unavailable("lookup " + host + ": no addresses");
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    auto fd = ConnectOne(*ai, where, deadline);
+    if (fd.ok()) return fd;
+    last = fd.status();
+  }
+  return last;
 }
 
 Status SendAll(int fd, std::string_view data, Clock::time_point deadline) {
@@ -275,7 +292,7 @@ std::string HttpClient::BuildRequest(std::string_view method, std::string_view p
   request.reserve(256 + body.size());
   request.append(method).append(" ").append(path).append(" HTTP/1.1\r\n");
   if (!headers.Has("Host")) {
-    request.append("Host: ").append(host_).append(":").append(std::to_string(port_)).append("\r\n");
+    request.append("Host: ").append(HostPort(host_, port_)).append("\r\n");
   }
   request.append("Connection: keep-alive\r\n");
   for (const auto& [name, value] : headers.fields()) {
@@ -395,6 +412,11 @@ Result<HttpResponse> HttpClient::Stream(std::string_view method, std::string_vie
     if (!end.empty()) return Internal("chunk not followed by CRLF");
     if (!on_data(piece)) return response;
   }
+}
+
+std::string HostPort(const std::string& host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 Result<int> ConnectTcp(const std::string& host, std::uint16_t port,

@@ -111,8 +111,13 @@ class HttpClient {
   int fd_ = -1;  // the kept-alive connection, or -1
 };
 
+// "host:port" as a Host header or an error message writes it ("[::1]:4646"
+// for an IPv6 literal).
+std::string HostPort(const std::string& host, std::uint16_t port);
+
 // A connected TCP socket (non-blocking, close-on-exec, TCP_NODELAY) to
-// `host`:`port`, or the reason why not.
+// `host`:`port` (an IP literal or a name, each address tried in turn), or
+// the reason why not.
 Result<int> ConnectTcp(const std::string& host, std::uint16_t port,
                        std::chrono::milliseconds timeout);
 

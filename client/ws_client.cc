@@ -73,7 +73,7 @@ Result<WsClient> WsClient::Connect(const std::string& host, std::uint16_t port,
                                    std::chrono::milliseconds timeout) {
   ASSIGN_OR_RETURN(int fd, ConnectTcp(host, port, timeout));
   WsClient client(fd, timeout);
-  std::string req = "GET " + target + " HTTP/1.1\r\nHost: " + host + ":" + std::to_string(port) +
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: " + HostPort(host, port) +
                     "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
   for (const auto& [name, value] : headers) req += name + ": " + value + "\r\n";

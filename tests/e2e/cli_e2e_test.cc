@@ -200,6 +200,24 @@ TEST_F(CliE2ETest, BadFlagIsOneClearError) {
   EXPECT_NE(r.err.find("For additional help try 'drover alloc status -help'"), std::string::npos);
 }
 
+// -address takes names (every address of one tried in turn), IPv6
+// literals in brackets, and says clearly what it cannot use.
+TEST_F(CliE2ETest, AddressesByNameAndLiteral) {
+  const std::string port = std::to_string(agent_->port());
+  // localhost may resolve to ::1 first; the agent listens on 127.0.0.1.
+  CliResult by_name = Cli({"node", "status", "-address", "http://localhost:" + port});
+  EXPECT_EQ(by_name.exit_code, 0) << by_name.err;
+  EXPECT_NE(by_name.out.find("ready"), std::string::npos) << by_name.out;
+  CliResult v6 = Cli({"node", "status", "-address", "http://[::1]:" + port});
+  EXPECT_EQ(v6.exit_code, 1);
+  EXPECT_NE(v6.err.find("[::1]:" + port), std::string::npos) << "names the address: " << v6.err;
+  CliResult unbracketed = Cli({"node", "status", "-address", "::1:" + port});
+  EXPECT_EQ(unbracketed.err, "address ::1:" + port + ": an IPv6 address goes in brackets, [::1]:4646\n");
+  CliResult unknown = Cli({"node", "status", "-address", "http://no-such-host.invalid:" + port});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("lookup no-such-host.invalid: "), std::string::npos) << unknown.err;
+}
+
 TEST_F(CliE2ETest, JobRunDemoHclFollowsToRunning) {
   CliResult r = Cli({"job", "run", "examples/demo.hcl"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
