@@ -10,9 +10,12 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 #include <string>
 
@@ -40,7 +43,7 @@ std::string FindOnPath(const std::string& name) {
 
 // Output of `command` (stdout and stderr). Its exit status is not read:
 // the e2e support reaps every child itself.
-std::string Run(const std::string& command) {
+std::string RunCommand(const std::string& command) {
   std::string out;
   FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
   if (pipe == nullptr) return "popen failed";
@@ -142,7 +145,7 @@ TEST(BrowserUiTest, PageShowsTheJobRestartsATaskAndTheTimelineFollows) {
   if (const char* update = std::getenv("DROVER_UPDATE_SCREENSHOT"); update && *update == '1') {
     command += " --docs " + Quote(std::string(DROVER_SOURCE_DIR) + "/docs/timeline.png");
   }
-  const std::string out = Run("CHROMIUM=" + Quote(chromium) + " " + command);
+  const std::string out = RunCommand("CHROMIUM=" + Quote(chromium) + " " + command);
   std::cout << out;
   const std::size_t at = out.rfind("BROWSER-UI: ");
   ASSERT_NE(at, std::string::npos) << "the browser script gave no verdict:\n" << out;
