@@ -78,10 +78,10 @@ function sleep(ms, signal) {
   });
 }
 
-// Follows a task's log (plain, from its start) and calls onText with each
-// piece until `signal` aborts.
+// Follows a task's log (plain, from its last 50,000 bytes, as Nomad's UI)
+// and calls onText with each piece until `signal` aborts.
 export async function followLog(allocId, task, type, onText, signal) {
-  const q = new URLSearchParams({ task, type, follow: 'true', plain: 'true', origin: 'start', offset: '0' });
+  const q = new URLSearchParams({ task, type, follow: 'true', plain: 'true', origin: 'end', offset: '50000' });
   const path = `/v1/client/fs/logs/${encodeURIComponent(allocId)}?${q}`;
   const r = await fetch(path, { headers: headers(), signal });
   if (!r.ok) throw new ApiError(r.status, await r.text(), path);

@@ -75,6 +75,7 @@ function markerTitle(m) {
   return lines.join('\n');
 }
 
+const LAYER = { info: 0, start: 1, exit: 2, 'exit-fail': 2, oom: 2, kill: 3, signal: 4, restart: 5 };
 const LABEL_W = 130;
 const LANE_H = 30;
 const AXIS_H = 24;
@@ -198,7 +199,9 @@ export class Timeline {
           class: `seg seg-${st.state}`, 'data-state': st.state, 'data-index': st.index,
         }, svg('title', {}, `${task.name}: ${st.state} from ${formatNs(st.time * 1e6)} (index ${st.index})`)));
       });
-      for (const mk of task.markers) lane.append(this.marker(mk, x(mk.time), y + LANE_H / 2));
+      // Close events overlap: exits below, then kills, signals, restarts.
+      const byLayer = [...task.markers].sort((a, b) => LAYER[markerKind(a)] - LAYER[markerKind(b)]);
+      for (const mk of byLayer) lane.append(this.marker(mk, x(mk.time), y + LANE_H / 2));
       plot.append(lane);
     });
     if (this.cursor !== null) {

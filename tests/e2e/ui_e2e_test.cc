@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "tests/support/agent_process.h"
+#include "tests/support/http_client.h"
 #include "tests/support/raw_http.h"
 #include "tests/support/shared_agent.h"
 
@@ -155,6 +157,21 @@ TEST_F(UiE2ETest, OnlyGetIsServed) {
   auto r = c->ReadResponse();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 405);
+}
+
+TEST(UiAclE2ETest, PageNeedsNoTokenWhileTheApiDoes) {
+  AgentOptions options;
+  options.extra_args = {"--acl-enabled"};
+  auto agent = AgentProcess::Launch(options);
+  ASSERT_TRUE(agent.ok()) << agent.status().ToString();
+  HttpClient client = (*agent)->Client();
+  auto page = client.Get("/ui/");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->status, 200);
+  auto jobs = client.Get("/v1/jobs");
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_EQ(jobs->status, 403);
+  EXPECT_EQ(jobs->body, "Permission denied");
 }
 
 }  // namespace
