@@ -37,6 +37,15 @@ try {
 setTimeout(() => verdict('FAIL', 'timed out after 150 s'), 150_000).unref();
 
 const step = (what) => console.log(`ok - ${what}`);
+// Polls `check` from here (page.waitForFunction would eval in the page,
+// which its CSP forbids, as it should).
+async function until(check, what, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 const browser = await chromium.launch({
   executablePath: chromiumPath,
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
@@ -81,17 +90,14 @@ try {
   // Restart the task from the page; the timeline grows without a reload.
   await taskRow.locator('button.restart-task').click();
   await page.locator('#flash.info', { hasText: 'done' }).waitFor();
-  await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length > n,
-    [`#timeline .lane[data-task="${task}"] .marker[data-kind="restart"]`, restartsBefore]);
-  await page.waitForFunction(([sel, n]) => document.querySelectorAll(sel).length > n,
-    [`#timeline .lane[data-task="${task}"] .seg`, segmentsBefore]);
+  await until(async () => (await lane.locator('.marker[data-kind="restart"]').count()) > restartsBefore,
+    'a new restart marker');
+  await until(async () => (await lane.locator('.seg').count()) > segmentsBefore, 'a new lane segment');
   await taskRow.locator('.restarts', { hasText: /^[1-9]/ }).waitFor();
   await page.locator('#task-events tbody tr[data-type="Restart Signaled"]').first().waitFor();
   // Settle on running again, then picture it.
-  await page.waitForFunction((sel) => {
-    const segs = document.querySelectorAll(sel);
-    return segs.length && segs[segs.length - 1].dataset.state === 'running';
-  }, `#timeline .lane[data-task="${task}"] .seg`);
+  await until(async () => (await lane.locator('.seg').last().getAttribute('data-state')) === 'running',
+    'the lane running again');
   step('the restart shows as a marker and a new segment, live');
 
   // Zoom in and back.
