@@ -95,6 +95,9 @@ Result<AclRule> AclRuleFor(std::string_view path, M method) {
   if (p == "/v1/agent/health" || p == "/v1/regions" || p == "/v1/metrics") {
     return Only(Scope::kNone);
   }
+  // The web page's files hold no data (every call it makes is an API call
+  // with the user's token), as Nomad serves /ui/ to anyone.
+  if (p == "/" || p == "/ui" || p == "/ui/**") return Only(Scope::kNone);
   if (p == "/v1/agent/members") return Only(Scope::kNodeRead);
   if (p == "/v1/operator/raft/configuration") return Only(Scope::kOperatorRead);
   if (p == "/v1/jobs") return write ? Ns({"submit-job"}) : Ns({"list-jobs"});

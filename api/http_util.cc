@@ -80,6 +80,10 @@ void PrettyInto(const json::value& v, int depth, std::string& out) {
 
 }  // namespace
 
+void AddHeader(Http::ResponseWriter& writer, const char* name, std::string value) {
+  writer.headers().add(std::make_shared<NamedHeader>(name, std::move(value)));
+}
+
 namespace {
 
 Result<std::string> Unescape(std::string_view in, bool plus_is_space) {

@@ -54,6 +54,10 @@ Result<bool> QueryBool(const Rest::Request& req, const std::string& name, bool f
 
 int HttpCodeFor(StatusCode code);
 
+// Adds a response header by name (Pistache 0.0.5 drops addRaw() ones from
+// responses). `name` must outlive the response: a string literal.
+void AddHeader(Http::ResponseWriter& writer, const char* name, std::string value);
+
 // Sends `body` as JSON with Content-Type and, when index > 0, the
 // X-Nomad-Index, X-Nomad-KnownLeader and X-Nomad-LastContact headers, and
 // X-Nomad-NextToken when `next_token` is not empty.

@@ -63,6 +63,8 @@ void AddNodeRoutes(RouteTable& routes, ApiContext& ctx);
 void AddDeploymentRoutes(RouteTable& routes, ApiContext& ctx);  // api/deployment_routes.cc
 void AddJobVersionRoutes(RouteTable& routes, ApiContext& ctx);  // api/job_version_routes.cc
 void AddHistoryRoutes(RouteTable& routes, ApiContext& ctx);  // api/history_routes.cc
+// The web page at /ui/ and the redirect of / to it (api/ui_routes.cc).
+void AddUiRoutes(RouteTable& routes, ApiContext& ctx);
 class ExecSessions;
 void AddExecRoutes(RouteTable& routes, ApiContext& ctx, ExecSessions& sessions);
 

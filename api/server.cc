@@ -59,6 +59,7 @@ Status Server::Start(const std::string& addr, int threads) {
   AddDeploymentRoutes(routes, impl_->ctx);
   AddJobVersionRoutes(routes, impl_->ctx);
   AddHistoryRoutes(routes, impl_->ctx);
+  AddUiRoutes(routes, impl_->ctx);
   AddExecRoutes(routes, impl_->ctx, impl_->exec_sessions);
   RETURN_IF_ERROR(routes.Install(impl_->router, impl_->guard));
   impl_->router.addNotFoundHandler([](const Rest::Request&, Http::ResponseWriter w) {

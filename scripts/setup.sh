@@ -17,6 +17,14 @@ PACKAGES=(
   jq  # the README's /v1/jobs/parse example builds its request with it
 )
 if ((TOOLS_ONLY)); then PACKAGES+=(clang-14 libclang-rt-14-dev); fi
+# The browser test of the web page (tests/browser): Chromium driven by
+# playwright-core on Node. A node from elsewhere (e.g. NodeSource, which
+# brings its own npm) is kept.
+if ((!TOOLS_ONLY)); then
+  PACKAGES+=(chromium)
+  command -v node > /dev/null || PACKAGES+=(nodejs)
+  command -v npm > /dev/null || PACKAGES+=(npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -32,6 +40,11 @@ if ((${#missing[@]})); then
 fi
 
 if ((TOOLS_ONLY)); then exit 0; fi
+
+if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+  echo "==> installing playwright-core for the browser test (tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund)
+fi
 
 BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo}
 echo "==> building (${BUILD_TYPE})"

@@ -71,9 +71,13 @@ Result<JournalState> FoldAt(const StateStore& store, std::uint64_t at, std::uint
                            std::to_string(base));
   }
   ASSIGN_OR_RETURN(JournalState state, LoadJournalSnapshot(store, keep));
+  // Entries through the snapshot's index are in it; state.index moves on as
+  // entries are folded, and the next may share its index (a job's
+  // registration and its first allocation are one change).
+  const std::uint64_t folded = state.index;
   for (const JournalKey& k : keys) {
     if (k.index > at) break;
-    if (k.index <= state.index) continue;
+    if (k.index <= folded) continue;
     ASSIGN_OR_RETURN(std::optional<std::string> raw, store.GetJournalEntry(k));
     if (!raw) continue;
     ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(*raw));

@@ -254,6 +254,37 @@ TEST_F(SchemaJournalObjectsTest, CompactionDropsTheFoldedEntriesFromTheIndex) {
   EXPECT_EQ(RawEntries("journal_objects").size(), 4u + 4u);
 }
 
+TEST_F(SchemaJournalObjectsTest, HistoryAtTheIndexThatCreatedTheAllocationHasIt) {
+  // Index 1 registers the job and places both allocations in one change:
+  // the allocation's entry follows the job's at the same index.
+  auto store = StateStore::Open(dir_, StoreOptions{migrations::All(), true});
+  ASSERT_TRUE(store.ok());
+  WriteHistory(**store);
+  StateStore& s = **store;
+  auto replayed = ReplayJournal(s, 1);
+  ASSERT_TRUE(replayed.ok());
+
+  HistoryRequest r;
+  r.alloc_id = "a1-default";
+  r.at = 1;
+  auto h = ReadHistory(s, r);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  auto body = ParseJson(h->json);
+  ASSERT_TRUE(body.ok()) << h->json;
+  EXPECT_EQ(body->at("At").at("Allocation"), ToJson(replayed->allocs.at("a1-default")));
+
+  HistoryRequest j;
+  j.job_id = "web";
+  j.ns = "default";
+  j.at = 1;
+  h = ReadHistory(s, j);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  body = ParseJson(h->json);
+  ASSERT_TRUE(body.ok()) << h->json;
+  EXPECT_EQ(body->at("At").at("Allocations").get_array().size(), 2u);
+  EXPECT_EQ(body->at("At").at("Evaluations").get_array().size(), 1u);
+}
+
 TEST_F(SchemaJournalObjectsTest, HistoryListsOneObjectsEventsAndRebuildsItAtAnIndex) {
   auto store = StateStore::Open(dir_, StoreOptions{migrations::All(), true});
   ASSERT_TRUE(store.ok());
