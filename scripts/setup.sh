@@ -4,10 +4,19 @@
 #   scripts/setup.sh --sanitizer-tools   installs, in addition, what
 #     fuzz.sh needs (clang 14, libFuzzer and LeakSanitizer from
 #     libclang-rt-14-dev), and builds nothing.
+#   scripts/setup.sh --with-browser      installs, in addition, what the
+#     browser test of the web page needs (Chromium, Node.js, playwright-core
+#     from npm), then builds; test.sh uses it, run.sh does not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS_ONLY=0
-if [[ "${1:-}" == "--sanitizer-tools" ]]; then TOOLS_ONLY=1; fi
+BROWSER=0
+case "${1:-}" in
+  --sanitizer-tools) TOOLS_ONLY=1 ;;
+  --with-browser) BROWSER=1 ;;
+  "") ;;
+  *) echo "usage: scripts/setup.sh [--sanitizer-tools | --with-browser]" >&2; exit 2 ;;
+esac
 
 PACKAGES=(
   build-essential cmake pkg-config
@@ -20,7 +29,7 @@ if ((TOOLS_ONLY)); then PACKAGES+=(clang-14 libclang-rt-14-dev); fi
 # The browser test of the web page (tests/browser): Chromium driven by
 # playwright-core on Node. A node from elsewhere (e.g. NodeSource, which
 # brings its own npm) is kept.
-if ((!TOOLS_ONLY)); then
+if ((BROWSER)); then
   PACKAGES+=(chromium)
   command -v node > /dev/null || PACKAGES+=(nodejs)
   command -v npm > /dev/null || PACKAGES+=(npm)
@@ -41,7 +50,7 @@ fi
 
 if ((TOOLS_ONLY)); then exit 0; fi
 
-if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+if ((BROWSER)) && [[ ! -d tests/browser/node_modules/playwright-core ]]; then
   echo "==> installing playwright-core for the browser test (tests/browser)"
   (cd tests/browser && npm ci --no-audit --no-fund)
 fi
