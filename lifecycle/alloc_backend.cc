@@ -1,5 +1,6 @@
 #include "lifecycle/alloc_backend.h"
 
+#include "storage/alloc_record.h"
 #include "storage/codec.h"
 #include "storage/state_store.h"
 
@@ -9,7 +10,30 @@ Result<std::optional<Allocation>> StoreAllocBackend::GetAlloc(const std::string&
   return store_.GetAlloc(id);
 }
 
-Result<std::vector<Allocation>> StoreAllocBackend::ListAllocs() { return store_.ListAllocs(); }
+Result<std::vector<Allocation>> StoreAllocBackend::ListAllocsToRestore() {
+  // The stubs first (one small segment each), then the full records of the
+  // few that may still run: a node's history of finished allocations costs
+  // a scan, not a decode and a copy of its job each.
+  std::vector<std::string> ids;
+  Status bad;
+  RETURN_IF_ERROR(store_.ScanAllocStubs(false, nullptr, [&](const StateStore::StubEntry& e) {
+    auto status = ReadStubStatus(e.stub);
+    if (!status.ok()) {
+      bad = status.status().Annotate("allocation " + std::string(e.id));
+      return false;
+    }
+    if (!ClientTerminal(status->client_status)) ids.emplace_back(e.id);
+    return true;
+  }));
+  RETURN_IF_ERROR(bad);
+  std::vector<Allocation> out;
+  out.reserve(ids.size());
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<Allocation> alloc, store_.GetAlloc(id));
+    if (alloc) out.push_back(std::move(*alloc));
+  }
+  return out;
+}
 
 Result<std::optional<std::string>> StoreAllocBackend::GetTaskLocal(const std::string& alloc_id,
                                                                    const std::string& task) {

@@ -28,8 +28,13 @@ class AllocationSource {
   virtual ~AllocationSource() = default;
   // The allocation with its job; empty once it is gone (purged).
   virtual Result<std::optional<Allocation>> GetAlloc(const std::string& id) = 0;
-  // Every allocation placed on this node, for the restore at start.
-  virtual Result<std::vector<Allocation>> ListAllocs() = 0;
+  // The allocations the restore at start looks at, in placement order:
+  // at least every one whose ClientStatus is not terminal, each with its
+  // job. More is allowed (the engine keeps those AllocNeedsRunner wants),
+  // but on a node with many finished allocations a source should leave
+  // them out: they need no runner, and decoding them all is what made
+  // start-up slow and big.
+  virtual Result<std::vector<Allocation>> ListAllocsToRestore() = 0;
   // A task's local state (the engine's own record, see TaskLocalState) as
   // the last update wrote it.
   virtual Result<std::optional<std::string>> GetTaskLocal(const std::string& alloc_id,
@@ -62,7 +67,8 @@ class StoreAllocBackend : public AllocationSource, public UpdateSink {
  public:
   explicit StoreAllocBackend(StateStore& store) : store_(store) {}
   Result<std::optional<Allocation>> GetAlloc(const std::string& id) override;
-  Result<std::vector<Allocation>> ListAllocs() override;
+  // Reads only the list stubs to choose, then the chosen allocations.
+  Result<std::vector<Allocation>> ListAllocsToRestore() override;
   Result<std::optional<std::string>> GetTaskLocal(const std::string& alloc_id,
                                                   const std::string& task) override;
   std::vector<Status> Commit(const std::vector<AllocUpdate>& updates) override;

@@ -65,7 +65,7 @@ class Engine::Loop : public Scheduler, public ProcessMonitor, public AllocListen
     batcher_.StartCommitter([this](std::function<void()> fn) { asio::post(io_, std::move(fn)); });
     // Restore before the loop runs, on this thread: nothing else touches the
     // runners yet. Timers and reaps queue up on the loop meanwhile.
-    ASSIGN_OR_RETURN(std::vector<Allocation> allocs, source_.ListAllocs());
+    ASSIGN_OR_RETURN(std::vector<Allocation> allocs, source_.ListAllocsToRestore());
     size_t restored = 0;
     for (Allocation& alloc : allocs) {
       if (!AllocNeedsRunner(alloc)) continue;

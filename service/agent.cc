@@ -1,6 +1,7 @@
 #include "service/agent.h"
 
 #include <filesystem>
+#include <map>
 
 #include "common/checked_math.h"
 #include "common/log.h"
@@ -12,6 +13,7 @@
 #include "service/node_meta.h"
 #include "service/planner.h"
 #include "service/reschedule.h"
+#include "storage/alloc_record.h"
 #include "storage/codec.h"
 #include "storage/journal.h"
 
@@ -394,24 +396,37 @@ void Agent::Reschedule(const std::string& alloc_id, const std::string& eval_id) 
 }
 
 Status Agent::RearmFollowups() {
+  // The pending follow-ups first: on most starts there are none, and then
+  // no allocation is read at all.
   ASSIGN_OR_RETURN(std::vector<Evaluation> evals, store_->ListEvals());
-  ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store_->ListAllocs());
+  std::map<std::string, Nanos> pending;  // eval ID -> when it is due
   const Nanos now = NowNanos();
   for (const Evaluation& e : evals) {
     if (e.Status != "pending" || e.TriggeredBy != "alloc-failure") continue;
-    for (const Allocation& a : allocs) {
-      if (a.FollowupEvalID != e.ID) continue;
-      Nanos wait_until = now;
-      std::string text = e.WaitUntil.text;
-      if (text.size() > 2) {
-        auto t = ParseRFC3339(std::string_view(text).substr(1, text.size() - 2));
-        if (t.ok()) wait_until = t->unix_nanos;
-      }
-      std::string alloc_id = a.ID, eval_id = e.ID;
-      timers_.After(wait_until - now, [this, alloc_id, eval_id] { Reschedule(alloc_id, eval_id); });
+    Nanos wait_until = now;
+    const std::string& text = e.WaitUntil.text;
+    if (text.size() > 2) {
+      auto t = ParseRFC3339(std::string_view(text).substr(1, text.size() - 2));
+      if (t.ok()) wait_until = t->unix_nanos;
     }
+    pending.emplace(e.ID, wait_until);
   }
-  return Status::Ok();
+  if (pending.empty()) return Status::Ok();
+  // The allocation that waits on each: its stub names the follow-up.
+  Status bad;
+  RETURN_IF_ERROR(store_->ScanAllocStubs(false, nullptr, [&](const StateStore::StubEntry& entry) {
+    auto status = ReadStubStatus(entry.stub);
+    if (!status.ok()) {
+      bad = status.status().Annotate("allocation " + std::string(entry.id));
+      return false;
+    }
+    auto it = pending.find(status->followup_eval_id);
+    if (it == pending.end()) return true;
+    std::string alloc_id(entry.id), eval_id = it->first;
+    timers_.After(it->second - now, [this, alloc_id, eval_id] { Reschedule(alloc_id, eval_id); });
+    return true;
+  }));
+  return bad;
 }
 
 void Agent::CompactJournalPeriodically() {

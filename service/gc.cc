@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "lifecycle/alloc_dir.h"
+#include "storage/alloc_record.h"
 
 namespace drover {
 
@@ -47,9 +48,9 @@ bool AllocGarbageCollector::HasDir(const std::string& alloc_id) const {
   return std::filesystem::exists(AllocDirOf(options_.data_dir, alloc_id), ec);
 }
 
-Status AllocGarbageCollector::Destroy(const Allocation& alloc, const char* reason) {
-  RETURN_IF_ERROR(DestroyAllocDir(options_.data_dir, alloc.ID));
-  log::Info("gc: destroyed the directory of alloc " + alloc.ID + " (" + reason + ")");
+Status AllocGarbageCollector::Destroy(const std::string& alloc_id, const char* reason) {
+  RETURN_IF_ERROR(DestroyAllocDir(options_.data_dir, alloc_id));
+  log::Info("gc: destroyed the directory of alloc " + alloc_id + " (" + reason + ")");
   return Status::Ok();
 }
 
@@ -58,16 +59,47 @@ Status AllocGarbageCollector::Collect(const std::string& alloc_id) {
   ASSIGN_OR_RETURN(std::optional<Allocation> alloc, store_.GetAlloc(alloc_id));
   if (!alloc) return NotFound("Unknown allocation \"" + alloc_id + "\"");
   if (!AllocGcEligible(*alloc) || !HasDir(alloc_id)) return Internal(kErrAllocNotEligibleForGC);
-  return Destroy(*alloc, "forced collection");
+  return Destroy(alloc_id, "forced collection");
+}
+
+Result<std::vector<AllocGarbageCollector::OnDisk>> AllocGarbageCollector::ListOnDisk() const {
+  // A node keeps the records of many more allocations than directories:
+  // the stubs and a stat choose, and only an allocation with a directory
+  // left is decoded (without its job).
+  std::vector<OnDisk> out;
+  Status error;
+  RETURN_IF_ERROR(store_.ScanAllocStubs(false, nullptr, [&](const StateStore::StubEntry& e) {
+    std::string id(e.id);
+    if (!HasDir(id)) return true;
+    auto status = ReadStubStatus(e.stub);
+    if (!status.ok()) {
+      error = status.status().Annotate("allocation " + id);
+      return false;
+    }
+    OnDisk entry{id, status->modify_time, false};
+    if (ClientTerminal(status->client_status)) {
+      auto stored = store_.GetAllocWithoutJob(id);
+      if (!stored.ok()) {
+        error = stored.status();
+        return false;
+      }
+      entry.eligible = *stored && AllocGcEligible((*stored)->alloc);
+      if (*stored) entry.modify_time = (*stored)->alloc.ModifyTime;
+    }
+    out.push_back(std::move(entry));
+    return true;
+  }));
+  RETURN_IF_ERROR(error);
+  return out;
 }
 
 Result<std::size_t> AllocGarbageCollector::CollectAll() {
   std::lock_guard<std::mutex> lock(collect_mu_);
-  ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store_.ListAllocs());
+  ASSIGN_OR_RETURN(std::vector<OnDisk> on_disk, ListOnDisk());
   std::size_t collected = 0;
-  for (const Allocation& a : allocs) {
-    if (!AllocGcEligible(a) || !HasDir(a.ID)) continue;
-    RETURN_IF_ERROR(Destroy(a, "forced full node collection"));
+  for (const OnDisk& a : on_disk) {
+    if (!a.eligible) continue;
+    RETURN_IF_ERROR(Destroy(a.id, "forced full node collection"));
     ++collected;
   }
   return collected;
@@ -75,22 +107,20 @@ Result<std::size_t> AllocGarbageCollector::CollectAll() {
 
 Result<std::size_t> AllocGarbageCollector::CollectOverLimit() {
   std::lock_guard<std::mutex> lock(collect_mu_);
-  ASSIGN_OR_RETURN(std::vector<Allocation> allocs, store_.ListAllocs());
-  std::size_t on_disk = 0;
-  std::vector<const Allocation*> eligible;
-  for (const Allocation& a : allocs) {
-    if (!HasDir(a.ID)) continue;
-    ++on_disk;
-    if (AllocGcEligible(a)) eligible.push_back(&a);
+  ASSIGN_OR_RETURN(std::vector<OnDisk> all, ListOnDisk());
+  std::size_t on_disk = all.size();
+  std::vector<const OnDisk*> eligible;
+  for (const OnDisk& a : all) {
+    if (a.eligible) eligible.push_back(&a);
   }
   // Oldest first: the allocations that finished longest ago.
-  std::sort(eligible.begin(), eligible.end(), [](const Allocation* x, const Allocation* y) {
-    return x->ModifyTime < y->ModifyTime;
+  std::stable_sort(eligible.begin(), eligible.end(), [](const OnDisk* x, const OnDisk* y) {
+    return x->modify_time < y->modify_time;
   });
   std::size_t collected = 0;
-  for (const Allocation* a : eligible) {
+  for (const OnDisk* a : eligible) {
     if (on_disk <= options_.max_allocs) break;
-    RETURN_IF_ERROR(Destroy(*a, "number of allocations exceeds gc_max_allocs"));
+    RETURN_IF_ERROR(Destroy(a->id, "number of allocations exceeds gc_max_allocs"));
     --on_disk;
     ++collected;
   }

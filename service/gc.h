@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/gotime.h"
 #include "common/status.h"
@@ -60,8 +61,15 @@ class AllocGarbageCollector {
   Result<std::size_t> CollectOverLimit();
 
  private:
+  // An allocation whose directory is still on disk.
+  struct OnDisk {
+    std::string id;
+    Nanos modify_time = 0;
+    bool eligible = false;  // AllocGcEligible
+  };
+  Result<std::vector<OnDisk>> ListOnDisk() const;
   bool HasDir(const std::string& alloc_id) const;
-  Status Destroy(const Allocation& alloc, const char* reason);
+  Status Destroy(const std::string& alloc_id, const char* reason);
   void Run();
 
   StateStore& store_;

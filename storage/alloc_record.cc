@@ -195,4 +195,40 @@ void AppendStubJson(const StubRecordView& stub, bool task_states, bool resources
   out.append(stub.tail);
 }
 
+namespace {
+
+// `segment` is a run of members (",\"A\":1,\"B\":2", optionally closed by
+// the object's '}'), as EncodeStubRecord cut it.
+Result<json::object> ParseSegment(std::string_view segment) {
+  if (segment.empty() || segment.front() != ',') return Corrupt("allocation stub");
+  std::string text = "{";
+  text.append(segment.substr(1));
+  if (text.back() != '}') text.push_back('}');
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Corrupt("allocation stub");
+  return std::move(v.get_object());
+}
+
+std::string StringMember(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+}  // namespace
+
+Result<StubStatus> ReadStubStatus(const StubRecordView& stub) {
+  ASSIGN_OR_RETURN(json::object middle, ParseSegment(stub.middle));
+  ASSIGN_OR_RETURN(json::object tail, ParseSegment(stub.tail));
+  StubStatus out;
+  if (!middle.contains("ClientStatus")) return Corrupt("allocation stub");
+  out.desired_status = StringMember(middle, "DesiredStatus");
+  out.client_status = StringMember(middle, "ClientStatus");
+  out.followup_eval_id = StringMember(tail, "FollowupEvalID");
+  if (const json::value* t = tail.if_contains("ModifyTime"); t != nullptr && t->is_int64()) {
+    out.modify_time = t->get_int64();
+  }
+  return out;
+}
+
 }  // namespace drover

@@ -77,4 +77,15 @@ Result<StubRecordView> ParseStubRecord(std::string_view record);
 void AppendStubJson(const StubRecordView& stub, bool task_states, bool resources,
                     std::string& out);
 
+// The few members of a stub that start-up and the GC decide on, read from
+// its middle and tail segments without decoding the allocation or its task
+// states (a few hundred bytes, not the whole record).
+struct StubStatus {
+  std::string desired_status;
+  std::string client_status;
+  std::string followup_eval_id;
+  Nanos modify_time = 0;
+};
+Result<StubStatus> ReadStubStatus(const StubRecordView& stub);
+
 }  // namespace drover

@@ -365,21 +365,25 @@ struct StateStore::Impl {
 
   // Loads the global and table indexes from `meta`.
   Status LoadIndexes() {
-    ASSIGN_OR_RETURN(std::optional<std::string> entries, Get(kMeta, kJournalEntriesKey));
-    if (entries) {
-      ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*entries, "journal entries"));
+    // One batched read: these small keys sort just before the journal's
+    // snapshot (one large value) and share its data block, which a Get
+    // per key would read and decompress again each time: seconds at start
+    // on a big store.
+    std::vector<std::string> keys = {kJournalEntriesKey, "index"};
+    for (Table t : kIndexedTables) keys.push_back(TableIndexKey(t));
+    ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> values, MultiGet(kMeta, keys));
+    if (values[0]) {
+      ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*values[0], "journal entries"));
       journal_entries = v;
     }
-    ASSIGN_OR_RETURN(std::optional<std::string> text, Get(kMeta, "index"));
-    if (text) {
-      ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*text, "index"));
+    if (values[1]) {
+      ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*values[1], "index"));
       latest = v;
     }
-    for (Table t : kIndexedTables) {
-      ASSIGN_OR_RETURN(std::optional<std::string> idx, Get(kMeta, TableIndexKey(t)));
-      if (idx) {
+    for (std::size_t i = 0; i < std::size(kIndexedTables); ++i) {
+      if (const auto& idx = values[i + 2]) {
         ASSIGN_OR_RETURN(std::uint64_t v, ParseU64(*idx, "table index"));
-        table_index[static_cast<size_t>(t)] = v;
+        table_index[static_cast<size_t>(kIndexedTables[i])] = v;
       }
     }
     return Status::Ok();
@@ -393,6 +397,23 @@ struct StateStore::Impl {
     if (s.IsNotFound()) return std::optional<std::string>();
     if (!s.ok()) return FromRocks(s, "read");
     return std::optional<std::string>(std::move(value));
+  }
+
+  // Several keys of `c` in one batch: keys in one data block read it once.
+  Result<std::vector<std::optional<std::string>>> MultiGet(
+      Cf c, const std::vector<std::string>& keys) const {
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db->MultiGet(rocksdb::ReadOptions(), cf(c), keys.size(), slices.data(), values.data(),
+                 statuses.data());
+    std::vector<std::optional<std::string>> out(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      if (!statuses[i].ok()) return FromRocks(statuses[i], "read");
+      out[i] = values[i].ToString();
+    }
+    return out;
   }
 
   // Visits keys of `c` starting with `prefix`; `fn` returns false to stop.

@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -549,6 +550,127 @@ TEST_F(RestartSafetyE2ETest, ExecutorKilledWhileAgentWasDownIsHandledAsLost) {
       << "the first run (pid " << task << ") still runs next to the second (pid " << second << ")";
   EXPECT_EQ(ProcessesOfAlloc(alloc_id), std::vector<pid_t>{second});
   EXPECT_EQ(Lines(AllocDir(alloc_id) / "t.runs").size(), 2u);
+}
+
+// ---- A node with a long history ---------------------------------------------
+
+// Most allocations a busy node holds are finished. A restarted agent builds
+// no runner for them (it picks the live ones from the list stubs), yet
+// serves every one as before; the live allocation is reattached, a
+// reschedule that was waiting when the agent died still happens, and the
+// garbage collector still frees the finished allocations' directories.
+TEST_F(RestartSafetyE2ETest, FinishedAllocsStayServedWhileLiveOnesReattachAfterAKill) {
+  constexpr int kFinished = 30;
+  JobSpec batch;
+  batch.type = "batch";
+  batch.tasks = {{"t", kPre + CountRun("t") + "exit 0"}};
+  json::value finished_job = JobRequest("finished", batch);
+  finished_job.at_pointer("/Job/TaskGroups/0/Count") = kFinished;
+  ASSERT_OK(Call(*agent_, "PUT", "/v1/jobs", json::serialize(finished_job)).status());
+
+  JobSpec live;
+  live.tasks = {{"t", kPre + WritePid("t") + "exec sleep 300"}};
+  ASSERT_OK_AND_ASSIGN(const std::string live_id, RegisterAndPlace("live", live));
+
+  // Fails at once; its replacement is due 10 s later, long after the kill.
+  JobSpec failing;
+  failing.tasks = {{"t", kPre + CountRun("t") + "exit 1"}};
+  json::value failing_job = JobRequest("resched", failing);
+  failing_job.at_pointer("/Job/TaskGroups/0/ReschedulePolicy") =
+      json::object{{"Attempts", 1},          {"Interval", 3600 * kSecond},
+                   {"Delay", 10 * kSecond},  {"DelayFunction", "constant"},
+                   {"Unlimited", false}};
+  ASSERT_OK(Call(*agent_, "PUT", "/v1/jobs", json::serialize(failing_job)).status());
+
+  // Every finished allocation as the agent served it before the kill.
+  std::map<std::string, json::value> finished;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto allocs = Get("/v1/job/finished/allocations");
+        if (!allocs.ok() || !allocs->is_array() || allocs->get_array().size() != kFinished) return false;
+        for (const auto& stub : allocs->get_array()) {
+          if (Str(stub, "/ClientStatus") != "complete") return false;
+        }
+        for (const auto& stub : allocs->get_array()) {
+          auto full = Get("/v1/allocation/" + Str(stub, "/ID"));
+          if (!full.ok()) return false;
+          finished[Str(stub, "/ID")] = *full;
+        }
+        return true;
+      },
+      kWait, 100ms))
+      << "the batch allocations did not all complete";
+  const pid_t live_pid = TaskPid(live_id, "t");
+  ASSERT_GT(live_pid, 0);
+  ASSERT_TRUE(PollAlloc(live_id, [](const json::value& a) { return State(a, "t") == "running"; }).met);
+  std::string failed_id, followup;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto allocs = Get("/v1/job/resched/allocations");
+        if (!allocs.ok() || !allocs->is_array() || allocs->get_array().empty()) return false;
+        failed_id = Str(allocs->get_array().front(), "/ID");
+        auto full = Get("/v1/allocation/" + failed_id);
+        if (!full.ok() || Str(*full, "/ClientStatus") != "failed") return false;
+        followup = Str(*full, "/FollowupEvalID");
+        return !followup.empty();
+      },
+      kWait, 50ms))
+      << "the failing allocation got no follow-up evaluation";
+  ASSERT_OK_AND_ASSIGN(const json::value before_kill, Get("/v1/job/resched/allocations"));
+  ASSERT_EQ(before_kill.get_array().size(), 1u) << "replaced before the kill: the test shows nothing";
+
+  ASSERT_OK(agent_->Kill());
+  ASSERT_OK(agent_->Restart());
+
+  // The live allocation: the same process, no new run.
+  EXPECT_TRUE(ProcessAlive(live_pid)) << "the restarted agent replaced or stopped the live task";
+  ASSERT_OK_AND_ASSIGN(const json::value live_after, Get("/v1/allocation/" + live_id));
+  EXPECT_EQ(State(live_after, "t"), "running");
+  EXPECT_EQ(CountEvents(live_after, "t", "Started"), 1) << Join(EventTypes(live_after, "t"));
+
+  // Every finished allocation reads back exactly as before, none ran again,
+  // and each still answers as a finished allocation does.
+  ASSERT_OK_AND_ASSIGN(const json::value listed, Get("/v1/job/finished/allocations"));
+  EXPECT_EQ(listed.get_array().size(), static_cast<std::size_t>(kFinished));
+  for (const auto& [id, before] : finished) {
+    ASSERT_OK_AND_ASSIGN(const json::value after, Get("/v1/allocation/" + id));
+    EXPECT_EQ(after, before) << id;
+    EXPECT_EQ(Str(after, "/Job/ID"), "finished") << id;
+    EXPECT_EQ(Lines(AllocDir(id) / "t.runs").size(), 1u) << id << " ran again";
+  }
+  HttpClient client = agent_->Client();
+  ASSERT_OK_AND_ASSIGN(const HttpResponse signal,
+                       client.Request("POST", "/v1/client/allocation/" + finished.begin()->first +
+                                                  "/signal",
+                                      R"({"Task":"t","Signal":"SIGUSR1"})"));
+  EXPECT_NE(signal.status, 200) << "a finished task took a signal: " << signal.body;
+
+  // The reschedule that was pending when the agent died still happens.
+  std::string replacement;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto allocs = Get("/v1/job/resched/allocations");
+        if (!allocs.ok()) return false;
+        for (const auto& stub : allocs->get_array()) {
+          if (Str(stub, "/ID") != failed_id) replacement = Str(stub, "/ID");
+        }
+        return !replacement.empty();
+      },
+      kWait, 100ms))
+      << "the pending reschedule was lost in the restart";
+  ASSERT_OK_AND_ASSIGN(const json::value next, Get("/v1/allocation/" + replacement));
+  EXPECT_EQ(Str(next, "/PreviousAllocation"), failed_id);
+
+  // A full collection frees every finished directory and keeps the live one.
+  ASSERT_OK_AND_ASSIGN(const HttpResponse gc, client.Request("GET", "/v1/client/gc"));
+  EXPECT_EQ(gc.status, 200) << gc.body;
+  for (const auto& [id, before] : finished) {
+    EXPECT_FALSE(fs::exists(agent_->data_dir() / "alloc" / id)) << id << " was not collected";
+  }
+  EXPECT_TRUE(fs::exists(agent_->data_dir() / "alloc" / live_id));
+  EXPECT_TRUE(ProcessAlive(live_pid));
+  ASSERT_OK_AND_ASSIGN(const json::value all, Get("/v1/allocations"));
+  EXPECT_EQ(all.get_array().size(), static_cast<std::size_t>(kFinished + 3));
 }
 
 // ---- SIGTERM: dev mode stops tasks, a normal agent does not ----------------

@@ -155,7 +155,8 @@ class FakeBackend : public AllocationSource, public UpdateSink {
     if (it == allocs_.end()) return std::optional<Allocation>();
     return std::optional<Allocation>(it->second);
   }
-  Result<std::vector<Allocation>> ListAllocs() override {
+  // All of them: the engine filters.
+  Result<std::vector<Allocation>> ListAllocsToRestore() override {
     std::vector<Allocation> out;
     for (const auto& [id, a] : allocs_) out.push_back(a);
     return out;

@@ -27,9 +27,9 @@ class LockedBackend : public AllocationSource, public UpdateSink {
     std::lock_guard<std::mutex> l(mu_);
     return inner_.GetAlloc(id);
   }
-  Result<std::vector<Allocation>> ListAllocs() override {
+  Result<std::vector<Allocation>> ListAllocsToRestore() override {
     std::lock_guard<std::mutex> l(mu_);
-    return inner_.ListAllocs();
+    return inner_.ListAllocsToRestore();
   }
   Result<std::optional<std::string>> GetTaskLocal(const std::string& a, const std::string& t) override {
     std::lock_guard<std::mutex> l(mu_);
