@@ -83,8 +83,9 @@ Status ValidateTable(const std::string& table) {
   for (const char* t : kTables) {
     if (table == t) return Status::Ok();
   }
-  return InvalidArgument("unknown table \"" + table +
-                         "\": use jobs, evals, allocs, nodes or task_local");
+  std::string known;
+  for (const char* t : kTables) known += (known.empty() ? "" : ", ") + std::string(t);
+  return InvalidArgument("unknown table \"" + table + "\": use one of " + known);
 }
 
 bool Wanted(const std::string& table, const char* name) { return table.empty() || table == name; }
