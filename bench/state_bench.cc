@@ -10,7 +10,7 @@
 //   drover agent: start on a copy of the store until it serves
 //
 //   state_bench [--binary PATH] [--store DIR] [--allocs N] [--events N]
-//               [--jobs N] [--skip CMD,...] [--previous-schema]
+//               [--jobs N] [--skip CMD,...] [--previous-schema] [--verify-compaction]
 //
 // --binary times another build (e.g. the one before issue 16) on the same
 // store; --store keeps the generated store in DIR and reuses it when DIR
@@ -18,7 +18,9 @@
 // leaves out some commands (check, dump, replay, at, restore);
 // --previous-schema turns the store into what the schema before the
 // journal's object index (v5) held, for timing a build from before it:
-// the index dropped, the schema version one lower.
+// the index dropped, the schema version one lower; --verify-compaction
+// then folds half of the journal on a copy of the store and checks that
+// `--at` rebuilds the same state at later indexes as before.
 //
 // The store is shaped like a busy batch node: --jobs jobs share the
 // allocations; each allocation is placed, then cycles through task
@@ -69,6 +71,7 @@ struct Options {
   std::size_t jobs = 10;
   std::string skip;
   bool previous_schema = false;
+  bool verify_compaction = false;
 };
 
 struct Generated {
@@ -235,19 +238,29 @@ Result<Generated> Generate(const std::string& state_dir, const Options& o) {
   if (events >= o.events) return InvalidArgument("--events must exceed the placement events");
   const std::size_t updates = o.events - events;
   const std::size_t rounds = (updates + allocs.size() - 1) / allocs.size();
+  // As the agent's task-state updates write them: without the Job, which
+  // the store already holds (PutAllocWithoutJob keeps the reference).
+  std::vector<StoredAlloc> stored;
+  stored.reserve(allocs.size());
+  for (Allocation& a : allocs) {
+    JobVersionRef ref = RefOf(*a.Job);
+    a.Job.reset();
+    stored.push_back(StoredAlloc{std::move(a), std::move(ref)});
+  }
   std::vector<std::size_t> steps(allocs.size(), 0);
   std::size_t done = 0, next = 0;
+  const auto started = Clock::now();
   while (done < updates) {
     const std::size_t n = std::min(kUpdatesPerCommit, updates - done);
     auto r = store->Apply([&](WriteTxn& txn) {
       for (std::size_t k = 0; k < n; ++k, next = (next + 1) % allocs.size()) {
-        Allocation& a = allocs[next];
+        Allocation& a = stored[next].alloc;
         // The last update an allocation gets is its final one.
         const std::size_t left = updates - done - k;
         const bool final = left <= allocs.size() || steps[next] + 1 >= rounds;
         Step(a, steps[next]++, final && left <= allocs.size(), now);
         a.ModifyIndex = txn.index();
-        txn.PutAlloc(a);
+        txn.PutAllocWithoutJob(stored[next]);
         txn.AddEvent(AllocationEvent("AllocationUpdated", a));
       }
       return Status::Ok();
@@ -255,6 +268,11 @@ Result<Generated> Generate(const std::string& state_dir, const Options& o) {
     RETURN_IF_ERROR(r.status());
     done += n;
     now += kMillisecond;
+    if (done % 50'000 < n) {
+      const double s = std::chrono::duration<double>(Clock::now() - started).count();
+      std::fprintf(stderr, "  %zu updates, %.1f s, %.0f commits/s\n", done, s,
+                   static_cast<double>(done / kUpdatesPerCommit) / s);
+    }
   }
   events += updates;
   std::printf("wrote %zu allocations, %zu journal events, index %llu\n", allocs.size(), events,
@@ -270,7 +288,7 @@ Result<Generated> Generate(const std::string& state_dir, const Options& o) {
 
   Generated g;
   std::vector<std::string> ids;
-  for (const Allocation& a : allocs) ids.push_back(a.ID);
+  for (const StoredAlloc& s : stored) ids.push_back(s.alloc.ID);
   std::sort(ids.begin(), ids.end());
   g.some_alloc = ids[ids.size() / 2];
   g.mid_index = c.base_index + (store->LatestIndex() - c.base_index) / 2;
@@ -427,6 +445,87 @@ Run TimeRestore(const Options& o, const fs::path& state_dir) {
   return run;
 }
 
+// --verify-compaction: on a copy of the store, the state at three indexes
+// after the point half way through what the journal still holds, rebuilt
+// before and after folding that first half into the snapshot, compared
+// table by table (the issue's "compaction stays exact at this scale").
+int VerifyCompaction(const fs::path& state_dir) {
+  char tmpl[] = "/tmp/drover-state-bench-verify-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) return 1;
+  const fs::path copy = fs::path(tmpl) / "state";
+  auto cleanup = [&] {
+    std::error_code ec;
+    fs::remove_all(tmpl, ec);
+  };
+  if (Status st = CopyStore(state_dir, copy); !st.ok()) {
+    std::fprintf(stderr, "copy: %s\n", st.ToString().c_str());
+    cleanup();
+    return 1;
+  }
+  StoreOptions options;
+  options.migrations = migrations::All();
+  options.sync = false;
+  auto store = StateStore::Open(copy.string(), std::move(options));
+  if (!store.ok()) {
+    std::fprintf(stderr, "open: %s\n", store.status().ToString().c_str());
+    cleanup();
+    return 1;
+  }
+  StateStore& s = **store;
+  auto entries = s.GetMeta("journal/entries");
+  const std::size_t held = entries.ok() && *entries ? std::strtoull((*entries)->c_str(), nullptr, 10) : 0;
+  auto base_text = s.GetMeta("journal/base");
+  const std::uint64_t base = base_text.ok() && *base_text ? std::strtoull((*base_text)->c_str(), nullptr, 10) : 0;
+  const std::uint64_t head = s.LatestIndex();
+  const std::uint64_t mid = base + (head - base) / 2;
+  const std::uint64_t at[] = {mid + (head - mid) / 10, mid + (head - mid) / 2, head};
+  std::vector<JournalState> before;
+  auto t0 = Clock::now();
+  for (std::uint64_t i : at) {
+    auto r = ReplayJournal(s, i);
+    if (!r.ok()) {
+      std::fprintf(stderr, "replay at %llu: %s\n", static_cast<unsigned long long>(i), r.status().ToString().c_str());
+      cleanup();
+      return 1;
+    }
+    before.push_back(std::move(r).value());
+  }
+  std::printf("verify-compaction: %zu journal entries after the snapshot at %llu, head %llu; "
+              "3 rebuilds in %.1f s\n", held, static_cast<unsigned long long>(base),
+              static_cast<unsigned long long>(head), std::chrono::duration<double>(Clock::now() - t0).count());
+  t0 = Clock::now();
+  auto c = CompactJournal(s, RetentionPolicy{held / 2, 0});
+  if (!c.ok()) {
+    std::fprintf(stderr, "compact: %s\n", c.status().ToString().c_str());
+    cleanup();
+    return 1;
+  }
+  std::printf("verify-compaction: folded %zu entries through index %llu in %.1f s\n", c->folded_events,
+              static_cast<unsigned long long>(c->base_index),
+              std::chrono::duration<double>(Clock::now() - t0).count());
+  int failures = 0;
+  for (std::size_t k = 0; k < std::size(at); ++k) {
+    if (at[k] < c->base_index) {
+      std::printf("verify-compaction: index %llu is before the new snapshot; skipped\n",
+                  static_cast<unsigned long long>(at[k]));
+      continue;
+    }
+    auto r = ReplayJournal(s, at[k]);
+    const bool same = r.ok() && r->jobs == before[k].jobs && r->evals == before[k].evals &&
+                      r->allocs == before[k].allocs && r->nodes == before[k].nodes &&
+                      r->purged_jobs == before[k].purged_jobs &&
+                      r->table_index == before[k].table_index && r->index == before[k].index;
+    std::printf("verify-compaction: at index %llu (%zu jobs, %zu evaluations, %zu allocations, %zu nodes): %s\n",
+                static_cast<unsigned long long>(at[k]), before[k].jobs.size(), before[k].evals.size(),
+                before[k].allocs.size(), before[k].nodes.size(),
+                same ? "same state before and after compaction" : "DIFFERENT");
+    if (!same) ++failures;
+  }
+  store->reset();
+  cleanup();
+  return failures == 0 ? 0 : 1;
+}
+
 bool Skipped(const Options& o, const char* what) {
   return ("," + o.skip + ",").find(std::string(",") + what + ",") != std::string::npos;
 }
@@ -445,10 +544,12 @@ int main(int argc, char** argv) {
     else if (arg == "--jobs" && has_value) o.jobs = std::strtoull(argv[++i], nullptr, 10);
     else if (arg == "--skip" && has_value) o.skip = argv[++i];
     else if (arg == "--previous-schema") o.previous_schema = true;
+    else if (arg == "--verify-compaction") o.verify_compaction = true;
     else {
       std::fprintf(stderr,
                    "usage: state_bench [--binary PATH] [--store DIR] [--allocs N] [--events N] "
-                   "[--jobs N] [--skip check,dump,replay,at,restore] [--previous-schema]\n");
+                   "[--jobs N] [--skip check,dump,replay,at,restore] [--previous-schema] "
+                   "[--verify-compaction]\n");
       return 2;
     }
   }
@@ -532,9 +633,11 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 3; ++i) runs.push_back(TimeRestore(o, state_dir));
     Print("agent restore to serving", runs);
   }
+  int rc = 0;
+  if (o.verify_compaction) rc = VerifyCompaction(state_dir);
   if (temporary) {
     std::error_code ec;
     fs::remove_all(data_dir, ec);
   }
-  return 0;
+  return rc;
 }

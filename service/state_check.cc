@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <map>
+#include <limits>
 #include <set>
 #include <sstream>
 
 #include "storage/codec.h"
 #include "storage/journal.h"
+#include "storage/journal_scan.h"
 
 namespace drover {
 namespace {
@@ -84,6 +86,97 @@ void CompareTable(const char* what, const std::vector<T>& live, const std::map<K
   }
 }
 
+// A digest of a set of (key, topic) pairs: their number and the sum of
+// their hashes, equal for equal sets whatever the order they are added in.
+struct IndexDigest {
+  std::uint64_t count = 0, sum = 0;
+  void Add(std::string_view key, std::string_view topic) {
+    std::uint64_t h = std::hash<std::string_view>{}(key) * 0x9e3779b97f4a7c15ULL;
+    h ^= std::hash<std::string_view>{}(topic) + (h << 6) + (h >> 2);
+    ++count;
+    sum += h;
+  }
+  friend bool operator==(const IndexDigest&, const IndexDigest&) = default;
+};
+
+std::uint64_t BaseOf(const StateStore& store) {
+  auto base = store.GetMeta("journal/base");
+  return base.ok() && *base ? std::strtoull((*base)->c_str(), nullptr, 10) : 0;
+}
+
+// A journal_objects key in words: "allocation <id>" or "job <ns>/<id>",
+// with the entry it points at.
+std::string DescribeIndexKey(std::string_view key, std::uint64_t* index) {
+  *index = 0;
+  if (key.size() < 14) return "journal_objects key of " + std::to_string(key.size()) + " bytes";
+  const std::string_view where = key.substr(key.size() - 12);
+  for (int i = 0; i < 8; ++i) *index = (*index << 8) | static_cast<unsigned char>(where[i]);
+  std::uint32_t seq = 0;
+  for (int i = 8; i < 12; ++i) seq = (seq << 8) | static_cast<unsigned char>(where[i]);
+  std::string_view body = key.substr(1, key.size() - 13);
+  if (!body.empty() && body.back() == '\0') body.remove_suffix(1);
+  std::string what;
+  if (key[0] == 'a') {
+    what = "allocation " + std::string(body);
+  } else {
+    const std::size_t sep = body.find('\0');
+    what = sep == std::string_view::npos
+               ? "job " + std::string(body)
+               : "job " + JobName(std::string(body.substr(sep + 1)), std::string(body.substr(0, sep)));
+  }
+  return what + " -> entry " + std::to_string(*index) + "." + std::to_string(seq);
+}
+
+// The keys the journal's entries after `base` should have and the keys
+// journal_objects holds, both sorted and compared: the slow path, run
+// only when the digests differ (it holds every key in memory).
+Result<std::vector<CheckReport::Problem>> JournalIndexProblems(const StateStore& store,
+                                                               std::uint64_t base) {
+  std::vector<std::pair<std::string, std::string>> want, have;
+  std::uint64_t change = 0;
+  std::uint32_t seq = 0;
+  RETURN_IF_ERROR(ScanJournalHeads(store, base + 1, [&](const EventHead& h, std::string_view raw) -> Result<bool> {
+    seq = h.index == change ? seq + 1 : 0;
+    change = h.index;
+    ASSIGN_OR_RETURN(JournalObjectEntry e, JournalObjectKeysOf(h.index, seq, raw));
+    for (std::string& k : e.keys) want.emplace_back(std::move(k), e.topic);
+    return true;
+  }));
+  RETURN_IF_ERROR(store.ScanJournalObjects([&](std::string_view key, std::string_view topic) {
+    have.emplace_back(std::string(key), std::string(topic));
+    return true;
+  }));
+  std::sort(want.begin(), want.end());
+  std::vector<CheckReport::Problem> out;
+  constexpr std::size_t kMaxListed = 100;
+  std::size_t more = 0;
+  auto add = [&](const std::string& key, const std::string& text) {
+    std::uint64_t index = 0;
+    const std::string who = "journal_objects " + DescribeIndexKey(key, &index);
+    if (out.size() < kMaxListed) out.push_back({who, index, who + ": " + text});
+    else ++more;
+  };
+  std::size_t i = 0, j = 0;
+  while (i < want.size() || j < have.size()) {
+    if (j == have.size() || (i < want.size() && want[i].first < have[j].first)) {
+      add(want[i].first, "missing: the journal entry (" + want[i].second + ") is not indexed");
+      ++i;
+    } else if (i == want.size() || have[j].first < want[i].first) {
+      add(have[j].first, "no journal entry has this key (topic " + have[j].second + ")");
+      ++j;
+    } else {
+      if (want[i].second != have[j].second) {
+        add(have[j].first, "indexed as " + have[j].second + ", but the entry is " + want[i].second);
+      }
+      ++i, ++j;
+    }
+  }
+  if (more > 0) {
+    out.push_back({"journal_objects", 0, "... and " + std::to_string(more) + " more differences"});
+  }
+  return out;
+}
+
 template <typename T>
 std::uint64_t MaxModifyIndex(const std::vector<T>& objs) {
   std::uint64_t m = 0;
@@ -139,8 +232,19 @@ Result<CheckReport> CheckState(const StateStore& store, const CheckProgress& pro
   ASSIGN_OR_RETURN(std::vector<Node> nodes, store.ListNodes());
   ASSIGN_OR_RETURN(std::vector<StateStore::TaskLocalEntry> locals, store.ListTaskLocal());
   // An unreadable journal is a finding, not a reason to stop checking.
+  // One pass over the journal: the replay, and the object index keys each
+  // entry should have, summed into a digest.
   phase("replaying the journal");
-  Result<JournalState> replayed = ReplayJournal(store);
+  IndexDigest expected;
+  std::size_t entries = 0;
+  Result<JournalState> replayed = ReplayJournal(
+      store, std::numeric_limits<std::uint64_t>::max(),
+      [&](const EventHead& h, std::uint32_t seq, std::string_view raw) -> Status {
+        ASSIGN_OR_RETURN(JournalObjectEntry e, JournalObjectKeysOf(h.index, seq, raw));
+        for (const std::string& k : e.keys) expected.Add(k, e.topic);
+        if (++entries % 100'000 == 0) phase("replaying the journal: " + std::to_string(entries) + " entries");
+        return Status::Ok();
+      });
   phase("comparing");
 
   CheckReport report;
@@ -283,20 +387,38 @@ Result<CheckReport> CheckState(const StateStore& store, const CheckProgress& pro
     report.invariants.push_back(std::move(inv));
   }
 
-  // Secondary indexes: the creation-order index read once (keys only), the
-  // job index once per job.
+  // Secondary indexes, keys only: the creation-order index and the job
+  // index, one scan each.
   {
     phase("checking the listing indexes");
-    CheckReport::Invariant inv{"allocation listing indexes cover every allocation", {}};
+    CheckReport::Invariant inv{"allocation listing indexes cover every allocation, and only those", {}};
     ASSIGN_OR_RETURN(std::vector<StateStore::AllocKey> by_create, store.ListAllocKeys());
     std::map<std::string, std::uint64_t> listed;
-    for (const auto& k : by_create) listed.emplace(k.id, k.create_index);
-    std::map<std::pair<std::string, std::string>, std::set<std::string>> by_job;
-    for (const Allocation& a : allocs) by_job[{a.Namespace, a.JobID}];
-    for (auto& [job, ids] : by_job) {
-      ASSIGN_OR_RETURN(std::vector<Allocation> of_job, store.ListAllocsByJob(job.first, job.second));
-      for (const Allocation& a : of_job) ids.insert(a.ID);
+    for (const auto& k : by_create) {
+      const Allocation* a = find_alloc(k.id);
+      if (a == nullptr) {
+        const std::string who = "allocation " + k.id;
+        inv.problems.push_back({who, k.create_index,
+                                who + " is in the creation-order index at " +
+                                    std::to_string(k.create_index) + " but does not exist"});
+      }
+      listed.emplace(k.id, k.create_index);
     }
+    std::set<std::string> by_job;  // namespace \0 job \0 alloc ID
+    RETURN_IF_ERROR(store.ScanAllocJobIndex([&](std::string_view ns, std::string_view job,
+                                                std::string_view id) {
+      const Allocation* a = find_alloc(std::string(id));
+      if (a == nullptr || a->Namespace != ns || a->JobID != job) {
+        const std::string who = "allocation " + std::string(id);
+        inv.problems.push_back({who, a != nullptr ? a->ModifyIndex : 0,
+                                who + " is in the index of job " +
+                                    JobName(std::string(ns), std::string(job)) +
+                                    (a == nullptr ? " but does not exist"
+                                                  : " but belongs to job " + JobName(a->Namespace, a->JobID))});
+      }
+      by_job.insert(std::string(ns) + '\0' + std::string(job) + '\0' + std::string(id));
+      return true;
+    }));
     for (const Allocation& a : allocs) {
       const std::string who = "allocation " + a.ID;
       auto it = listed.find(a.ID);
@@ -308,9 +430,33 @@ Result<CheckReport> CheckState(const StateStore& store, const CheckProgress& pro
                                     std::to_string(it->second) + ", not at its CreateIndex " +
                                     std::to_string(a.CreateIndex)});
       }
-      if (!by_job[{a.Namespace, a.JobID}].count(a.ID)) {
+      if (!by_job.count(a.Namespace + '\0' + a.JobID + '\0' + a.ID)) {
         inv.problems.push_back({who, a.CreateIndex, who + " is missing from the index of job " +
                                                         JobName(a.Namespace, a.JobID)});
+      }
+    }
+    report.invariants.push_back(std::move(inv));
+  }
+
+  // The journal's object index (journal_objects) against the journal: a
+  // digest of the keys each entry should have against one of the keys
+  // there are; only when they differ are both listed to name the keys.
+  {
+    phase("checking the journal object index");
+    CheckReport::Invariant inv{"the journal object index lists every journal entry, and only those", {}};
+    if (replayed.ok()) {
+      IndexDigest actual;
+      RETURN_IF_ERROR(store.ScanJournalObjects([&](std::string_view key, std::string_view topic) {
+        actual.Add(key, topic);
+        return true;
+      }));
+      if (!(actual == expected)) {
+        phase("finding the journal object index's differences");
+        ASSIGN_OR_RETURN(inv.problems, JournalIndexProblems(store, BaseOf(store)));
+        if (inv.problems.empty()) {
+          inv.problems.push_back({"journal_objects", 0,
+                                  "the journal object index changed while it was read; run the check again"});
+        }
       }
     }
     report.invariants.push_back(std::move(inv));

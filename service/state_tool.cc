@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <tuple>
 
@@ -30,7 +32,8 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 constexpr std::uint64_t kNoIndex = std::numeric_limits<std::uint64_t>::max();
-constexpr const char* kTables[] = {"jobs", "evals", "allocs", "nodes", "task_local"};
+constexpr const char* kTables[] = {"jobs",       "evals",      "allocs",    "nodes",         "task_local",
+                                   "deployments", "namespaces", "variables", "scaling_events"};
 
 // The agent's default (cmd/main.cc), so both find the same data dir.
 std::string DefaultDataDir() {
@@ -80,8 +83,9 @@ Status ValidateTable(const std::string& table) {
   for (const char* t : kTables) {
     if (table == t) return Status::Ok();
   }
-  return InvalidArgument("unknown table \"" + table +
-                         "\": use jobs, evals, allocs, nodes or task_local");
+  std::string known;
+  for (const char* t : kTables) known += (known.empty() ? "" : ", ") + std::string(t);
+  return InvalidArgument("unknown table \"" + table + "\": use one of " + known);
 }
 
 bool Wanted(const std::string& table, const char* name) { return table.empty() || table == name; }
@@ -284,16 +288,19 @@ void KeepFiltered(std::vector<T>& objs, const DumpFilter& f) {
 }
 
 // The live objects the filter keeps, read table by table.
+// Allocations only `with_allocs` (or for task_local's filter): the dump
+// streams them instead.
 Result<Objects> FilteredLiveObjects(const StateStore& store, const DumpFilter& f,
-                                    const std::string& table) {
+                                    const std::string& table, bool with_allocs = true) {
   Objects o;
+  const bool narrowed = !f.job.empty() || !f.alloc.empty() || f.since_index > 0 || f.since_time > 0;
   if (Wanted(table, "jobs")) {
     ASSIGN_OR_RETURN(o.jobs, store.ListJobs());
   }
   if (Wanted(table, "evals")) {
     ASSIGN_OR_RETURN(o.evals, store.ListEvals());
   }
-  if (Wanted(table, "allocs") || Wanted(table, "task_local")) {
+  if ((with_allocs && Wanted(table, "allocs")) || (narrowed && Wanted(table, "task_local"))) {
     const std::string& prefix = f.alloc.size() > f.id.size() ? f.alloc : f.id;
     ASSIGN_OR_RETURN(o.allocs, store.ListAllocsByIDPrefix(prefix));
   }
@@ -306,7 +313,6 @@ Result<Objects> FilteredLiveObjects(const StateStore& store, const DumpFilter& f
   KeepFiltered(o.nodes, f);
   if (Wanted(table, "task_local")) {
     ASSIGN_OR_RETURN(o.task_local, store.ListTaskLocal());
-    const bool narrowed = !f.job.empty() || !f.alloc.empty() || f.since_index > 0 || f.since_time > 0;
     std::set<std::string> kept;
     for (const Allocation& a : o.allocs) kept.insert(a.ID);
     std::erase_if(o.task_local, [&](const auto& e) {
@@ -332,16 +338,134 @@ void StreamLines(std::ostream& out, const char* table, const std::vector<T>& obj
   for (const T& o : objs) out << "{\"Table\":\"" << table << "\",\"Object\":" << EncodeJson(o) << "}\n";
 }
 
+// The tables journaled objects live in besides the four the journal
+// rebuilds, read as stored JSON: what `keep` says of each, given its
+// parsed form. Variables are written without their Items (secrets).
+struct ExtraObject {
+  const char* table;  // "deployments", ...
+  std::string json;
+};
+
+// The parsed members the filters look at, from an object's JSON.
+std::uint64_t U64Member(const json::object& o, const char* name) {
+  const json::value* v = o.if_contains(name);
+  if (v == nullptr) return 0;
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64() && v->get_int64() > 0) return static_cast<std::uint64_t>(v->get_int64());
+  return 0;
+}
+std::string_view StringMember(const json::object& o, const char* name) {
+  const json::value* v = o.if_contains(name);
+  return v != nullptr && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
+// Deployments, namespaces, variables and scaling events the filter keeps,
+// visited one at a time. --alloc keeps none of them; --job keeps a
+// deployment or scaling events of that job; --since INDEX compares
+// ModifyIndex (scaling events have none: kept); --since TIME keeps none
+// but scaling events (no modify time either).
+Status VisitExtraTables(const StateStore& store, const DumpFilter& f, const std::string& table,
+                        const std::function<void(const ExtraObject&)>& visit) {
+  if (!f.alloc.empty()) return Status::Ok();
+  auto changed = [&](const json::object& o) {
+    return U64Member(o, "ModifyIndex") >= f.since_index && f.since_time == 0;
+  };
+  if (Wanted(table, "deployments")) {
+    ASSIGN_OR_RETURN(std::vector<Deployment> deployments, store.ListDeployments());
+    for (const Deployment& d : deployments) {
+      if (!d.ID.starts_with(f.id) || (!f.job.empty() && d.JobID != f.job)) continue;
+      if (d.ModifyIndex < f.since_index || f.since_time != 0) continue;
+      visit({"deployments", EncodeJson(d)});
+    }
+  }
+  if (f.job.empty() && Wanted(table, "namespaces")) {
+    Status bad;
+    RETURN_IF_ERROR(store.ScanNamespaces([&](std::string_view text) {
+      auto v = ParseJson(text);
+      if (!v.ok() || !v->is_object()) {
+        bad = Internal("namespaces: an entry is not a JSON object");
+        return false;
+      }
+      const json::object& o = v->get_object();
+      if (StringMember(o, "Name").starts_with(f.id) && changed(o)) visit({"namespaces", std::string(text)});
+      return true;
+    }));
+    RETURN_IF_ERROR(bad);
+  }
+  if (f.job.empty() && Wanted(table, "variables")) {
+    Status bad;
+    RETURN_IF_ERROR(store.ScanVariables("", [&](std::string_view text) {
+      auto v = ParseJson(text);
+      if (!v.ok() || !v->is_object()) {
+        bad = Internal("variables: an entry is not a JSON object");
+        return false;
+      }
+      json::object& o = v->get_object();
+      if (!StringMember(o, "Path").starts_with(f.id) || !changed(o)) return true;
+      o.erase("Items");  // secrets stay out of dumps
+      visit({"variables", json::serialize(o)});
+      return true;
+    }));
+    RETURN_IF_ERROR(bad);
+  }
+  if (Wanted(table, "scaling_events") && f.since_index == 0 && f.since_time == 0) {
+    ASSIGN_OR_RETURN(std::vector<Job> jobs, store.ListJobs());
+    for (const Job& j : jobs) {
+      if (!j.ID.starts_with(f.id) || (!f.job.empty() && j.ID != f.job)) continue;
+      ASSIGN_OR_RETURN(std::optional<std::string> events, store.GetScalingEvents(j.Namespace, j.ID));
+      if (!events) continue;
+      json::object o{{"Namespace", j.Namespace}, {"JobID", j.ID}};
+      auto parsed = ParseJson(*events);
+      o["ScalingEvents"] = parsed.ok() ? *parsed : json::value(nullptr);
+      visit({"scaling_events", json::serialize(o)});
+    }
+  }
+  return Status::Ok();
+}
+
+// The allocations the filter keeps, in creation order, one at a time: the
+// filter reads the list stub, the output is the stored JSON with the Job
+// spliced in (as GET /v1/allocation/:id serves it), so nothing is decoded
+// or encoded again and no table is held in memory.
+Status StreamAllocJson(const StateStore& store, const DumpFilter& f,
+                       const std::function<void(std::string_view json)>& visit) {
+  const bool needs_stub = !f.job.empty() || f.since_index > 0 || f.since_time > 0;
+  Status error;
+  std::string stub_json;
+  RETURN_IF_ERROR(store.ScanAllocStubs(false, nullptr, [&](const StateStore::StubEntry& e) {
+    if (!e.id.starts_with(f.id) || !e.id.starts_with(f.alloc)) return true;
+    if (needs_stub) {
+      stub_json.clear();
+      AppendStubJson(e.stub, false, false, stub_json);
+      auto stub = DecodeJson<AllocListStub>(stub_json, "AllocListStub");
+      if (!stub.ok()) {
+        error = stub.status();
+        return false;
+      }
+      if (!f.job.empty() && stub->JobID != f.job) return true;
+      if (!f.Changed(stub->ModifyIndex, stub->ModifyTime)) return true;
+    }
+    auto alloc = store.GetAllocJson(std::string(e.id));
+    if (!alloc.ok()) {
+      error = alloc.status();
+      return false;
+    }
+    if (*alloc) visit((*alloc)->json);
+    return true;
+  }));
+  return error;
+}
+
 Status RunDump(const DumpOptions& opts) {
   RETURN_IF_ERROR(ValidateTable(opts.table));
   ASSIGN_OR_RETURN(DumpFilter filter, MakeDumpFilter(opts));
   ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store, OpenDataDir(opts.data_dir));
-  ASSIGN_OR_RETURN(Objects objects, FilteredLiveObjects(*store, filter, opts.table));
   ASSIGN_OR_RETURN(JournalInfo journal, ReadJournalInfo(*store));
   std::array<std::uint64_t, std::size(kAllTables)> table_index{};
   for (Table t : kAllTables) table_index[static_cast<std::size_t>(t)] = store->TableIndex(t);
 
   if (opts.format == "table") {
+    ASSIGN_OR_RETURN(Objects objects, FilteredLiveObjects(*store, filter, opts.table));
     std::cout << "Data dir        " << opts.data_dir << "\n"
               << "Schema version  " << store->schema_version() << "\n"
               << "Index           " << store->LatestIndex() << "\n"
@@ -352,8 +476,19 @@ Status RunDump(const DumpOptions& opts) {
     if (journal.snapshot > 0) std::cout << ", snapshot at " << journal.snapshot;
     std::cout << "\n";
     PrintObjectsTable(std::cout, objects, opts.table);
+    std::map<std::string, std::vector<std::string>> extra;
+    RETURN_IF_ERROR(VisitExtraTables(*store, filter, opts.table,
+                                     [&](const ExtraObject& o) { extra[o.table].push_back(o.json); }));
+    for (const char* t : {"deployments", "namespaces", "variables", "scaling_events"}) {
+      if (!Wanted(opts.table, t)) continue;
+      std::cout << "\n" << t << "\n";
+      if (extra[t].empty()) std::cout << "(none)\n";
+      for (const std::string& j : extra[t]) std::cout << j << "\n";
+    }
     return Status::Ok();
   }
+  // The small tables are read whole; allocations (the large one) stream.
+  ASSIGN_OR_RETURN(Objects objects, FilteredLiveObjects(*store, filter, opts.table, /*allocs=*/false));
   json::object head;
   head["SchemaVersion"] = store->schema_version();
   head["Index"] = store->LatestIndex();
@@ -367,14 +502,20 @@ Status RunDump(const DumpOptions& opts) {
     std::cout << json::serialize(head) << "\n";
     if (Wanted(opts.table, "jobs")) StreamLines(std::cout, "jobs", objects.jobs);
     if (Wanted(opts.table, "evals")) StreamLines(std::cout, "evals", objects.evals);
-    if (Wanted(opts.table, "allocs")) StreamLines(std::cout, "allocs", objects.allocs);
+    if (Wanted(opts.table, "allocs")) {
+      RETURN_IF_ERROR(StreamAllocJson(*store, filter, [&](std::string_view j) {
+        std::cout << "{\"Table\":\"allocs\",\"Object\":" << j << "}\n";
+      }));
+    }
     if (Wanted(opts.table, "nodes")) StreamLines(std::cout, "nodes", objects.nodes);
     if (objects.has_task_local) {
       for (const auto& e : objects.task_local) {
         std::cout << "{\"Table\":\"task_local\",\"Object\":" << json::serialize(TaskLocalJson(e)) << "}\n";
       }
     }
-    return Status::Ok();
+    return VisitExtraTables(*store, filter, opts.table, [&](const ExtraObject& o) {
+      std::cout << "{\"Table\":\"" << o.table << "\",\"Object\":" << o.json << "}\n";
+    });
   }
   std::string text = json::serialize(head);
   text.pop_back();  // the closing brace: the tables follow
@@ -382,7 +523,15 @@ Status RunDump(const DumpOptions& opts) {
   bool first = false;
   if (Wanted(opts.table, "jobs")) StreamList(std::cout, "Jobs", objects.jobs, first);
   if (Wanted(opts.table, "evals")) StreamList(std::cout, "Evaluations", objects.evals, first);
-  if (Wanted(opts.table, "allocs")) StreamList(std::cout, "Allocations", objects.allocs, first);
+  if (Wanted(opts.table, "allocs")) {
+    std::cout << ",\"Allocations\":[";
+    bool first_alloc = true;
+    RETURN_IF_ERROR(StreamAllocJson(*store, filter, [&](std::string_view j) {
+      std::cout << (first_alloc ? "" : ",") << j;
+      first_alloc = false;
+    }));
+    std::cout << "]";
+  }
   if (Wanted(opts.table, "nodes")) StreamList(std::cout, "Nodes", objects.nodes, first);
   if (objects.has_task_local) {
     std::cout << ",\"TaskLocal\":[";
@@ -390,6 +539,33 @@ Status RunDump(const DumpOptions& opts) {
       std::cout << (i ? "," : "") << json::serialize(TaskLocalJson(objects.task_local[i]));
     }
     std::cout << "]";
+  }
+  // The other tables, each a list under its name, in table order.
+  std::map<std::string, bool> opened;
+  static const std::map<std::string, const char*> kKeys = {{"deployments", "Deployments"},
+                                                           {"namespaces", "Namespaces"},
+                                                           {"variables", "Variables"},
+                                                           {"scaling_events", "ScalingEvents"}};
+  std::string current;
+  auto close = [&] {
+    if (!current.empty()) std::cout << "]";
+  };
+  auto open = [&](const std::string& t) {
+    if (current == t) return;
+    close();
+    current = t;
+    opened[t] = true;
+    std::cout << ",\"" << kKeys.at(t) << "\":[";
+  };
+  bool first_extra = true;
+  RETURN_IF_ERROR(VisitExtraTables(*store, filter, opts.table, [&](const ExtraObject& o) {
+    first_extra = current != o.table;
+    open(o.table);
+    std::cout << (first_extra ? "" : ",") << o.json;
+  }));
+  close();
+  for (const auto& [t, key] : kKeys) {
+    if (Wanted(opts.table, t.c_str()) && !opened[t]) std::cout << ",\"" << key << "\":[]";
   }
   std::cout << "}\n";
   return Status::Ok();
@@ -567,8 +743,9 @@ bool Matches(const ReplayOptions& o, const Event& e, Nanos since, const Allocati
 
 Status RunAt(const ReplayOptions& opts, const StateStore& store) {
   RETURN_IF_ERROR(ValidateTable(opts.table));
-  if (opts.table == "task_local") {
-    return InvalidArgument("task_local is not journaled, so it cannot be rebuilt with --at");
+  if (!opts.table.empty() && opts.table != "jobs" && opts.table != "evals" && opts.table != "allocs" &&
+      opts.table != "nodes") {
+    return InvalidArgument(opts.table + " is not rebuilt from the journal, so --at cannot show it");
   }
   ASSIGN_OR_RETURN(JournalState state, ReplayJournal(store, opts.at));
   // Written object by object from the rebuilt tables: no copy of them and
@@ -598,7 +775,36 @@ Status RunAt(const ReplayOptions& opts, const StateStore& store) {
   });
   list("jobs", "Jobs", values(state.jobs));
   list("evals", "Evaluations", evals);
-  list("allocs", "Allocations", values(state.allocs));
+  // Allocations share a few job versions: each version's JSON is written
+  // once and spliced into its allocations'.
+  if (Wanted(opts.table, "allocs")) {
+    std::map<std::tuple<std::string, std::string, std::uint64_t, std::uint64_t>, std::string> jobs;
+    std::cout << ",\"Allocations\":[";
+    bool first = true;
+    // In the store's listing order (as `state dump` writes them): by
+    // CreateIndex, then ID.
+    std::vector<Allocation*> allocs;
+    for (auto& [id, a] : state.allocs) {
+      if (id.starts_with(opts.id)) allocs.push_back(&a);
+    }
+    std::sort(allocs.begin(), allocs.end(), [](const Allocation* x, const Allocation* y) {
+      return std::tie(x->CreateIndex, x->ID) < std::tie(y->CreateIndex, y->ID);
+    });
+    for (Allocation* alloc : allocs) {
+      Allocation& a = *alloc;
+      std::optional<Job> job = std::move(a.Job);
+      a.Job.reset();
+      std::string text = EncodeJson(a);
+      if (job) {
+        auto [it, fresh] = jobs.try_emplace({job->Namespace, job->ID, job->Version, job->JobModifyIndex});
+        if (fresh) it->second = EncodeJson(*job);
+        ASSIGN_OR_RETURN(text, SpliceJob(text, it->second));
+      }
+      std::cout << (first ? "" : ",") << text;
+      first = false;
+    }
+    std::cout << "]";
+  }
   list("nodes", "Nodes", values(state.nodes));
   std::cout << "}\n";
   return Status::Ok();
@@ -704,7 +910,9 @@ void AddStateCommands(CLI::App& app) {
   auto dump_opts = std::make_shared<DumpOptions>();
   auto* dump = state->add_subcommand("dump", "Print the state: indexes and objects");
   AddDataDirOption(dump, dump_opts->data_dir);
-  dump->add_option("--table", dump_opts->table, "Only this table: jobs, evals, allocs, nodes, task_local");
+  dump->add_option("--table", dump_opts->table,
+                   "Only this table: jobs, evals, allocs, nodes, task_local, deployments, "
+                   "namespaces, variables, scaling_events");
   dump->add_option("--id", dump_opts->id, "Only objects whose ID starts with this prefix");
   dump->add_option("--job", dump_opts->job, "Only this job, its evaluations and allocations");
   dump->add_option("--alloc", dump_opts->alloc,

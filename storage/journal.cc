@@ -117,6 +117,22 @@ static Result<JournalState> DecodeJournalStateOf(std::string_view text, const Sn
 
 bool TopicTable(const std::string& topic, Table* out) { return TopicTableOf(topic, out); }
 
+namespace {
+
+// EventTime of a raw entry, parsed once (no Event decoded); 0 if it has none.
+Nanos RawEntryTime(std::string_view raw) {
+  auto v = ParseJson(raw);
+  if (!v.ok() || !v->is_object()) return 0;
+  EntryHead e;
+  e.Topic = StringField(*v, "Topic");
+  const json::value* payload = v->get_object().if_contains("Payload");
+  if (payload == nullptr) return 0;
+  auto obj = PayloadObject(e, *payload);
+  return obj.ok() ? TimeOf(e.Topic, **obj) : 0;
+}
+
+}  // namespace
+
 Nanos EventTime(const Event& event) {
   auto payload = ParseJson(event.Payload.text);
   if (!payload.ok()) return 0;
@@ -234,6 +250,11 @@ Result<JournalState> LoadJournalSnapshot(const StateStore& store) {
 }
 
 Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_index) {
+  return ReplayJournal(store, at_index, nullptr);
+}
+
+Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_index,
+                                   const JournalVisitor& visit) {
   ASSIGN_OR_RETURN(JournalState state, LoadJournalSnapshot(store));
   if (at_index < state.index) {
     return FailedPrecondition("index " + std::to_string(at_index) +
@@ -265,6 +286,7 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
     if (h.index > at_index) return false;
     seq = h.index == change ? seq + 1 : 0;
     change = h.index;
+    if (visit) RETURN_IF_ERROR(visit(h, seq, raw));
     Table table;
     if (!TopicTableOf(h.topic, &table)) return true;
     const bool alloc = h.topic == "Allocation";
@@ -383,7 +405,9 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   ASSIGN_OR_RETURN(std::optional<std::string> base_text, store.GetMeta("journal/base"));
   const std::uint64_t base = base_text ? std::strtoull(base_text->c_str(), nullptr, 10) : 0;
 
-  // Pass 1: entries and time per change.
+  // Pass 1: entries per change, from the envelopes alone; the time of a
+  // change only where it is needed (every change for an age limit, else
+  // those folded): a million-entry journal is not decoded to fold a tenth.
   struct Change {
     std::uint64_t index;
     std::size_t events;
@@ -391,14 +415,14 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   };
   std::vector<Change> changes;
   std::size_t total = 0;
-  RETURN_IF_ERROR(ScanJournal(store, base + 1, [&](const Event& e) -> Result<bool> {
-    if (changes.empty() || changes.back().index != e.Index) changes.push_back({e.Index, 0, 0});
+  const bool timed = policy.max_age > 0;
+  RETURN_IF_ERROR(ScanJournalHeads(store, base + 1, [&](const EventHead& h, std::string_view raw) -> Result<bool> {
+    if (changes.empty() || changes.back().index != h.index) changes.push_back({h.index, 0, 0});
     changes.back().events++;
-    changes.back().time = std::max(changes.back().time, EventTime(e));
+    if (timed) changes.back().time = std::max(changes.back().time, RawEntryTime(raw));
     ++total;
     return true;
   }));
-
   std::uint64_t through = base;
   std::size_t folded = 0;
   if (policy.max_events > 0 && total > policy.max_events) {
@@ -431,9 +455,17 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   // Pass 2: the snapshot at `through`, its time the latest of the changes
   // folded (as folding each entry would give).
   ASSIGN_OR_RETURN(JournalState state, ReplayJournal(store, through));
-  for (const Change& c : changes) {
-    if (c.index > through) break;
-    state.time = std::max(state.time, c.time);
+  if (timed) {
+    for (const Change& c : changes) {
+      if (c.index > through) break;
+      state.time = std::max(state.time, c.time);
+    }
+  } else {
+    RETURN_IF_ERROR(ScanJournalHeads(store, base + 1, [&](const EventHead& h, std::string_view raw) -> Result<bool> {
+      if (h.index > through) return false;
+      state.time = std::max(state.time, RawEntryTime(raw));
+      return true;
+    }));
   }
   state.index = through;
   RETURN_IF_ERROR(store.FoldJournal(base, through, EncodeJournalState(state)));

@@ -107,6 +107,15 @@ Result<JournalState> LoadJournalSnapshot(const StateStore& store, const Snapshot
 Result<JournalState> ReplayJournal(const StateStore& store,
                                    std::uint64_t at_index = std::numeric_limits<std::uint64_t>::max());
 
+// The same, showing `visit` every entry the replay reads (its envelope,
+// its place within the change and its raw JSON), so that a reader that
+// needs both makes one pass over the journal (`state check`).
+struct EventHead;
+using JournalVisitor =
+    std::function<Status(const EventHead& head, std::uint32_t seq, std::string_view raw)>;
+Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_index,
+                                   const JournalVisitor& visit);
+
 // The snapshot's JSON form: {"Index", "Time", "Jobs", "Evaluations",
 // "Allocations", "Nodes", "PurgedJobs", "TableIndexes"}.
 std::string EncodeJournalState(const JournalState& state);

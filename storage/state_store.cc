@@ -633,7 +633,17 @@ void WriteTxn::AddEvent(Event event) {
                                                   event.Namespace, filter_keys)) {
     batch_->Put(store_->impl_->cf(kJournalObjects), key, event.Topic);
   }
-  batch_->Put(store_->impl_->cf(kEvents), Be64(index_) + Be32(event_seq_++), EncodeJson(event));
+  // The payload is JSON its topic's encoder wrote (MakeEvent): spliced in
+  // as it is rather than parsed and written again, which was a third of
+  // the cost of a commit of allocation updates.
+  RawJson payload = std::move(event.Payload);
+  std::string entry = EncodeJson(event);  // ends with "Payload":null}
+  constexpr std::string_view kNullTail = "null}";
+  if (!payload.text.empty() && std::string_view(entry).ends_with(kNullTail)) {
+    entry.resize(entry.size() - kNullTail.size());
+    entry.append(payload.text).push_back('}');
+  }
+  batch_->Put(store_->impl_->cf(kEvents), Be64(index_) + Be32(event_seq_++), entry);
 }
 
 void WriteTxn::Touch(Table t) { touched_ |= 1u << static_cast<unsigned>(t); }
@@ -1172,6 +1182,37 @@ Result<std::vector<JournalKey>> StateStore::ListAllocJournal(const std::string& 
     });
   }
   return out;
+}
+
+Status StateStore::ScanAllocJobIndex(
+    const std::function<bool(std::string_view, std::string_view, std::string_view)>& fn) const {
+  Status bad;
+  RETURN_IF_ERROR(impl_->Scan(kAllocJob, "", [&](const rocksdb::Slice& k, const rocksdb::Slice&) {
+    const std::string_view key(k.data(), k.size());
+    const std::size_t a = key.find(kSep);
+    const std::size_t b = a == std::string_view::npos ? a : key.find(kSep, a + 1);
+    if (b == std::string_view::npos) {
+      bad = Internal("alloc_job: a key without its three parts");
+      return false;
+    }
+    return fn(key.substr(0, a), key.substr(a + 1, b - a - 1), key.substr(b + 1));
+  }));
+  return bad;
+}
+
+Status StateStore::ScanJournalObjects(
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;  // a long scan: keep the cache for the agent
+  options.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(options, impl_->cf(kJournalObjects)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!fn(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "scan journal_objects");
 }
 
 Result<std::vector<JournalKey>> StateStore::ListJobJournal(const std::string& id,

@@ -339,6 +339,15 @@ class StateStore {
   // One journal entry's Event JSON; empty once compaction folded it.
   Result<std::optional<std::string>> GetJournalEntry(const JournalKey& key) const;
 
+  // Key-only index scans, streaming in key order (for `state check`): every
+  // `alloc_job` entry as (namespace, job ID, allocation ID), and every
+  // `journal_objects` key with its topic; `fn` returns false to stop.
+  Status ScanAllocJobIndex(
+      const std::function<bool(std::string_view ns, std::string_view job_id,
+                               std::string_view alloc_id)>& fn) const;
+  Status ScanJournalObjects(
+      const std::function<bool(std::string_view key, std::string_view topic)>& fn) const;
+
   struct TaskLocalEntry {
     std::string alloc_id;
     std::string task;
