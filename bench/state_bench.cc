@@ -17,7 +17,7 @@
 // already holds one (so two binaries are timed on the same data); --skip
 // leaves out some commands (check, dump, replay, at, restore);
 // --previous-schema turns the store into what the schema before the
-// journal's object index (v5) held, for timing a build from before it:
+// journal's object index (v8) held, for timing a build from before it:
 // the index dropped, the schema version one lower; --verify-compaction
 // then folds half of the journal on a copy of the store and checks that
 // `--at` rebuilds the same state at later indexes as before.
