@@ -15,6 +15,7 @@
 #include "storage/codec.h"
 #include "storage/journal.h"
 #include "storage/state_store.h"
+#include "tests/support/raw_db.h"
 
 namespace drover {
 namespace {
@@ -119,47 +120,26 @@ class SchemaJournalObjectsTest : public ::testing::Test {
 
   // Every entry of one column family, raw.
   std::vector<std::pair<std::string, std::string>> RawEntries(const char* cf) {
-    std::vector<std::string> names;
-    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-    for (const auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
     std::vector<std::pair<std::string, std::string>> out;
-    if (!rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir_, descs, &handles, &db).ok()) return out;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] != cf) continue;
-      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[i]));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->key().ToString(), it->value().ToString());
-    }
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
+    auto raw = testing::RawDb::Open(dir_, /*read_only=*/true);
+    if (raw == nullptr || raw->Family(cf) == nullptr) return out;
+    std::unique_ptr<rocksdb::Iterator> it(raw->db()->NewIterator(rocksdb::ReadOptions(), raw->Family(cf)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) out.emplace_back(it->key().ToString(), it->value().ToString());
     return out;
   }
 
   // Makes the store what the schema before the index left: no index
   // column family, no journal length, the version before.
   void DropIndex() {
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-    for (const auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_, descs, &handles, &db).ok());
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "journal_objects") {
-        EXPECT_TRUE(db->DropColumnFamily(handles[i]).ok());
-      }
-      if (names[i] == "meta") {
-        EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), handles[i], "schema_version",
-                            std::to_string(migrations::kSchemaVersion - 1))
-                        .ok());
-        EXPECT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[i], "journal/entries").ok());
-      }
-    }
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
+    auto raw = testing::RawDb::Open(dir_);
+    ASSERT_NE(raw, nullptr);
+    EXPECT_TRUE(raw->Drop("journal_objects").ok());
+    rocksdb::ColumnFamilyHandle* meta = raw->Family("meta");
+    ASSERT_NE(meta, nullptr);
+    EXPECT_TRUE(raw->db()->Put(rocksdb::WriteOptions(), meta, "schema_version",
+                               std::to_string(migrations::kSchemaVersion - 1))
+                    .ok());
+    EXPECT_TRUE(raw->db()->Delete(rocksdb::WriteOptions(), meta, "journal/entries").ok());
   }
 
   std::string dir_;

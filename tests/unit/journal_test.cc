@@ -16,6 +16,7 @@
 #include "service/state_check.h"
 #include "storage/codec.h"
 #include "storage/state_store.h"
+#include "tests/support/raw_db.h"
 
 namespace drover {
 namespace {
@@ -382,17 +383,10 @@ TEST_F(JournalTest, CheckReportsAJournalIndexThatDisagreesWithTheJournal) {
   store_.reset();
   std::string dropped;
   {
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-    for (const auto& n : names) descs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_, descs, &handles, &db).ok());
-    rocksdb::ColumnFamilyHandle* index = nullptr;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "journal_objects") index = handles[i];
-    }
+    auto raw = testing::RawDb::Open(dir_);
+    ASSERT_NE(raw, nullptr);
+    rocksdb::DB* db = raw->db();
+    rocksdb::ColumnFamilyHandle* index = raw->Family("journal_objects");
     ASSERT_NE(index, nullptr);
     {
       std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), index));
@@ -406,8 +400,6 @@ TEST_F(JournalTest, CheckReportsAJournalIndexThatDisagreesWithTheJournal) {
     bogus.push_back('\0');
     bogus += std::string("\0\0\0\0\0\0\0\x07", 8) + std::string("\0\0\0\x02", 4);
     EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), index, bogus, "Allocation").ok());
-    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-    delete db;
   }
   auto s = StateStore::Open(dir_, StoreOptions{migrations::All(), true});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
