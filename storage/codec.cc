@@ -359,9 +359,12 @@ Status RequireExactNumbers(const json::value& v, std::string_view root) {
   return ExactNumbers(v, Path(root));
 }
 
-Result<json::value> ParseJson(std::string_view text) {
+Result<json::value> ParseJson(std::string_view text) { return ParseJson(text, {}); }
+
+Result<json::value> ParseJson(std::string_view text, json::storage_ptr storage) {
   boost::system::error_code ec;
   json::stream_parser parser;
+  parser.reset(std::move(storage));
   size_t used = parser.write(text.data(), text.size(), ec);
   if (!ec) parser.finish(ec);
   if (ec) {
@@ -392,7 +395,11 @@ Result<T> FromJson(const json::value& v, std::string_view root) {
 
 template <typename T>
 Result<T> DecodeJson(std::string_view text, std::string_view root) {
-  ASSIGN_OR_RETURN(json::value v, ParseJson(text));
+  // The document lives only while it is decoded: its nodes come from one
+  // arena (on the stack for small documents), not one malloc each.
+  unsigned char first[16 << 10];
+  json::monotonic_resource arena(first, sizeof first);
+  ASSIGN_OR_RETURN(json::value v, ParseJson(text, &arena));
   return FromJson<T>(v, root);
 }
 

@@ -49,5 +49,8 @@ Status RequireExactNumbers(const boost::json::value& v, std::string_view root);
 
 // Parses JSON text; a syntax error is InvalidArgument with its position.
 Result<boost::json::value> ParseJson(std::string_view text);
+// The same, the document's memory from `storage` (e.g. an arena that
+// outlives the document).
+Result<boost::json::value> ParseJson(std::string_view text, boost::json::storage_ptr storage);
 
 }  // namespace drover

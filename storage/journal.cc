@@ -1,6 +1,10 @@
 #include "storage/journal.h"
 
 #include <algorithm>
+#include <future>
+#include <thread>
+#include <tuple>
+#include <variant>
 #include <unordered_map>
 #include <boost/json.hpp>
 #include <vector>
@@ -103,14 +107,6 @@ bool TopicTableOf(std::string_view topic, Table* out) {
   return true;
 }
 
-// Whether an allocation entry embeds its own Job (older writers did): its
-// first "Job" member is an object. The allocation's members before Job
-// are strings (the codec's order), so the first "Job" is the top-level one.
-bool CarriesJob(std::string_view raw) {
-  const std::size_t at = raw.find("\"Job\":");
-  return at != std::string_view::npos && at + 6 < raw.size() && raw[at + 6] == '{';
-}
-
 }  // namespace
 
 static Result<JournalState> DecodeJournalStateOf(std::string_view text, const SnapshotFilter* keep);
@@ -189,23 +185,113 @@ Status ApplyObject(JournalState& state, const E& e, const json::value* obj) {
   return Status::Ok();
 }
 
-// One raw journal entry folded in, its JSON parsed once.
-Status ApplyRawEntry(JournalState& state, std::string_view raw) {
-  ASSIGN_OR_RETURN(json::value v, ParseJson(raw));
-  const json::object* o = v.if_object();
-  if (o == nullptr) return Internal("journal entry: not a JSON object");
+// One raw journal entry parsed: its envelope, and its object (pointing
+// into `doc`); `obj` is null for a topic no table keeps.
+struct ParsedEntry {
+  // The document's nodes come from one arena (on the stack for most
+  // entries), freed with it.
+  unsigned char first[16 << 10];
+  json::monotonic_resource arena{first, sizeof first};
+  json::value doc = json::value(json::storage_ptr(&arena));  // the parse moves in, not copies
   EntryHead e;
-  e.Topic = StringField(v, "Topic");
-  e.Type = StringField(v, "Type");
-  e.Key = StringField(v, "Key");
-  e.Index = static_cast<std::uint64_t>(IntField(v, "Index"));
-  Table table;
-  if (!TopicTableOf(e.Topic, &table)) return Status::Ok();
+  Table table = Table::kJobs;
+  const json::value* obj = nullptr;
+};
+
+Status ParseEntry(std::string_view raw, ParsedEntry& out) {
+  ASSIGN_OR_RETURN(out.doc, ParseJson(raw, &out.arena));
+  const json::object* o = out.doc.if_object();
+  if (o == nullptr) return Internal("journal entry: not a JSON object");
+  out.e.Topic = StringField(out.doc, "Topic");
+  out.e.Type = StringField(out.doc, "Type");
+  out.e.Key = StringField(out.doc, "Key");
+  out.e.Index = static_cast<std::uint64_t>(IntField(out.doc, "Index"));
+  out.obj = nullptr;
+  if (!TopicTableOf(out.e.Topic, &out.table)) return Status::Ok();
   static const json::value kNone;
   const json::value* payload = o->if_contains("Payload");
-  // The object lives in `v`: PayloadObject points into what it is given.
-  ASSIGN_OR_RETURN(const json::value* obj, PayloadObject(e, payload != nullptr ? *payload : kNone));
-  return ApplyObject(state, e, obj);
+  ASSIGN_OR_RETURN(out.obj, PayloadObject(out.e, payload != nullptr ? *payload : kNone));
+  return Status::Ok();
+}
+
+// One raw journal entry folded in, its JSON parsed once.
+Status ApplyRawEntry(JournalState& state, std::string_view raw) {
+  ParsedEntry p;
+  RETURN_IF_ERROR(ParseEntry(raw, p));
+  return p.obj == nullptr ? Status::Ok() : ApplyObject(state, p.e, p.obj);
+}
+
+// The latest entry of an evaluation, allocation or node, decoded on its
+// own (off the thread that folds): the object and the change's time.
+struct DecodedEntry {
+  std::variant<std::monostate, Evaluation, Allocation, Node> object;
+  Nanos time = 0;
+};
+
+Result<DecodedEntry> DecodeLatest(std::string_view raw) {
+  ParsedEntry p;
+  RETURN_IF_ERROR(ParseEntry(raw, p));
+  DecodedEntry out;
+  if (p.obj == nullptr) return out;
+  out.time = TimeOf(p.e.Topic, *p.obj);
+  switch (p.table) {
+    case Table::kEvals: {
+      ASSIGN_OR_RETURN(Evaluation v, (Decode<Evaluation, EntryHead>(p.e, *p.obj)));
+      out.object = std::move(v);
+      break;
+    }
+    case Table::kAllocs: {
+      ASSIGN_OR_RETURN(Allocation v, (Decode<Allocation, EntryHead>(p.e, *p.obj)));
+      out.object = std::move(v);
+      break;
+    }
+    case Table::kNodes: {
+      ASSIGN_OR_RETURN(Node v, (Decode<Node, EntryHead>(p.e, *p.obj)));
+      out.object = std::move(v);
+      break;
+    }
+    default:
+      return Internal(Where(p.e) + ": not an evaluation, allocation or node");
+  }
+  return out;
+}
+
+// Reads the entries at `where` (in journal order) a batch at a time and
+// hands each batch to `fn` with the place of its first in `where`. Entries
+// a compaction folded meanwhile are an error: the caller read the journal
+// before it.
+Status ReadEntries(const StateStore& store, const std::vector<JournalKey>& where,
+                   const std::function<Status(std::size_t first, std::vector<std::string>& raws)>& fn) {
+  constexpr std::size_t kBatch = 512;
+  std::vector<std::string> raws;
+  for (std::size_t at = 0; at < where.size(); at += kBatch) {
+    const std::size_t n = std::min(kBatch, where.size() - at);
+    std::vector<JournalKey> keys(where.begin() + at, where.begin() + at + n);
+    ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> got, store.GetJournalEntries(keys));
+    raws.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!got[i]) {
+        return Unavailable("journal entry at index " + std::to_string(keys[i].index) +
+                           " was compacted while it was read; run it again");
+      }
+      raws[i] = std::move(*got[i]);
+    }
+    RETURN_IF_ERROR(fn(at, raws));
+  }
+  return Status::Ok();
+}
+
+// DecodeLatest of every entry, on two threads (the entries are independent).
+std::vector<Result<DecodedEntry>> DecodeAll(const std::vector<std::string>& raws) {
+  std::vector<Result<DecodedEntry>> out(raws.size(), Result<DecodedEntry>(DecodedEntry{}));
+  auto range = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) out[i] = DecodeLatest(raws[i]);
+  };
+  const std::size_t half = raws.size() / 2;
+  std::thread other(range, half, raws.size());
+  range(0, half);
+  other.join();
+  return out;
 }
 
 }  // namespace
@@ -255,33 +341,43 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
 
 Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_index,
                                    const JournalVisitor& visit) {
-  ASSIGN_OR_RETURN(JournalState state, LoadJournalSnapshot(store));
-  if (at_index < state.index) {
+  ASSIGN_OR_RETURN(std::optional<std::string> base_text, store.GetMeta("journal/base"));
+  const std::uint64_t base = base_text ? std::strtoull(base_text->c_str(), nullptr, 10) : 0;
+  if (at_index < base) {
     return FailedPrecondition("index " + std::to_string(at_index) +
                               " is before the journal's snapshot: history up to index " +
-                              std::to_string(state.index) +
+                              std::to_string(base) +
                               " was compacted, so the earliest index that can be rebuilt is " +
-                              std::to_string(state.index));
+                              std::to_string(base));
   }
+  // The snapshot is decoded on another thread while this one reads the
+  // journal's envelopes.
+  std::future<Result<JournalState>> snapshot;
+  if (base > 0) snapshot = std::async(std::launch::async, [&store] { return LoadJournalSnapshot(store); });
+
   // Every entry carries its whole object, so an object is its latest
-  // entry. Only what depends on the order is folded in order: job entries
-  // (purges, and the job an allocation embeds), an allocation's first
-  // entry (it embeds the job as it is then) and any entry carrying its own
-  // Job. The latest entry of every other object is read again and decoded
-  // once, at the end; the envelopes alone say which entry is whose. Per
-  // entry the scan allocates nothing and copies nothing.
-  struct Latest {
-    std::size_t order;
-    JournalKey where;
+  // entry: the scan notes where each object's latest entry is, from the
+  // envelopes alone, and allocates nothing per entry. What depends on the
+  // order is the job an allocation embeds: the job as it was where the
+  // allocation was first placed (so job entries are folded in order,
+  // between those places), or the Job an entry of its own carried.
+  struct Entries {
+    JournalKey latest;
+    JournalKey first;        // allocations: where first placed in the journal
+    JournalKey job_carrier;  // allocations: the latest entry embedding a Job (index 0: none)
+    bool latest_carries = false;
   };
-  std::unordered_map<std::string, Latest> latest;  // topic \0 key
-  std::string key, id;                             // reused buffers
-  std::size_t order = 0;
+  std::unordered_map<std::string, Entries> objects[3];  // evals, allocs, nodes, by ID
+  auto objects_of = [&](Table t) -> std::unordered_map<std::string, Entries>& {
+    return objects[t == Table::kEvals ? 0 : t == Table::kAllocs ? 1 : 2];
+  };
+  std::vector<JournalKey> job_entries;
+  std::string id;            // a reused buffer
   std::uint64_t change = 0;  // the index of the entry before, and
   std::uint32_t seq = 0;     // this entry's place within its change
-  std::array<std::uint64_t, std::size(kAllTables)> table_index = state.table_index;
-  auto apply_now = [&](std::string_view raw) -> Status { return ApplyRawEntry(state, raw); };
-  RETURN_IF_ERROR(ScanJournalHeads(store, state.index + 1,
+  std::array<std::uint64_t, std::size(kAllTables)> table_index{};
+  bool indexed[std::size(kAllTables)] = {};
+  RETURN_IF_ERROR(ScanJournalHeads(store, base + 1,
                                    [&](const EventHead& h, std::string_view raw) -> Result<bool> {
     if (h.index > at_index) return false;
     seq = h.index == change ? seq + 1 : 0;
@@ -297,35 +393,121 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
                                                  : IsNodeUpdate(h.type);
     if (!known) return true;  // ApplyEvent ignores it too
     table_index[static_cast<std::size_t>(table)] = h.index;
-    key.assign(h.topic);
-    key.push_back('\0');
-    key.append(h.key);
-    id.assign(h.key);
-    if (h.topic == "Job" || (alloc && (!state.allocs.count(id) || CarriesJob(raw)))) {
-      latest.erase(key);
-      RETURN_IF_ERROR(apply_now(raw));
+    indexed[static_cast<std::size_t>(table)] = true;
+    const JournalKey here{h.index, seq, {}};
+    if (table == Table::kJobs) {
+      job_entries.push_back(here);
       return true;
     }
-    auto it = latest.find(key);
-    if (it == latest.end()) it = latest.emplace(key, Latest{}).first;
-    it->second.order = order++;
-    it->second.where = JournalKey{h.index, seq, {}};
+    id.assign(h.key);
+    auto [it, placed] = objects_of(table).try_emplace(id);
+    Entries& o = it->second;
+    o.latest = here;
+    if (alloc) {
+      if (placed) o.first = here;
+      o.latest_carries = AllocationCarriesJob(h, raw);
+      if (o.latest_carries) o.job_carrier = here;
+    }
     return true;
   }));
-  std::vector<const Latest*> rest;
-  rest.reserve(latest.size());
-  for (const auto& [k, l] : latest) rest.push_back(&l);
-  std::sort(rest.begin(), rest.end(), [](const Latest* a, const Latest* b) { return a->order < b->order; });
-  for (const Latest* l : rest) {
-    ASSIGN_OR_RETURN(std::optional<std::string> raw, store.GetJournalEntry(l->where));
-    if (!raw) {
-      return Unavailable("journal entry at index " + std::to_string(l->where.index) +
-                         " was compacted while it was read");
+  JournalState state;
+  if (snapshot.valid()) {
+    ASSIGN_OR_RETURN(state, snapshot.get());
+    if (state.index != base) {
+      return Unavailable("the journal was compacted while it was read; run it again");
     }
-    RETURN_IF_ERROR(apply_now(*raw));
   }
-  state.table_index = table_index;
-  for (std::uint64_t i : table_index) state.index = std::max(state.index, i);
+  for (std::size_t t = 0; t < std::size(kAllTables); ++t) {
+    if (indexed[t]) state.table_index[t] = table_index[t];
+  }
+
+  // The latest entries, in journal order (each data block read once),
+  // decoded two at a time.
+  std::vector<JournalKey> latest;
+  for (const auto& table : objects) {
+    for (const auto& [key, o] : table) latest.push_back(o.latest);
+  }
+  auto by_place = [](const JournalKey& a, const JournalKey& b) {
+    return std::tie(a.index, a.seq) < std::tie(b.index, b.seq);
+  };
+  std::sort(latest.begin(), latest.end(), by_place);
+  struct NeedsJob {
+    JournalKey first;
+    std::string id;
+  };
+  std::vector<NeedsJob> needs_job;  // placed in the journal: the job as it was then
+  std::vector<std::pair<JournalKey, std::string>> carried;  // an earlier entry's Job
+  RETURN_IF_ERROR(ReadEntries(store, latest, [&](std::size_t, std::vector<std::string>& raws) -> Status {
+    for (Result<DecodedEntry>& d : DecodeAll(raws)) {
+      if (!d.ok()) return d.status();
+      state.time = std::max(state.time, d->time);
+      if (auto* e = std::get_if<Evaluation>(&d->object)) {
+        std::string key = e->ID;
+        state.evals[key] = std::move(*e);
+      } else if (auto* n = std::get_if<Node>(&d->object)) {
+        std::string key = n->ID;
+        state.nodes[key] = std::move(*n);
+      } else if (auto* a = std::get_if<Allocation>(&d->object)) {
+        Allocation& slot = state.allocs[a->ID];
+        if (!a->Job) {
+          auto entries = objects[1].find(a->ID);
+          if (entries == objects[1].end()) {
+            return Internal("journal entry for allocation " + a->ID + " is filed under another key");
+          }
+          const Entries& o = entries->second;
+          if (o.job_carrier.index != 0 && !o.latest_carries) {
+            carried.emplace_back(o.job_carrier, a->ID);
+          } else if (slot.Job) {
+            a->Job = std::move(slot.Job);  // as the snapshot has it
+          } else {
+            needs_job.push_back({o.first, a->ID});
+          }
+        }
+        slot = std::move(*a);
+      }
+    }
+    return Status::Ok();
+  }));
+
+  // Job entries in order, and between them the allocations first placed
+  // there take the job as it stands.
+  std::sort(needs_job.begin(), needs_job.end(),
+            [&](const NeedsJob& a, const NeedsJob& b) { return by_place(a.first, b.first); });
+  std::size_t next = 0;
+  auto attach_until = [&](const JournalKey* before) {
+    for (; next < needs_job.size() && (before == nullptr || by_place(needs_job[next].first, *before));
+         ++next) {
+      Allocation& a = state.allocs[needs_job[next].id];
+      auto job = state.jobs.find({a.Namespace, a.JobID});
+      if (job != state.jobs.end()) a.Job = job->second;
+    }
+  };
+  RETURN_IF_ERROR(ReadEntries(store, job_entries, [&](std::size_t first, std::vector<std::string>& raws) -> Status {
+    for (std::size_t i = 0; i < raws.size(); ++i) {
+      attach_until(&job_entries[first + i]);
+      RETURN_IF_ERROR(ApplyRawEntry(state, raws[i]));
+    }
+    return Status::Ok();
+  }));
+  attach_until(nullptr);
+
+  // Allocations whose Job an earlier entry of their own carried (older
+  // writers).
+  std::sort(carried.begin(), carried.end(),
+            [&](const auto& a, const auto& b) { return by_place(a.first, b.first); });
+  std::vector<JournalKey> carriers;
+  for (const auto& [where, alloc_id] : carried) carriers.push_back(where);
+  RETURN_IF_ERROR(ReadEntries(store, carriers, [&](std::size_t first, std::vector<std::string>& raws) -> Status {
+    for (std::size_t i = 0; i < raws.size(); ++i) {
+      ASSIGN_OR_RETURN(DecodedEntry d, DecodeLatest(raws[i]));
+      if (auto* a = std::get_if<Allocation>(&d.object)) {
+        state.allocs[carried[first + i].second].Job = std::move(a->Job);
+      }
+    }
+    return Status::Ok();
+  }));
+
+  for (std::uint64_t i : state.table_index) state.index = std::max(state.index, i);
   return state;
 }
 

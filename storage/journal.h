@@ -102,8 +102,9 @@ Result<JournalState> LoadJournalSnapshot(const StateStore& store, const Snapshot
 // head when at_index is above it). An index older than the snapshot is
 // FailedPrecondition naming the oldest index that can be rebuilt.
 // Linear in the journal but decoding only the entries the result depends
-// on (each object's latest, jobs, allocations' first): `time` is the
-// latest among those.
+// on (each object's latest, and the jobs'): `time` is the latest among
+// those. The envelopes are read on the calling thread while another
+// decodes the snapshot; the latest entries are decoded on two.
 Result<JournalState> ReplayJournal(const StateStore& store,
                                    std::uint64_t at_index = std::numeric_limits<std::uint64_t>::max());
 

@@ -70,7 +70,11 @@ bool ParseHead(std::string_view raw, EventHead* head) {
   for (;;) {
     std::string_view name, value;
     if (!c.String(&name) || !c.Eat(':')) return false;
-    if (name == "Payload") break;
+    if (name == "Payload") {
+      c.Space();
+      head->payload = c.i;
+      break;
+    }
     if (!c.Value(&value)) return false;
     if (name == "Topic") head->topic = value, have_topic = true;
     else if (name == "Type") head->type = value, have_type = true;
@@ -91,23 +95,55 @@ bool EventHead::HasFilterKey(std::string_view k) const {
   return filter_keys.find(quoted) != std::string_view::npos;
 }
 
+std::vector<std::string_view> EventHead::FilterKeys() const {
+  // Escape-free strings (ParseHead checked): the quoted runs are the keys.
+  std::vector<std::string_view> keys;
+  std::string_view rest = filter_keys;
+  for (std::size_t open = rest.find('"'); open != std::string_view::npos; open = rest.find('"')) {
+    const std::size_t close = rest.find('"', open + 1);
+    if (close == std::string_view::npos) break;
+    keys.push_back(rest.substr(open + 1, close - open - 1));
+    rest.remove_prefix(close + 1);
+  }
+  return keys;
+}
+
+bool AllocationCarriesJob(const EventHead& head, std::string_view raw) {
+  // The codec writes an allocation's string members (ID, Namespace, ...,
+  // JobID) before its Job: the first member that is not a string is the
+  // Job or comes after where it would be.
+  if (head.payload != std::string_view::npos) {
+    Cursor c{raw, head.payload};
+    std::string_view name, value;
+    if (c.Eat('{') && c.String(&name) && name == "Allocation" && c.Eat(':') && c.Eat('{')) {
+      for (;;) {
+        if (!c.String(&name) || !c.Eat(':')) break;  // escapes: the slow way below
+        c.Space();
+        if (c.i >= raw.size()) break;
+        if (name == "Job") return raw[c.i] == '{';
+        if (raw[c.i] != '"') return false;
+        if (!c.String(&value) || !c.Eat(',')) break;
+      }
+    }
+  }
+  const std::size_t at = raw.find("\"Job\":");
+  return at != std::string_view::npos && at + 6 < raw.size() && raw[at + 6] == '{';
+}
+
+void VisitEntryObjectKeys(const EventHead& head, std::uint32_t seq,
+                          const std::function<void(std::string_view key)>& fn) {
+  VisitJournalObjectKeys(head.index, seq, head.topic, head.key, head.ns, head.FilterKeys(), fn);
+}
+
 Result<JournalObjectEntry> JournalObjectKeysOf(std::uint64_t index, std::uint32_t seq,
                                                std::string_view raw) {
   EventHead head;
   head.filter_keys = "[]";
-  std::vector<std::string_view> keys;
   if (ParseHead(raw, &head)) {
-    // Escape-free strings (ParseHead checked): the quoted runs are the keys.
-    std::string_view rest = head.filter_keys;
-    for (std::size_t open = rest.find('"'); open != std::string_view::npos; open = rest.find('"')) {
-      const std::size_t close = rest.find('"', open + 1);
-      if (close == std::string_view::npos) break;
-      keys.push_back(rest.substr(open + 1, close - open - 1));
-      rest.remove_prefix(close + 1);
-    }
-    return JournalObjectEntry{std::string(head.topic),
-                              JournalObjectKeys(index, seq, head.topic, head.key, head.ns, keys)};
+    return JournalObjectEntry{std::string(head.topic), JournalObjectKeys(index, seq, head.topic, head.key,
+                                                                         head.ns, head.FilterKeys())};
   }
+  std::vector<std::string_view> keys;
   ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
   for (const std::string& k : e.FilterKeys) keys.push_back(k);
   return JournalObjectEntry{e.Topic, JournalObjectKeys(index, seq, e.Topic, e.Key, e.Namespace, keys)};

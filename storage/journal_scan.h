@@ -26,9 +26,24 @@ struct EventHead {
   std::uint64_t index = 0;
   std::string_view topic, type, key, ns;
   std::string_view filter_keys;  // the JSON array as written ("null" if none)
+  // Where the Payload's value starts in the entry; npos when the entry was
+  // not in the usual shape (and was decoded whole).
+  std::size_t payload = std::string_view::npos;
 
   bool HasFilterKey(std::string_view k) const;
+  // The filter keys (escape-free strings) as a list.
+  std::vector<std::string_view> FilterKeys() const;
 };
+
+// Whether an Allocation entry embeds its own Job (older writers did; the
+// agent writes allocations without it). Reads only the members before the
+// Job, a few hundred bytes of a many-KB entry.
+bool AllocationCarriesJob(const EventHead& head, std::string_view raw);
+
+// The `journal_objects` keys of the entry `head` describes, one at a time
+// (valid during the call); see VisitJournalObjectKeys.
+void VisitEntryObjectKeys(const EventHead& head, std::uint32_t seq,
+                          const std::function<void(std::string_view key)>& fn);
 
 // Visits entries with Index >= from_index in order: the envelope and the
 // raw entry (decode it with DecodeJournalEntry). An entry whose envelope

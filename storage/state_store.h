@@ -98,6 +98,12 @@ std::vector<std::string> JournalObjectKeys(std::uint64_t index, std::uint32_t se
                                            std::string_view topic, std::string_view key,
                                            std::string_view ns,
                                            const std::vector<std::string_view>& filter_keys);
+// The same keys passed to `fn` one at a time (valid during the call), for
+// readers of every entry that need no copies (`state check`).
+void VisitJournalObjectKeys(std::uint64_t index, std::uint32_t seq, std::string_view topic,
+                            std::string_view key, std::string_view ns,
+                            const std::vector<std::string_view>& filter_keys,
+                            const std::function<void(std::string_view)>& fn);
 
 // Where one journal entry is: its index, its place within the change, and
 // its topic (from `journal_objects`).
@@ -338,6 +344,10 @@ class StateStore {
   Result<std::vector<JournalKey>> ListJobJournal(const std::string& id, const std::string& ns) const;
   // One journal entry's Event JSON; empty once compaction folded it.
   Result<std::optional<std::string>> GetJournalEntry(const JournalKey& key) const;
+  // Several at once, in the order asked (each empty once folded); keys in
+  // journal order read each data block once.
+  Result<std::vector<std::optional<std::string>>> GetJournalEntries(
+      const std::vector<JournalKey>& keys) const;
 
   // Key-only index scans, streaming in key order (for `state check`): every
   // `alloc_job` entry as (namespace, job ID, allocation ID), and every
