@@ -788,6 +788,10 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
     rocksdb::WriteOptions sync_write;
     sync_write.sync = true;
     RETURN_IF_ERROR(FromRocks(im.db->Write(sync_write, batch.GetWriteBatch()), "write migration"));
+    // A migration's batch can be large (v9 splits the journal snapshot:
+    // tens of MB); flushed now, it is not replayed from the WAL by every
+    // later open, read-only views included.
+    RETURN_IF_ERROR(FromRocks(im.db->Flush(rocksdb::FlushOptions(), im.cfs), "flush migration"));
     version = target;
   }
   store->schema_version_ = version;
@@ -1350,6 +1354,12 @@ Status StateStore::FoldJournal(std::uint64_t expected_base, std::uint64_t throug
   sync_write.sync = true;
   RETURN_IF_ERROR(FromRocks(im.db->Write(sync_write, &batch), "fold journal"));
   im.journal_entries = entries;
+  // The snapshot (tens of MB on a big node) would otherwise stay in the WAL
+  // until every family with a write in that log flushes, and each read-only
+  // open (the state tools) would replay it: flushed in the background.
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  im.db->Flush(flush, im.cfs).PermitUncheckedError();
   return Status::Ok();
 }
 
