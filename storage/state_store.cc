@@ -48,9 +48,8 @@ constexpr Cf kFirstV5Cf = kNamespaces;
 constexpr Cf kFirstV6Cf = kScalingEvents;
 constexpr Cf kFirstV7Cf = kDeployments;
 constexpr Cf kFirstV8Cf = kJournalObjects;
-// v9's: the last, so that a read-only view of a v8 store opens without it.
+// v9's; a read-only view of a v8 store opens without it (its handle null).
 constexpr Cf kFirstV9Cf = kJournalSnapshot;
-static_assert(kFirstV9Cf == kCfCount - 1);
 
 // Decoded job versions kept in memory; beyond this the cache starts over.
 constexpr std::size_t kJobCacheLimit = 4096;
@@ -788,10 +787,12 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
     rocksdb::WriteOptions sync_write;
     sync_write.sync = true;
     RETURN_IF_ERROR(FromRocks(im.db->Write(sync_write, batch.GetWriteBatch()), "write migration"));
-    // A migration's batch can be large (v9 splits the journal snapshot:
-    // tens of MB); flushed now, it is not replayed from the WAL by every
-    // later open, read-only views included.
-    RETURN_IF_ERROR(FromRocks(im.db->Flush(rocksdb::FlushOptions(), im.cfs), "flush migration"));
+    // A migration of a store with data can write a large batch (v9 splits
+    // the journal snapshot: tens of MB); flushed now, it is not replayed
+    // from the WAL by every later open, read-only views included.
+    if (version > 0) {
+      RETURN_IF_ERROR(FromRocks(im.db->Flush(rocksdb::FlushOptions(), im.cfs), "flush migration"));
+    }
     version = target;
   }
   store->schema_version_ = version;
@@ -845,12 +846,12 @@ Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& 
   db_options.info_log = std::make_shared<AgentLogger>();
   rocksdb::DB* raw = nullptr;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = Descriptors();
-  if (v8) descriptors.pop_back();
+  if (v8) descriptors.erase(descriptors.begin() + kFirstV9Cf);
   rocksdb::Status s = rocksdb::DB::OpenAsSecondary(db_options, dir, impl->secondary_dir,
                                                    descriptors, &impl->cfs, &raw);
   RETURN_IF_ERROR(FromRocks(s, ("open state store " + dir + " read-only").c_str()));
   impl->db.reset(raw);
-  if (v8) impl->cfs.push_back(nullptr);
+  if (v8) impl->cfs.insert(impl->cfs.begin() + kFirstV9Cf, nullptr);
   // Replays what the primary (a running agent) has written since its last
   // flush, so the view is as recent as the primary's WAL.
   RETURN_IF_ERROR(FromRocks(impl->db->TryCatchUpWithPrimary(), "catch up with the agent"));
