@@ -51,6 +51,7 @@
 #include "storage/journal.h"
 #include "storage/state_store.h"
 #include "tests/support/agent_process.h"
+#include "tests/support/migration_steps.h"
 
 extern char** environ;
 
@@ -61,6 +62,8 @@ using namespace drover;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kUpdatesPerCommit = 10;
+// --previous-schema: the schema before the journal's object index.
+const int kPreviousSchema = testing::VersionBefore("journal entries indexed by allocation and job");
 constexpr Nanos kStart = 1'790'000'000 * kSecond;  // a fixed, recent wall time
 
 struct Options {
@@ -299,8 +302,17 @@ Result<Generated> Generate(const std::string& state_dir, const Options& o) {
 // generator stopped early leaves it all there, which every read-only open
 // would replay); with `previous_schema`, also turns it into what a writer
 // of the schema before the journal's object index left: everything else is
-// what that writer wrote too.
+// what that writer wrote too (the journal snapshot one meta value, as
+// before schema v9).
 Status Settle(const std::string& state_dir, bool previous_schema) {
+  std::string snapshot_v8;
+  if (previous_schema) {
+    auto store = StateStore::Open(state_dir, StoreOptions{migrations::All(), true});
+    if (!store.ok()) return store.status();
+    auto state = LoadJournalSnapshot(**store);
+    if (!state.ok()) return state.status();
+    if (state->index > 0) snapshot_v8 = EncodeJournalState(*state);
+  }
   std::vector<std::string> names;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), state_dir, &names);
   if (!s.ok()) return Internal(s.ToString());
@@ -313,12 +325,16 @@ Status Settle(const std::string& state_dir, bool previous_schema) {
   for (std::size_t i = 0; i < names.size() && s.ok(); ++i) {
     s = db->Flush(rocksdb::FlushOptions(), handles[i]);
     if (!previous_schema) continue;
-    if (names[i] == "journal_objects" && s.ok()) s = db->DropColumnFamily(handles[i]);
+    if ((names[i] == "journal_objects" || names[i] == "journal_snapshot") && s.ok()) {
+      s = db->DropColumnFamily(handles[i]);
+    }
     if (names[i] == "meta" && s.ok()) {
       rocksdb::WriteOptions sync;
       sync.sync = true;
-      s = db->Put(sync, handles[i], "schema_version", std::to_string(migrations::kSchemaVersion - 1));
+      s = db->Put(sync, handles[i], "schema_version", std::to_string(kPreviousSchema));
       if (s.ok()) s = db->Delete(sync, handles[i], "journal/entries");
+      if (s.ok()) s = db->Delete(sync, handles[i], kJournalHeaderKey);
+      if (s.ok() && !snapshot_v8.empty()) s = db->Put(sync, handles[i], kJournalSnapshotV8Key, snapshot_v8);
     }
   }
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
@@ -599,8 +615,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (o.previous_schema) {
-    std::printf("store turned into schema v%d (no journal object index)\n",
-                migrations::kSchemaVersion - 1);
+    std::printf("store turned into schema v%d (no journal object index)\n", kPreviousSchema);
   }
   {
     std::uintmax_t bytes = 0;

@@ -7,6 +7,7 @@
 #include "storage/alloc_record.h"
 #include "storage/codec.h"
 #include "storage/namespace_model.h"
+#include "storage/journal.h"
 #include "storage/journal_scan.h"
 
 namespace drover::migrations {
@@ -128,6 +129,7 @@ Status AddDeployments(MigrationTxn& txn) {
 // "journal/entries" counts the entries, so its length is known unread. Built from the
 // journal as it stands (its snapshot needs no entry), streaming: only the
 // index keys are held, never the entries.
+constexpr const char* kJournalIndexStep = "journal entries indexed by allocation and job";
 Status IndexJournalByObject(MigrationTxn& txn) {
   std::uint64_t entries = 0;
   RETURN_IF_ERROR(txn.ScanCommitted("events", [&](std::string_view key, std::string_view raw) -> Status {
@@ -146,6 +148,32 @@ Status IndexJournalByObject(MigrationTxn& txn) {
   return Status::Ok();
 }
 
+// v9: the journal snapshot one key per object. Compaction stored the
+// folded state as one meta value ("journal/snapshot"), which every reader
+// parsed whole to find one allocation; now each job, purged job,
+// evaluation, allocation and node has its key in `journal_snapshot`, with
+// a by-job index of the evaluations and allocations, and meta
+// "journal/header" holds the index, time and table indexes (the key
+// layout in storage/state_store.h). The old value is split up exactly as
+// compaction writes a new snapshot, and deleted; a store without one has
+// nothing to convert.
+Status SplitJournalSnapshot(MigrationTxn& txn) {
+  std::optional<std::string> text;
+  RETURN_IF_ERROR(txn.ForEach("meta", [&](const std::string& key, const std::string& value) -> Status {
+    if (key == kJournalSnapshotV8Key) text = value;
+    return Status::Ok();
+  }));
+  if (!text) return Status::Ok();
+  ASSIGN_OR_RETURN(JournalState state, DecodeJournalState(*text));
+  text.reset();
+  PutSnapshotObjects(state, [&](std::string_view key, std::string_view value) {
+    txn.Put("journal_snapshot", std::string(key), std::string(value));
+  });
+  txn.Put("meta", kJournalHeaderKey, EncodeSnapshotHeader(state));
+  txn.Delete("meta", kJournalSnapshotV8Key);
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::vector<Migration> All() {
@@ -157,8 +185,16 @@ std::vector<Migration> All() {
       {5, "namespaces and variables", AddNamespacesAndVariables},
       {6, "scaling events", AddScalingEvents},
       {7, "deployments", AddDeployments},
-      {8, "journal entries indexed by allocation and job", IndexJournalByObject},
+      {8, kJournalIndexStep, IndexJournalByObject},
+      {9, "journal snapshot stored one key per object", SplitJournalSnapshot},
   };
+}
+
+int OldestReadableSchema() {
+  for (const Migration& m : All()) {
+    if (m.description == kJournalIndexStep) return m.to_version;
+  }
+  return kSchemaVersion;
 }
 
 }  // namespace drover::migrations

@@ -17,9 +17,14 @@
 namespace drover::migrations {
 
 // The schema version this binary writes.
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 // Every step, in ascending version order.
 std::vector<Migration> All();
+
+// The oldest schema the read-only tools read as it is (they never
+// migrate): the journal's object index on. Later steps changed only what
+// the readers read in both layouts (the journal snapshot's).
+int OldestReadableSchema();
 
 }  // namespace drover::migrations

@@ -127,15 +127,11 @@ Result<HistoryReply> AllocHistory(const StateStore& store, const HistoryRequest&
       job_id = e.FilterKeys.empty() ? "" : e.FilterKeys.front();
     }
   } else {
-    ASSIGN_OR_RETURN(JournalState snap, LoadJournalSnapshot(store, [&](std::string_view topic, std::string_view,
-                                                                       std::string_view oid, std::string_view) {
-      return topic == "Allocation" && oid == id;
-    }));
-    auto it = snap.allocs.find(id);
-    if (it == snap.allocs.end()) return NotFound("alloc not found");
-    ns = it->second.Namespace;
-    job_id = it->second.JobID;
-    latest = it->second.ModifyIndex;
+    ASSIGN_OR_RETURN(std::optional<Allocation> snap, LoadSnapshotAlloc(store, id));
+    if (!snap) return NotFound("alloc not found");
+    ns = snap->Namespace;
+    job_id = snap->JobID;
+    latest = snap->ModifyIndex;
   }
   if (!keys.empty()) latest = keys.back().index;
 

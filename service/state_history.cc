@@ -340,7 +340,14 @@ Status WriteAllocStory(const StateStore& store, const std::string& prefix, const
     return NotFound("allocation " + now.ID + " has no task \"" + task + "\"");
   }
 
-  ASSIGN_OR_RETURN(JournalState snapshot, LoadJournalSnapshot(store));
+  // From the snapshot: the allocation, and the evaluations of its job (the
+  // only ones the story names: its own, its follow-up, its replacement's).
+  ASSIGN_OR_RETURN(JournalState snapshot,
+                   LoadJournalSnapshot(store, [&](std::string_view topic, std::string_view ns,
+                                                  std::string_view id, std::string_view job_id) {
+                     if (topic == "Allocation") return id == now.ID;
+                     return topic == "Evaluation" && ns == now.Namespace && job_id == now.JobID;
+                   }));
   std::optional<Allocation> prev;
   if (auto it = snapshot.allocs.find(now.ID); it != snapshot.allocs.end()) prev = it->second;
   std::map<std::string, Evaluation> evals = snapshot.evals;

@@ -57,7 +57,7 @@ Result<std::unique_ptr<StateStore>> OpenDataDir(const std::string& data_dir) {
     return store.status().Annotate(data_dir + " is not a usable Drover data dir");
   }
   const int version = (*store)->schema_version();
-  if (version != migrations::kSchemaVersion) {
+  if (version < migrations::OldestReadableSchema() || version > migrations::kSchemaVersion) {
     return FailedPrecondition(
         data_dir + " has schema version " + std::to_string(version) + "; this drover reads " +
         std::to_string(migrations::kSchemaVersion) +

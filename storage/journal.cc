@@ -110,6 +110,7 @@ bool TopicTableOf(std::string_view topic, Table* out) {
 }  // namespace
 
 static Result<JournalState> DecodeJournalStateOf(std::string_view text, const SnapshotFilter* keep);
+static Result<JournalState> LoadSnapshot(const StateStore& store, const SnapshotFilter* keep);
 
 bool TopicTable(const std::string& topic, Table* out) { return TopicTableOf(topic, out); }
 
@@ -330,9 +331,7 @@ Status ScanJournal(const StateStore& store, std::uint64_t from_index,
 }
 
 Result<JournalState> LoadJournalSnapshot(const StateStore& store) {
-  ASSIGN_OR_RETURN(std::optional<std::string> text, store.GetMeta("journal/snapshot"));
-  if (!text) return JournalState{};
-  return DecodeJournalState(*text);
+  return LoadSnapshot(store, nullptr);
 }
 
 Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_index) {
@@ -511,13 +510,168 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
   return state;
 }
 
-std::string EncodeJournalState(const JournalState& s) {
+namespace {
+
+// The header's fields: {"Index", "Time", "TableIndexes"}, the start of the
+// whole snapshot's JSON before schema v9 too.
+json::object HeaderJson(const JournalState& s) {
   json::object doc;
   doc["Index"] = s.index;
   doc["Time"] = s.time;
   json::object tables;
   for (Table t : kAllTables) tables[TableName(t)] = s.table_index[static_cast<std::size_t>(t)];
   doc["TableIndexes"] = std::move(tables);
+  return doc;
+}
+
+void ReadHeader(const json::value& v, JournalState& s) {
+  s.index = static_cast<std::uint64_t>(IntField(v, "Index"));
+  s.time = IntField(v, "Time");
+  const json::value* tables = v.is_object() ? v.get_object().if_contains("TableIndexes") : nullptr;
+  if (tables == nullptr) return;
+  for (Table t : kAllTables) {
+    s.table_index[static_cast<std::size_t>(t)] =
+        static_cast<std::uint64_t>(IntField(*tables, TableName(t)));
+  }
+}
+
+// `journal_snapshot` keys (storage/state_store.h): a kind byte, then the
+// object's ID, or its namespace and ID (jobs), or for the by-job index the
+// job's namespace and ID and the object's kind and ID.
+constexpr char kSnapJob = 'j', kSnapPurged = 'p', kSnapEval = 'e', kSnapAlloc = 'a',
+               kSnapNode = 'n', kSnapByJob = 'b';
+
+std::string SnapKey(char kind, std::string_view id) {
+  std::string key(1, kind);
+  return key.append(id);
+}
+
+std::string SnapKey(char kind, std::string_view ns, std::string_view id) {
+  std::string key = SnapKey(kind, ns);
+  key.push_back('\0');
+  return key.append(id);
+}
+
+std::string ByJobKey(std::string_view ns, std::string_view job_id, char kind, std::string_view id) {
+  std::string key = SnapKey(kSnapByJob, ns, job_id);
+  key.push_back('\0');
+  key.push_back(kind);
+  return key.append(id);
+}
+
+// A key's text for messages, its zero bytes shown as '/'.
+std::string Printable(std::string_view key) {
+  std::string out(key);
+  std::replace(out.begin(), out.end(), '\0', '/');
+  return out;
+}
+
+template <typename T>
+Result<T> DecodeSnapshotObject(std::string_view key, std::string_view value, const char* root) {
+  auto decoded = DecodeJson<T>(value, root);
+  if (!decoded.ok()) return decoded.status().Annotate("journal snapshot object " + Printable(key));
+  return decoded;
+}
+
+// The two parts of `<a> \0 <b>` (b empty without the separator).
+std::pair<std::string_view, std::string_view> SplitAtZero(std::string_view s) {
+  const std::size_t at = s.find('\0');
+  if (at == std::string_view::npos) return {s, {}};
+  return {s.substr(0, at), s.substr(at + 1)};
+}
+
+// Every object of one kind that `keep` (if any) accepts, decoded and put;
+// `names(rest of key)` gives the namespace and ID `keep` is asked about.
+template <typename T, typename Names, typename Put>
+Status ScanSnapshotKind(const StateStore& store, char kind, const char* root,
+                        const SnapshotFilter* keep, Names names, Put put) {
+  return store.ScanSnapshot(std::string(1, kind),
+                            [&](std::string_view key, std::string_view value) -> Result<bool> {
+    if (keep != nullptr) {
+      auto [ns, id] = names(key.substr(1));
+      if (!(*keep)(root, ns, id, {})) return true;
+    }
+    ASSIGN_OR_RETURN(T obj, DecodeSnapshotObject<T>(key, value, root));
+    put(std::move(obj));
+    return true;
+  });
+}
+
+// The snapshot of a v9 store from its header and `journal_snapshot`.
+Result<JournalState> LoadSnapshotObjects(const StateStore& store, std::string_view header,
+                                         const SnapshotFilter* keep) {
+  JournalState s;
+  ASSIGN_OR_RETURN(json::value head, ParseJson(header));
+  ReadHeader(head, s);
+  auto id_only = [](std::string_view rest) { return std::make_pair(std::string_view(), rest); };
+  RETURN_IF_ERROR(ScanSnapshotKind<Job>(store, kSnapJob, "Job", keep, SplitAtZero, [&](Job j) {
+    auto key = std::make_pair(j.Namespace, j.ID);
+    s.jobs[key] = std::move(j);
+  }));
+  RETURN_IF_ERROR(store.ScanSnapshot(std::string(1, kSnapPurged),
+                                     [&](std::string_view key, std::string_view) -> Result<bool> {
+    auto [ns, id] = SplitAtZero(key.substr(1));
+    s.purged_jobs.emplace(std::string(ns), std::string(id));
+    return true;
+  }));
+  RETURN_IF_ERROR(ScanSnapshotKind<Node>(store, kSnapNode, "Node", keep, id_only, [&](Node n) {
+    s.nodes[n.ID] = std::move(n);
+  }));
+  auto put_eval = [&](Evaluation e) { s.evals[e.ID] = std::move(e); };
+  auto put_alloc = [&](Allocation a) { s.allocs[a.ID] = std::move(a); };
+  if (keep == nullptr) {
+    RETURN_IF_ERROR(ScanSnapshotKind<Evaluation>(store, kSnapEval, "Evaluation", nullptr, id_only, put_eval));
+    RETURN_IF_ERROR(ScanSnapshotKind<Allocation>(store, kSnapAlloc, "Allocation", nullptr, id_only, put_alloc));
+    return s;
+  }
+  // Evaluations and allocations are chosen from the by-job index, whose
+  // keys name everything `keep` asks about, then read one by one.
+  std::vector<std::string> wanted;
+  RETURN_IF_ERROR(store.ScanSnapshot(std::string(1, kSnapByJob),
+                                     [&](std::string_view key, std::string_view) -> Result<bool> {
+    auto [ns, rest] = SplitAtZero(key.substr(1));
+    auto [job_id, object] = SplitAtZero(rest);
+    if (object.empty() || (object[0] != kSnapEval && object[0] != kSnapAlloc)) {
+      return Internal("journal snapshot: a by-job key without its object: " + Printable(key));
+    }
+    const char* topic = object[0] == kSnapEval ? "Evaluation" : "Allocation";
+    if ((*keep)(topic, ns, object.substr(1), job_id)) wanted.emplace_back(object);
+    return true;
+  }));
+  for (const std::string& key : wanted) {
+    ASSIGN_OR_RETURN(std::optional<std::string> value, store.GetSnapshotObject(key));
+    if (!value) return Internal("journal snapshot: the by-job index names " + Printable(key) + ", which it lacks");
+    if (key[0] == kSnapEval) {
+      ASSIGN_OR_RETURN(Evaluation e, DecodeSnapshotObject<Evaluation>(key, *value, "Evaluation"));
+      put_eval(std::move(e));
+    } else {
+      ASSIGN_OR_RETURN(Allocation a, DecodeSnapshotObject<Allocation>(key, *value, "Allocation"));
+      put_alloc(std::move(a));
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string EncodeSnapshotHeader(const JournalState& s) { return json::serialize(HeaderJson(s)); }
+
+void PutSnapshotObjects(const JournalState& s, const StateStore::SnapshotSink& put) {
+  for (const auto& [key, job] : s.jobs) put(SnapKey(kSnapJob, key.first, key.second), EncodeJson(job));
+  for (const auto& [ns, id] : s.purged_jobs) put(SnapKey(kSnapPurged, ns, id), "");
+  for (const auto& [id, eval] : s.evals) {
+    put(SnapKey(kSnapEval, id), EncodeJson(eval));
+    put(ByJobKey(eval.Namespace, eval.JobID, kSnapEval, id), "");
+  }
+  for (const auto& [id, alloc] : s.allocs) {
+    put(SnapKey(kSnapAlloc, id), EncodeJson(alloc));
+    put(ByJobKey(alloc.Namespace, alloc.JobID, kSnapAlloc, id), "");
+  }
+  for (const auto& [id, node] : s.nodes) put(SnapKey(kSnapNode, id), EncodeJson(node));
+}
+
+std::string EncodeJournalState(const JournalState& s) {
+  json::object doc = HeaderJson(s);
   json::array jobs, evals, allocs, nodes, purged;
   for (const auto& [key, job] : s.jobs) jobs.push_back(ToJson(job));
   for (const auto& [id, eval] : s.evals) evals.push_back(ToJson(eval));
@@ -537,9 +691,36 @@ Result<JournalState> DecodeJournalState(std::string_view text) {
 }
 
 Result<JournalState> LoadJournalSnapshot(const StateStore& store, const SnapshotFilter& keep) {
-  ASSIGN_OR_RETURN(std::optional<std::string> text, store.GetMeta("journal/snapshot"));
+  return LoadSnapshot(store, &keep);
+}
+
+// The v9 layout where the store has its header; else a store from before
+// v9 (a read-only view does not migrate) with its one meta value; else none.
+static Result<JournalState> LoadSnapshot(const StateStore& store, const SnapshotFilter* keep) {
+  ASSIGN_OR_RETURN(std::optional<std::string> header, store.GetMeta(kJournalHeaderKey));
+  if (header) return LoadSnapshotObjects(store, *header, keep);
+  ASSIGN_OR_RETURN(std::optional<std::string> text, store.GetMeta(kJournalSnapshotV8Key));
   if (!text) return JournalState{};
-  return DecodeJournalStateOf(*text, &keep);
+  return DecodeJournalStateOf(*text, keep);
+}
+
+Result<std::optional<Allocation>> LoadSnapshotAlloc(const StateStore& store, const std::string& id) {
+  ASSIGN_OR_RETURN(std::optional<std::string> header, store.GetMeta(kJournalHeaderKey));
+  std::optional<Allocation> out;
+  if (header) {
+    const std::string key = SnapKey(kSnapAlloc, id);
+    ASSIGN_OR_RETURN(std::optional<std::string> value, store.GetSnapshotObject(key));
+    if (value) {
+      ASSIGN_OR_RETURN(out, DecodeSnapshotObject<Allocation>(key, *value, "Allocation"));
+    }
+    return out;
+  }
+  ASSIGN_OR_RETURN(JournalState state, LoadJournalSnapshot(store, [&](std::string_view topic, std::string_view,
+                                                                      std::string_view oid, std::string_view) {
+    return topic == "Allocation" && oid == id;
+  }));
+  if (auto it = state.allocs.find(id); it != state.allocs.end()) out = std::move(it->second);
+  return out;
 }
 
 static Result<JournalState> DecodeJournalStateOf(std::string_view text, const SnapshotFilter* keep) {
@@ -547,14 +728,7 @@ static Result<JournalState> DecodeJournalStateOf(std::string_view text, const Sn
   if (!v.is_object()) return Internal("journal snapshot: not a JSON object");
   const json::object& doc = v.get_object();
   JournalState s;
-  s.index = static_cast<std::uint64_t>(IntField(v, "Index"));
-  s.time = IntField(v, "Time");
-  if (const json::value* tables = doc.if_contains("TableIndexes")) {
-    for (Table t : kAllTables) {
-      s.table_index[static_cast<std::size_t>(t)] =
-          static_cast<std::uint64_t>(IntField(*tables, TableName(t)));
-    }
-  }
+  ReadHeader(v, s);
   RETURN_IF_ERROR(DecodeList<Job>(doc, "Jobs", "Job", [&](Job j) {
     auto key = std::make_pair(j.Namespace, j.ID);
     s.jobs[key] = std::move(j);
@@ -650,7 +824,13 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
     }));
   }
   state.index = through;
-  RETURN_IF_ERROR(store.FoldJournal(base, through, EncodeJournalState(state)));
+  // Encoded object by object into the fold's batch: never the whole state
+  // as one JSON document.
+  RETURN_IF_ERROR(store.FoldJournal(base, through, EncodeSnapshotHeader(state),
+                                    [&](const StateStore::SnapshotSink& put) -> Status {
+    PutSnapshotObjects(state, put);
+    return Status::Ok();
+  }));
   return CompactionResult{folded, through};
 }
 

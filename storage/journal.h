@@ -28,9 +28,13 @@
 // restore data) and node_id / schema meta.
 //
 // Compaction folds the oldest entries into one snapshot of the rebuilt
-// state (meta "journal/snapshot", at index "journal/base"). A rebuild
-// starts from the snapshot, so any index from the base on stays exact;
-// earlier indexes are gone and asking for one is an error that says so.
+// state at index "journal/base": since schema v9 one key per object in
+// `journal_snapshot` and a small header in meta (storage/state_store.h),
+// so that a reader of one object decodes that object alone; before, one
+// meta value ("journal/snapshot"), which read-only views of an older store
+// still read. A rebuild starts from the snapshot, so any index from the
+// base on stays exact; earlier indexes are gone and asking for one is an
+// error that says so.
 #pragma once
 
 #include <array>
@@ -38,6 +42,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -88,15 +93,19 @@ Status ScanJournal(const StateStore& store, std::uint64_t from_index,
 // at it (empty without one).
 Result<JournalState> LoadJournalSnapshot(const StateStore& store);
 
-// The snapshot with only the objects `keep` accepts decoded (the rest is
-// skipped unread): `keep(topic, namespace, id, job_id)` with the topic of
-// the object's table ("Job", "Evaluation", "Allocation", "Node") and, for
-// evaluations and allocations, their JobID. Indexes, time and purged jobs
-// are loaded whole. For reading one object's history without decoding a
-// snapshot of every object.
+// The snapshot with only the objects `keep` accepts read and decoded:
+// `keep(topic, namespace, id, job_id)` with the topic of the object's table
+// ("Job", "Evaluation", "Allocation", "Node") and, for evaluations and
+// allocations, their JobID. Indexes, time and purged jobs are loaded whole.
+// For reading one object's history without decoding a snapshot of every
+// object: `keep` is asked from the keys alone.
 using SnapshotFilter = std::function<bool(std::string_view topic, std::string_view ns,
                                           std::string_view id, std::string_view job_id)>;
 Result<JournalState> LoadJournalSnapshot(const StateStore& store, const SnapshotFilter& keep);
+
+// One allocation of the snapshot, read by its key (empty when the snapshot
+// has none).
+Result<std::optional<Allocation>> LoadSnapshotAlloc(const StateStore& store, const std::string& id);
 
 // Rebuilds the state as it was right after the change at `at_index` (the
 // head when at_index is above it). An index older than the snapshot is
@@ -117,8 +126,15 @@ using JournalVisitor =
 Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_index,
                                    const JournalVisitor& visit);
 
-// The snapshot's JSON form: {"Index", "Time", "Jobs", "Evaluations",
-// "Allocations", "Nodes", "PurgedJobs", "TableIndexes"}.
+// The snapshot as schema v9 stores it: its header (meta "journal/header":
+// {"Index", "Time", "TableIndexes"}), and each object put under its
+// `journal_snapshot` key, one at a time (never the whole state as text).
+std::string EncodeSnapshotHeader(const JournalState& state);
+void PutSnapshotObjects(const JournalState& state, const StateStore::SnapshotSink& put);
+
+// The snapshot's JSON form before schema v9, one meta value: {"Index",
+// "Time", "Jobs", "Evaluations", "Allocations", "Nodes", "PurgedJobs",
+// "TableIndexes"}. Read from older stores and by the v9 migration.
 std::string EncodeJournalState(const JournalState& state);
 Result<JournalState> DecodeJournalState(std::string_view text);
 

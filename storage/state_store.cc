@@ -37,12 +37,13 @@ namespace {
 // Column families, in the order they are opened; kCfNames[i] is handle i.
 enum Cf { kDefault, kMeta, kJobs, kEvals, kAllocs, kAllocCreate, kAllocJob, kNodes, kEvents,
           kTaskLocal, kEvalCreate, kAclTokens, kAclSecrets, kAclPolicies, kJobVersions,
-          kNamespaces, kVariables, kScalingEvents, kDeployments, kJournalObjects, kCfCount };
+          kNamespaces, kVariables, kScalingEvents, kDeployments, kJournalObjects, kJournalSnapshot,
+          kCfCount };
 constexpr std::array<const char*, kCfCount> kCfNames = {
     "default", "meta", "jobs", "evals", "allocs", "alloc_create", "alloc_job", "nodes",
     "events", "task_local", "eval_create", "acl_tokens", "acl_secrets", "acl_policies",
     "job_versions", "namespaces", "variables", "scaling_events", "deployments",
-    "journal_objects"};
+    "journal_objects", "journal_snapshot"};
 // The first column family each schema version from v4 on adds; a read-only
 // view of an older store lacks it.
 constexpr Cf kFirstV4Cf = kJobVersions;
@@ -50,6 +51,8 @@ constexpr Cf kFirstV5Cf = kNamespaces;
 constexpr Cf kFirstV6Cf = kScalingEvents;
 constexpr Cf kFirstV7Cf = kDeployments;
 constexpr Cf kFirstV8Cf = kJournalObjects;
+// v9's; a read-only view of a v8 store opens without it (its handle null).
+constexpr Cf kFirstV9Cf = kJournalSnapshot;
 
 // Decoded job versions kept in memory; beyond this the cache starts over.
 constexpr std::size_t kJobCacheLimit = 4096;
@@ -199,7 +202,6 @@ namespace {
 std::string TableIndexKey(Table t) { return std::string("index/") + TableName(t); }
 
 constexpr const char* kJournalBaseKey = "journal/base";
-constexpr const char* kJournalSnapshotKey = "journal/snapshot";
 constexpr const char* kJournalEntriesKey = "journal/entries";
 
 Status ReadOnlyError(const char* what) {
@@ -831,6 +833,12 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& dir,
     rocksdb::WriteOptions sync_write;
     sync_write.sync = true;
     RETURN_IF_ERROR(FromRocks(im.db->Write(sync_write, batch.GetWriteBatch()), "write migration"));
+    // A migration of a store with data can write a large batch (v9 splits
+    // the journal snapshot: tens of MB); flushed now, it is not replayed
+    // from the WAL by every later open, read-only views included.
+    if (version > 0) {
+      RETURN_IF_ERROR(FromRocks(im.db->Flush(rocksdb::FlushOptions(), im.cfs), "flush migration"));
+    }
     version = target;
   }
   store->schema_version_ = version;
@@ -858,7 +866,11 @@ Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& 
                                 "read it");
     }
   }
+  // A v8 store keeps its journal snapshot in meta (storage/journal.h reads
+  // it there): its view opens without v9's family, whose handle stays null.
+  const bool v8 = std::find(families.begin(), families.end(), kCfNames[kFirstV9Cf]) == families.end();
   for (const char* name : kCfNames) {
+    if (v8 && name == std::string_view(kCfNames[kFirstV9Cf])) continue;
     if (std::find(families.begin(), families.end(), name) == families.end()) {
       return FailedPrecondition(dir + " is a RocksDB database but not a Drover state store "
                                 "(no \"" + name + "\" column family)");
@@ -879,10 +891,13 @@ Result<std::unique_ptr<StateStore>> StateStore::OpenReadOnly(const std::string& 
   db_options.max_open_files = -1;  // required of secondary instances
   db_options.info_log = std::make_shared<AgentLogger>();
   rocksdb::DB* raw = nullptr;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = Descriptors();
+  if (v8) descriptors.erase(descriptors.begin() + kFirstV9Cf);
   rocksdb::Status s = rocksdb::DB::OpenAsSecondary(db_options, dir, impl->secondary_dir,
-                                                   Descriptors(), &impl->cfs, &raw);
+                                                   descriptors, &impl->cfs, &raw);
   RETURN_IF_ERROR(FromRocks(s, ("open state store " + dir + " read-only").c_str()));
   impl->db.reset(raw);
+  if (v8) impl->cfs.insert(impl->cfs.begin() + kFirstV9Cf, nullptr);
   // Replays what the primary (a running agent) has written since its last
   // flush, so the view is as recent as the primary's WAL.
   RETURN_IF_ERROR(FromRocks(impl->db->TryCatchUpWithPrimary(), "catch up with the agent"));
@@ -1311,14 +1326,35 @@ Result<std::vector<StateStore::TaskLocalEntry>> StateStore::ListTaskLocal() cons
   return out;
 }
 
+Result<std::optional<std::string>> StateStore::GetSnapshotObject(const std::string& key) const {
+  if (impl_->cf(kJournalSnapshot) == nullptr) return std::optional<std::string>();
+  return impl_->Get(kJournalSnapshot, key);
+}
+
+Status StateStore::ScanSnapshot(
+    const std::string& prefix,
+    const std::function<Result<bool>(std::string_view key, std::string_view value)>& fn) const {
+  if (impl_->cf(kJournalSnapshot) == nullptr) return Status::Ok();
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;  // read once per tool run: keep the cache for the agent
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(options, impl_->cf(kJournalSnapshot)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    ASSIGN_OR_RETURN(bool more, fn(std::string_view(it->key().data(), it->key().size()),
+                                   std::string_view(it->value().data(), it->value().size())));
+    if (!more) return Status::Ok();
+  }
+  return FromRocks(it->status(), "scan journal_snapshot");
+}
+
 Status StateStore::FoldJournal(std::uint64_t expected_base, std::uint64_t through_index,
-                               const std::string& snapshot) {
+                               const std::string& header,
+                               const std::function<Status(const SnapshotSink&)>& objects) {
   Impl& im = *impl_;
   if (im.read_only) return ReadOnlyError("fold journal");
-  // The object index keys of the entries folded, read before the lock:
-  // entries below the head never change, and a concurrent compaction is
-  // caught by the base check below.
-  std::vector<std::string> object_keys;
+  // The batch is staged before the lock: entries below the head never
+  // change, and a concurrent compaction is caught by the base check below.
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(im.cf(kEvents), Be64(0), Be64(through_index + 1));
   std::uint64_t folded = 0;
   {
     rocksdb::ReadOptions options;
@@ -1335,13 +1371,24 @@ Status StateStore::FoldJournal(std::uint64_t expected_base, std::uint64_t throug
       for (int i = 8; i < 12; ++i) seq = (seq << 8) | static_cast<unsigned char>(key[i]);
       ASSIGN_OR_RETURN(JournalObjectEntry entry,
                        JournalObjectKeysOf(index, seq, std::string_view(it->value().data(), it->value().size())));
-      for (std::string& k : entry.keys) object_keys.push_back(std::move(k));
+      for (const std::string& k : entry.keys) batch.Delete(im.cf(kJournalObjects), k);
       ++folded;
     }
     RETURN_IF_ERROR(FromRocks(it->status(), "scan events"));
   }
+  // The old snapshot goes whole (every key is below "\xff"); the new one's
+  // objects come after the range deletion in the batch, so they stay.
+  rocksdb::ColumnFamilyHandle* snapshot = im.cf(kJournalSnapshot);
+  batch.DeleteRange(snapshot, "", "\xff");
+  RETURN_IF_ERROR(objects([&](std::string_view key, std::string_view value) {
+    batch.Put(snapshot, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()));
+  }));
+  batch.Put(im.cf(kMeta), kJournalBaseKey, std::to_string(through_index));
+  batch.Put(im.cf(kMeta), kJournalHeaderKey, header);
+  batch.Delete(im.cf(kMeta), kJournalSnapshotV8Key);
+
   // Under the write lock: no commit interleaves, so the base check and the
-  // batch are one step.
+  // write are one step.
   std::lock_guard<std::mutex> lock(im.write_mu);
   ASSIGN_OR_RETURN(std::optional<std::string> base_text, im.Get(kMeta, kJournalBaseKey));
   std::uint64_t base = 0;
@@ -1353,11 +1400,6 @@ Status StateStore::FoldJournal(std::uint64_t expected_base, std::uint64_t throug
                        ", expected " + std::to_string(expected_base) + ")");
   }
   if (through_index <= base) return Status::Ok();
-  rocksdb::WriteBatch batch;
-  batch.DeleteRange(im.cf(kEvents), Be64(0), Be64(through_index + 1));
-  for (const std::string& k : object_keys) batch.Delete(im.cf(kJournalObjects), k);
-  batch.Put(im.cf(kMeta), kJournalBaseKey, std::to_string(through_index));
-  batch.Put(im.cf(kMeta), kJournalSnapshotKey, snapshot);
   std::optional<std::uint64_t> entries = im.journal_entries;
   if (entries) {
     *entries -= std::min(*entries, folded);
@@ -1367,6 +1409,12 @@ Status StateStore::FoldJournal(std::uint64_t expected_base, std::uint64_t throug
   sync_write.sync = true;
   RETURN_IF_ERROR(FromRocks(im.db->Write(sync_write, &batch), "fold journal"));
   im.journal_entries = entries;
+  // The snapshot (tens of MB on a big node) would otherwise stay in the WAL
+  // until every family with a write in that log flushes, and each read-only
+  // open (the state tools) would replay it: flushed in the background.
+  rocksdb::FlushOptions flush;
+  flush.wait = false;
+  im.db->Flush(flush, im.cfs).PermitUncheckedError();
   return Status::Ok();
 }
 

@@ -58,8 +58,23 @@
 //                                            journal holds (schema v5)
 //   meta          "journal/base"          -> decimal text: the index the journal
 //                                            snapshot covers (absent: none)
-//                 "journal/snapshot"      -> the folded state at that index
-//                                            (storage/journal.h)
+//                 "journal/header"        -> the snapshot's header JSON: {"Index",
+//                                            "Time", "TableIndexes"} (schema v9;
+//                                            absent: no snapshot)
+//                 "journal/snapshot"      -> before schema v9: the whole folded state
+//                                            as one JSON value (storage/journal.h);
+//                                            the v9 migration splits it up
+//   journal_snapshot                         the folded state at "journal/base", one
+//                                            key per object (storage/journal.h; v9):
+//                 'j' <namespace> \0 <job id> -> Job JSON
+//                 'p' <namespace> \0 <job id> -> "" (a job purged before the base)
+//                 'e' <eval id>          -> Evaluation JSON
+//                 'a' <alloc id>         -> Allocation JSON, its Job embedded
+//                 'n' <node id>          -> Node JSON
+//                 'b' <namespace> \0 <job id> \0 ('e' <eval id> | 'a' <alloc id>) -> ""
+//                                            the evaluations and allocations of
+//                                            each job, for reading a few objects
+//                                            without decoding the rest
 //
 // Reads are safe from any thread and see only whole batches. Writes are
 // serialised by the store.
@@ -104,6 +119,11 @@ void VisitJournalObjectKeys(std::uint64_t index, std::uint32_t seq, std::string_
                             std::string_view key, std::string_view ns,
                             const std::vector<std::string_view>& filter_keys,
                             const std::function<void(std::string_view)>& fn);
+
+// Meta keys of the journal snapshot (see the key layout): its header since
+// schema v9, the whole snapshot before.
+inline constexpr const char* kJournalHeaderKey = "journal/header";
+inline constexpr const char* kJournalSnapshotV8Key = "journal/snapshot";
 
 // Where one journal entry is: its index, its place within the change, and
 // its topic (from `journal_objects`).
@@ -366,13 +386,28 @@ class StateStore {
   // Every task_local entry, by allocation ID then task name.
   Result<std::vector<TaskLocalEntry>> ListTaskLocal() const;
 
+  // The journal snapshot's objects (`journal_snapshot`, schema v9; see the
+  // key layout; storage/journal.h gives them meaning): one by its key, and
+  // every one whose key starts with `prefix`, in key order (the views are
+  // valid during the call; `fn` returns false to stop). A read-only view
+  // of a store from before v9 has none.
+  Result<std::optional<std::string>> GetSnapshotObject(const std::string& key) const;
+  Status ScanSnapshot(
+      const std::string& prefix,
+      const std::function<Result<bool>(std::string_view key, std::string_view value)>& fn) const;
+
   // Journal compaction (storage/journal.h): in one synced batch, deletes
   // every journal entry with Index <= `through_index` (and its
-  // `journal_objects` keys) and records `snapshot` as the state at that
-  // index ("journal/base", "journal/snapshot"). Fails with Unavailable, changing nothing, unless
-  // the current base is still `expected_base` (a concurrent compaction won).
+  // `journal_objects` keys) and replaces the snapshot with the state at
+  // that index: "journal/base", the meta "journal/header" `header`, and in
+  // `journal_snapshot` the objects `objects` puts (every old one deleted).
+  // `objects` runs before the write lock is taken, so commits go on while
+  // it encodes. Fails with Unavailable, changing nothing, unless the
+  // current base is still `expected_base` (a concurrent compaction won).
+  using SnapshotSink = std::function<void(std::string_view key, std::string_view value)>;
   Status FoldJournal(std::uint64_t expected_base, std::uint64_t through_index,
-                     const std::string& snapshot);
+                     const std::string& header,
+                     const std::function<Status(const SnapshotSink& put)>& objects);
 
   Result<std::optional<std::string>> GetMeta(const std::string& key) const;
   Status PutMeta(const std::string& key, const std::string& value);

@@ -15,6 +15,7 @@
 #include "storage/codec.h"
 #include "storage/journal.h"
 #include "storage/state_store.h"
+#include "tests/support/migration_steps.h"
 #include "tests/support/raw_db.h"
 
 namespace drover {
@@ -30,11 +31,8 @@ class SchemaJournalObjectsTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // The steps up to the schema before the journal index.
-  static std::vector<Migration> BeforeIndex() {
-    std::vector<Migration> steps = migrations::All();
-    steps.pop_back();
-    return steps;
-  }
+  static constexpr const char* kIndexStep = "journal entries indexed by allocation and job";
+  static std::vector<Migration> BeforeIndex() { return testing::StepsBefore(kIndexStep); }
 
   static Job MakeJob(const std::string& ns, std::uint64_t index) {
     Job job;
@@ -137,7 +135,7 @@ class SchemaJournalObjectsTest : public ::testing::Test {
     rocksdb::ColumnFamilyHandle* meta = raw->Family("meta");
     ASSERT_NE(meta, nullptr);
     EXPECT_TRUE(raw->db()->Put(rocksdb::WriteOptions(), meta, "schema_version",
-                               std::to_string(migrations::kSchemaVersion - 1))
+                               std::to_string(testing::VersionBefore(kIndexStep)))
                     .ok());
     EXPECT_TRUE(raw->db()->Delete(rocksdb::WriteOptions(), meta, "journal/entries").ok());
   }
@@ -205,7 +203,7 @@ TEST_F(SchemaJournalObjectsTest, StoreBeforeTheIndexMigratesWithItsJournal) {
   {
     auto store = StateStore::Open(dir_, StoreOptions{BeforeIndex(), true});
     ASSERT_TRUE(store.ok());
-    EXPECT_EQ((*store)->schema_version(), migrations::kSchemaVersion - 1);
+    EXPECT_EQ((*store)->schema_version(), testing::VersionBefore(kIndexStep));
     WriteHistory(**store);
   }
   DropIndex();

@@ -310,7 +310,8 @@ TEST_F(JournalTest, CompactionByAgeFoldsOnlyOlderChanges) {
 TEST_F(JournalTest, FoldJournalRefusesAStaleBase) {
   Populate();
   ASSERT_TRUE(CompactJournal(*store_, RetentionPolicy{.max_events = 3}).ok());
-  Status st = store_->FoldJournal(/*expected_base=*/0, 5, "{}");
+  Status st = store_->FoldJournal(/*expected_base=*/0, 5, "{}",
+                                  [](const StateStore::SnapshotSink&) { return Status::Ok(); });
   EXPECT_EQ(st.code(), StatusCode::kUnavailable) << st.ToString();
 }
 
