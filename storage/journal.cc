@@ -45,9 +45,8 @@ std::int64_t IntField(const json::value& obj, const char* name) {
 
 // The change time carried by the object of an event of `topic`.
 Nanos TimeOf(const std::string& topic, const json::value& object) {
-  if (topic == "Allocation" || topic == "Evaluation") return IntField(object, "ModifyTime");
-  if (topic == "Job") return IntField(object, "SubmitTime");
-  if (topic == "Node") return IntField(object, "StatusUpdatedAt") * kSecond;
+  Nanos unit = 0;
+  if (const char* field = TimeField(topic, &unit)) return IntField(object, field) * unit;
   return 0;
 }
 
@@ -126,6 +125,13 @@ Nanos RawEntryTime(std::string_view raw) {
   if (payload == nullptr) return 0;
   auto obj = PayloadObject(e, *payload);
   return obj.ok() ? TimeOf(e.Topic, **obj) : 0;
+}
+
+// The same from the entry's text when it is in the usual shape (a
+// million-entry journal is read in seconds, not decoded in a minute).
+Nanos EntryTime(const EventHead& head, std::string_view raw) {
+  if (std::optional<Nanos> t = EntryTimeOf(head, raw)) return *t;
+  return RawEntryTime(raw);
 }
 
 }  // namespace
@@ -775,7 +781,7 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   RETURN_IF_ERROR(ScanJournalHeads(store, base + 1, [&](const EventHead& h, std::string_view raw) -> Result<bool> {
     if (changes.empty() || changes.back().index != h.index) changes.push_back({h.index, 0, 0});
     changes.back().events++;
-    if (timed) changes.back().time = std::max(changes.back().time, RawEntryTime(raw));
+    if (timed) changes.back().time = std::max(changes.back().time, EntryTime(h, raw));
     ++total;
     return true;
   }));
@@ -819,7 +825,7 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   } else {
     RETURN_IF_ERROR(ScanJournalHeads(store, base + 1, [&](const EventHead& h, std::string_view raw) -> Result<bool> {
       if (h.index > through) return false;
-      state.time = std::max(state.time, RawEntryTime(raw));
+      state.time = std::max(state.time, EntryTime(h, raw));
       return true;
     }));
   }

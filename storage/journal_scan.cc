@@ -1,5 +1,7 @@
 #include "storage/journal_scan.h"
 
+#include <charconv>
+
 #include "storage/codec.h"
 
 namespace drover {
@@ -32,6 +34,48 @@ struct Cursor {
     *out = s.substr(start, i - start);
     ++i;
     return true;
+  }
+  // Any value, unread: a string (escapes too), an object or array whole,
+  // a number or literal.
+  bool Skip() {
+    Space();
+    if (i >= s.size()) return false;
+    if (s[i] == '"') return SkipString();
+    if (s[i] == '{' || s[i] == '[') {
+      std::size_t depth = 0;
+      while (i < s.size()) {
+        const char c = s[i];
+        if (c == '"') {
+          if (!SkipString()) return false;
+          continue;
+        }
+        ++i;
+        if (c == '{' || c == '[') {
+          ++depth;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+          return true;
+        }
+      }
+      return false;
+    }
+    const std::size_t start = i;
+    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' &&
+           s[i] != '\n' && s[i] != '\t' && s[i] != '\r') {
+      ++i;
+    }
+    return i > start;
+  }
+  // At a '"': past the string's closing quote.
+  bool SkipString() {
+    for (++i; i < s.size(); ++i) {
+      if (s[i] == '\\') {
+        ++i;  // the escaped character, whatever it is
+      } else if (s[i] == '"') {
+        ++i;
+        return true;
+      }
+    }
+    return false;
   }
   // null, a number, a string or an array of strings: its text.
   bool Value(std::string_view* out) {
@@ -128,6 +172,52 @@ bool AllocationCarriesJob(const EventHead& head, std::string_view raw) {
   }
   const std::size_t at = raw.find("\"Job\":");
   return at != std::string_view::npos && at + 6 < raw.size() && raw[at + 6] == '{';
+}
+
+const char* TimeField(std::string_view topic, Nanos* unit) {
+  *unit = 1;
+  if (topic == "Allocation" || topic == "Evaluation") return "ModifyTime";
+  if (topic == "Job") return "SubmitTime";
+  *unit = kSecond;
+  if (topic == "Node") return "StatusUpdatedAt";
+  return nullptr;
+}
+
+std::optional<Nanos> EntryTimeOf(const EventHead& head, std::string_view raw) {
+  Nanos unit = 0;
+  const char* field = TimeField(head.topic, &unit);
+  if (field == nullptr) return 0;
+  if (head.payload == std::string_view::npos) return std::nullopt;
+  Cursor c{raw, head.payload};
+  std::string_view name;
+  if (!c.Eat('{') || !c.String(&name) || name != head.topic || !c.Eat(':') || !c.Eat('{')) {
+    return std::nullopt;
+  }
+  Nanos found = 0;
+  c.Space();
+  if (c.i < raw.size() && raw[c.i] == '}') return 0;
+  do {
+    if (!c.String(&name) || !c.Eat(':')) return std::nullopt;
+    if (name != field) {
+      if (!c.Skip()) return std::nullopt;
+      continue;
+    }
+    // An integer, as EventTime reads it; anything else the slow way.
+    c.Space();
+    const std::size_t start = c.i;
+    if (!c.Skip()) return std::nullopt;
+    const std::string_view text = raw.substr(start, c.i - start);
+    if (text == "null") {
+      found = 0;
+      continue;
+    }
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    found = v * unit;
+  } while (c.Eat(','));
+  if (!c.Eat('}')) return std::nullopt;
+  return found;
 }
 
 void VisitEntryObjectKeys(const EventHead& head, std::uint32_t seq,

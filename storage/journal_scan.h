@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,17 @@ struct EventHead {
 // agent writes allocations without it). Reads only the members before the
 // Job, a few hundred bytes of a many-KB entry.
 bool AllocationCarriesJob(const EventHead& head, std::string_view raw);
+
+// The member of a `topic`'s object that says when the change was made, and
+// its unit in nanoseconds (ModifyTime of an allocation or evaluation,
+// SubmitTime of a job, StatusUpdatedAt of a node, in seconds); null for
+// other topics.
+const char* TimeField(std::string_view topic, Nanos* unit);
+
+// That time read from the entry's text, skipping the rest of its object
+// unparsed (EventTime without decoding); 0 when the object has none, and
+// nullopt when the entry is not in the usual shape (decode it then).
+std::optional<Nanos> EntryTimeOf(const EventHead& head, std::string_view raw);
 
 // The `journal_objects` keys of the entry `head` describes, one at a time
 // (valid during the call); see VisitJournalObjectKeys.

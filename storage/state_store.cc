@@ -1418,6 +1418,11 @@ Status StateStore::FoldJournal(std::uint64_t expected_base, std::uint64_t throug
   return Status::Ok();
 }
 
+Status StateStore::Flush() {
+  if (impl_->read_only) return ReadOnlyError("flush");
+  return FromRocks(impl_->db->Flush(rocksdb::FlushOptions(), impl_->cfs), "flush");
+}
+
 Status StateStore::PutMeta(const std::string& key, const std::string& value) {
   if (impl_->read_only) return ReadOnlyError("put meta");
   rocksdb::WriteOptions sync_write;

@@ -411,6 +411,8 @@ class StateStore {
 
   Result<std::optional<std::string>> GetMeta(const std::string& key) const;
   Status PutMeta(const std::string& key, const std::string& value);
+  // Writes every table's memtable to disk and waits (tests, benchmarks).
+  Status Flush();
 
   WatchId Watch(const WatchSpec& spec, std::uint64_t min_index, std::function<void()> callback);
   WatchId Watch(const std::vector<Table>& tables, std::uint64_t min_index,
