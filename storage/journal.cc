@@ -380,8 +380,7 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
   std::string id;            // a reused buffer
   std::uint64_t change = 0;  // the index of the entry before, and
   std::uint32_t seq = 0;     // this entry's place within its change
-  std::array<std::uint64_t, std::size(kAllTables)> table_index{};
-  bool indexed[std::size(kAllTables)] = {};
+  std::array<std::uint64_t, std::size(kAllTables)> table_index{};  // 0: no entry of the table
   RETURN_IF_ERROR(ScanJournalHeads(store, base + 1,
                                    [&](const EventHead& h, std::string_view raw) -> Result<bool> {
     if (h.index > at_index) return false;
@@ -398,7 +397,6 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
                                                  : IsNodeUpdate(h.type);
     if (!known) return true;  // ApplyEvent ignores it too
     table_index[static_cast<std::size_t>(table)] = h.index;
-    indexed[static_cast<std::size_t>(table)] = true;
     const JournalKey here{h.index, seq, {}};
     if (table == Table::kJobs) {
       job_entries.push_back(here);
@@ -423,7 +421,7 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
     }
   }
   for (std::size_t t = 0; t < std::size(kAllTables); ++t) {
-    if (indexed[t]) state.table_index[t] = table_index[t];
+    if (table_index[t] != 0) state.table_index[t] = table_index[t];
   }
 
   // The latest entries, in journal order (each data block read once),
@@ -767,9 +765,8 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   ASSIGN_OR_RETURN(std::optional<std::string> base_text, store.GetMeta("journal/base"));
   const std::uint64_t base = base_text ? std::strtoull(base_text->c_str(), nullptr, 10) : 0;
 
-  // Pass 1: entries per change, from the envelopes alone; the time of a
-  // change only where it is needed (every change for an age limit, else
-  // those folded): a million-entry journal is not decoded to fold a tenth.
+  // Pass 1: entries per change and its time, from the envelopes and the
+  // time members alone (EntryTime skips the rest of each entry unparsed).
   struct Change {
     std::uint64_t index;
     std::size_t events;
@@ -777,11 +774,10 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   };
   std::vector<Change> changes;
   std::size_t total = 0;
-  const bool timed = policy.max_age > 0;
   RETURN_IF_ERROR(ScanJournalHeads(store, base + 1, [&](const EventHead& h, std::string_view raw) -> Result<bool> {
     if (changes.empty() || changes.back().index != h.index) changes.push_back({h.index, 0, 0});
     changes.back().events++;
-    if (timed) changes.back().time = std::max(changes.back().time, EntryTime(h, raw));
+    changes.back().time = std::max(changes.back().time, EntryTime(h, raw));
     ++total;
     return true;
   }));
@@ -817,17 +813,9 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   // Pass 2: the snapshot at `through`, its time the latest of the changes
   // folded (as folding each entry would give).
   ASSIGN_OR_RETURN(JournalState state, ReplayJournal(store, through));
-  if (timed) {
-    for (const Change& c : changes) {
-      if (c.index > through) break;
-      state.time = std::max(state.time, c.time);
-    }
-  } else {
-    RETURN_IF_ERROR(ScanJournalHeads(store, base + 1, [&](const EventHead& h, std::string_view raw) -> Result<bool> {
-      if (h.index > through) return false;
-      state.time = std::max(state.time, EntryTime(h, raw));
-      return true;
-    }));
+  for (const Change& c : changes) {
+    if (c.index > through) break;
+    state.time = std::max(state.time, c.time);
   }
   state.index = through;
   // Encoded object by object into the fold's batch: never the whole state
