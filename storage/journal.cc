@@ -1,7 +1,6 @@
 #include "storage/journal.h"
 
 #include <algorithm>
-#include <future>
 #include <thread>
 #include <tuple>
 #include <variant>
@@ -16,6 +15,12 @@ namespace drover {
 namespace {
 
 namespace json = boost::json;
+
+// For maps keyed by std::string that are asked with a string_view.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
 
 // Journal pages: big enough to amortise the iterator, small enough to
 // bound memory on a long journal.
@@ -110,6 +115,22 @@ bool TopicTableOf(std::string_view topic, Table* out) {
 
 static Result<JournalState> DecodeJournalStateOf(std::string_view text, const SnapshotFilter* keep);
 static Result<JournalState> LoadSnapshot(const StateStore& store, const SnapshotFilter* keep);
+
+namespace {
+
+// What the journal after the snapshot writes again, for a replay: such an
+// object is taken from its latest entry whole, so the snapshot's copy is
+// not decoded; of an allocation only the Job is read, and only when no
+// entry of the allocation carries its own (the rebuilt one keeps the
+// snapshot's).
+struct Rewritten {
+  std::function<bool(Table table, std::string_view id)> written;
+  std::function<bool(std::string_view alloc_id)> needs_job;
+};
+
+}  // namespace
+
+static Result<JournalState> LoadSnapshotBeneath(const StateStore& store, const Rewritten& rewritten);
 
 bool TopicTable(const std::string& topic, Table* out) { return TopicTableOf(topic, out); }
 
@@ -355,11 +376,6 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
                               " was compacted, so the earliest index that can be rebuilt is " +
                               std::to_string(base));
   }
-  // The snapshot is decoded on another thread while this one reads the
-  // journal's envelopes.
-  std::future<Result<JournalState>> snapshot;
-  if (base > 0) snapshot = std::async(std::launch::async, [&store] { return LoadJournalSnapshot(store); });
-
   // Every entry carries its whole object, so an object is its latest
   // entry: the scan notes where each object's latest entry is, from the
   // envelopes alone, and allocates nothing per entry. What depends on the
@@ -372,8 +388,9 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
     JournalKey job_carrier;  // allocations: the latest entry embedding a Job (index 0: none)
     bool latest_carries = false;
   };
-  std::unordered_map<std::string, Entries> objects[3];  // evals, allocs, nodes, by ID
-  auto objects_of = [&](Table t) -> std::unordered_map<std::string, Entries>& {
+  using ByID = std::unordered_map<std::string, Entries, StringHash, std::equal_to<>>;
+  ByID objects[3];  // evals, allocs, nodes
+  auto objects_of = [&](Table t) -> ByID& {
     return objects[t == Table::kEvals ? 0 : t == Table::kAllocs ? 1 : 2];
   };
   std::vector<JournalKey> job_entries;
@@ -413,9 +430,16 @@ Result<JournalState> ReplayJournal(const StateStore& store, std::uint64_t at_ind
     }
     return true;
   }));
+  // The snapshot, without what the journal wrote again since.
   JournalState state;
-  if (snapshot.valid()) {
-    ASSIGN_OR_RETURN(state, snapshot.get());
+  if (base > 0) {
+    const Rewritten rewritten{
+        [&](Table t, std::string_view id) { return objects_of(t).contains(id); },
+        [&](std::string_view id) {
+          auto it = objects[1].find(id);
+          return it != objects[1].end() && it->second.job_carrier.index == 0;
+        }};
+    ASSIGN_OR_RETURN(state, LoadSnapshotBeneath(store, rewritten));
     if (state.index != base) {
       return Unavailable("the journal was compacted while it was read; run it again");
     }
@@ -657,6 +681,64 @@ Result<JournalState> LoadSnapshotObjects(const StateStore& store, std::string_vi
 }
 
 }  // namespace
+
+static Result<JournalState> LoadSnapshotBeneath(const StateStore& store, const Rewritten& rewritten) {
+  ASSIGN_OR_RETURN(std::optional<std::string> header, store.GetMeta(kJournalHeaderKey));
+  if (!header) return LoadSnapshot(store, nullptr);  // before v9: one document, read whole
+  JournalState s;
+  ASSIGN_OR_RETURN(json::value head, ParseJson(*header));
+  ReadHeader(head, s);
+  RETURN_IF_ERROR(ScanSnapshotKind<Job>(store, kSnapJob, "Job", nullptr, SplitAtZero, [&](Job j) {
+    auto key = std::make_pair(j.Namespace, j.ID);
+    s.jobs[key] = std::move(j);
+  }));
+  RETURN_IF_ERROR(store.ScanSnapshot(std::string(1, kSnapPurged),
+                                     [&](std::string_view key, std::string_view) -> Result<bool> {
+    auto [ns, id] = SplitAtZero(key.substr(1));
+    s.purged_jobs.emplace(std::string(ns), std::string(id));
+    return true;
+  }));
+  auto id_only = [](std::string_view rest) { return std::make_pair(std::string_view(), rest); };
+  const SnapshotFilter kept_eval = [&](std::string_view, std::string_view, std::string_view id,
+                                       std::string_view) { return !rewritten.written(Table::kEvals, id); };
+  const SnapshotFilter kept_node = [&](std::string_view, std::string_view, std::string_view id,
+                                       std::string_view) { return !rewritten.written(Table::kNodes, id); };
+  RETURN_IF_ERROR(ScanSnapshotKind<Node>(store, kSnapNode, "Node", &kept_node, id_only, [&](Node n) {
+    s.nodes[n.ID] = std::move(n);
+  }));
+  RETURN_IF_ERROR(ScanSnapshotKind<Evaluation>(store, kSnapEval, "Evaluation", &kept_eval, id_only,
+                                               [&](Evaluation e) { s.evals[e.ID] = std::move(e); }));
+  // Allocations share a few jobs: each distinct Job text is decoded once.
+  std::map<std::string, Job, std::less<>> jobs_by_text;
+  RETURN_IF_ERROR(store.ScanSnapshot(std::string(1, kSnapAlloc),
+                                     [&](std::string_view key, std::string_view value) -> Result<bool> {
+    const std::string_view id = key.substr(1);
+    if (!rewritten.written(Table::kAllocs, id)) {
+      ASSIGN_OR_RETURN(Allocation a, DecodeSnapshotObject<Allocation>(key, value, "Allocation"));
+      s.allocs[a.ID] = std::move(a);
+      return true;
+    }
+    if (!rewritten.needs_job(id)) return true;
+    Allocation& slot = s.allocs[std::string(id)];
+    slot.ID = id;
+    const std::optional<std::string_view> text = MemberText(value, "Job");
+    if (!text) {  // not in the codec's shape: the slow way
+      ASSIGN_OR_RETURN(Allocation a, DecodeSnapshotObject<Allocation>(key, value, "Allocation"));
+      slot.Job = std::move(a.Job);
+      return true;
+    }
+    if (*text == "null") return true;
+    auto it = jobs_by_text.find(*text);
+    if (it == jobs_by_text.end()) {
+      auto job = DecodeJson<Job>(*text, "Allocation.Job");
+      if (!job.ok()) return job.status().Annotate("journal snapshot object " + Printable(key));
+      it = jobs_by_text.emplace(std::string(*text), std::move(*job)).first;
+    }
+    slot.Job = it->second;
+    return true;
+  }));
+  return s;
+}
 
 std::string EncodeSnapshotHeader(const JournalState& s) { return json::serialize(HeaderJson(s)); }
 

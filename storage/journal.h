@@ -112,8 +112,9 @@ Result<std::optional<Allocation>> LoadSnapshotAlloc(const StateStore& store, con
 // FailedPrecondition naming the oldest index that can be rebuilt.
 // Linear in the journal but decoding only the entries the result depends
 // on (each object's latest, and the jobs'): `time` is the latest among
-// those. The envelopes are read on the calling thread while another
-// decodes the snapshot; the latest entries are decoded on two.
+// those. Of the snapshot it decodes only the objects no later entry
+// writes again (and of a rewritten allocation its Job, once per distinct
+// job); the latest entries are decoded on two threads.
 Result<JournalState> ReplayJournal(const StateStore& store,
                                    std::uint64_t at_index = std::numeric_limits<std::uint64_t>::max());
 

@@ -174,6 +174,23 @@ bool AllocationCarriesJob(const EventHead& head, std::string_view raw) {
   return at != std::string_view::npos && at + 6 < raw.size() && raw[at + 6] == '{';
 }
 
+std::optional<std::string_view> MemberText(std::string_view object, std::string_view name) {
+  Cursor c{object};
+  if (!c.Eat('{')) return std::nullopt;
+  c.Space();
+  if (c.i < object.size() && object[c.i] == '}') return "null";
+  do {
+    std::string_view member;
+    if (!c.String(&member) || !c.Eat(':')) return std::nullopt;
+    c.Space();
+    const std::size_t start = c.i;
+    if (!c.Skip()) return std::nullopt;
+    if (member == name) return object.substr(start, c.i - start);
+  } while (c.Eat(','));
+  if (!c.Eat('}')) return std::nullopt;
+  return "null";
+}
+
 const char* TimeField(std::string_view topic, Nanos* unit) {
   *unit = 1;
   if (topic == "Allocation" || topic == "Evaluation") return "ModifyTime";

@@ -41,6 +41,11 @@ struct EventHead {
 // Job, a few hundred bytes of a many-KB entry.
 bool AllocationCarriesJob(const EventHead& head, std::string_view raw);
 
+// The text of the member `name` of a JSON object, unparsed: "null" when
+// the object has no such member, nullopt when the object is not in the
+// shape the codec writes (a name with escapes); decode it whole then.
+std::optional<std::string_view> MemberText(std::string_view object, std::string_view name);
+
 // The member of a `topic`'s object that says when the change was made, and
 // its unit in nanoseconds (ModifyTime of an allocation or evaluation,
 // SubmitTime of a job, StatusUpdatedAt of a node, in seconds); null for

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "migrations/migrations.h"
@@ -213,6 +214,99 @@ TEST_F(JournalReadTest, RebuiltAllocationsEmbedTheJobTheyWerePlacedWith) {
     auto folded = CompactJournal(*store_, RetentionPolicy{1, 0});
     ASSERT_TRUE(folded.ok()) << folded.status().ToString();
   }
+}
+
+// A member's text read without parsing the object: the top-level member
+// only, whatever the values around it hold.
+TEST(MemberTextTest, ReadsTheTopLevelMemberUnparsed) {
+  const std::string obj =
+      R"({"ID":"a","Resources":{"Job":{"ID":"nested"}},"Name":"say \"}{\"","Job":{"ID":"j","Meta":{"k":"}"}},"N":-1.5e3})";
+  EXPECT_EQ(MemberText(obj, "Job"), std::optional<std::string_view>(R"({"ID":"j","Meta":{"k":"}"}})"));
+  EXPECT_EQ(MemberText(obj, "N"), std::optional<std::string_view>("-1.5e3"));
+  EXPECT_EQ(MemberText(obj, "Name"), std::optional<std::string_view>(R"("say \"}{\"")"));
+  EXPECT_EQ(MemberText(obj, "Missing"), std::optional<std::string_view>("null"));
+  EXPECT_EQ(MemberText("{}", "Job"), std::optional<std::string_view>("null"));
+  EXPECT_EQ(MemberText(R"( { "Job" : null } )", "Job"), std::optional<std::string_view>("null"));
+  // Not the codec's shape: the caller decodes the object instead.
+  EXPECT_EQ(MemberText(R"({"J\u006fb":{}})", "Job"), std::nullopt);
+  EXPECT_EQ(MemberText(R"({"Job":{"ID":"j")", "Job"), std::nullopt);
+  EXPECT_EQ(MemberText("[1]", "Job"), std::nullopt);
+}
+
+// Allocations the journal writes again after the snapshot are taken from
+// their latest entry, and keep the Job the snapshot gave them (read from
+// its text, once per distinct job): the replay after compaction equals
+// the one before it.
+TEST_F(JournalReadTest, RewrittenSnapshotAllocationsKeepTheSnapshotsJob) {
+  auto put_job = [&](WriteTxn& txn, const Job& job) {
+    txn.PutJob(job);
+    txn.AddEvent(MakeEvent("Job", "JobRegistered", job.ID, job.Namespace, EncodeJson(job)));
+  };
+  auto put_alloc = [&](WriteTxn& txn, const std::string& id, const Job& job, const std::string& status) {
+    Allocation a;
+    a.ID = id;
+    a.Namespace = job.Namespace;
+    a.JobID = job.ID;
+    a.Job = job;
+    a.TaskGroup = "g";
+    a.ClientStatus = status;
+    a.CreateIndex = a.ModifyIndex = txn.index();
+    txn.PutAlloc(a);
+    txn.AddEvent(AllocationEvent("AllocationUpdated", a));  // without its Job
+  };
+  Job v1 = MakeJob("web", "v1");
+  MustApply([&](WriteTxn& txn) {
+    v1.CreateIndex = v1.ModifyIndex = v1.JobModifyIndex = txn.index();
+    put_job(txn, v1);
+    put_alloc(txn, "a1", v1, kAllocClientPending);
+    put_alloc(txn, "a2", v1, kAllocClientPending);
+    return Status::Ok();
+  });
+  Job v2 = MakeJob("web", "v2");
+  MustApply([&](WriteTxn& txn) {
+    v2.Version = 1;
+    v2.CreateIndex = v1.CreateIndex;
+    v2.ModifyIndex = v2.JobModifyIndex = txn.index();
+    put_job(txn, v2);
+    put_alloc(txn, "b1", v2, kAllocClientPending);
+    return Status::Ok();
+  });
+  std::uint64_t placed = 0;
+  MustApply([&](WriteTxn& txn) {
+    placed = txn.index() - 1;
+    put_job(txn, MakeJob("other", "o"));
+    return Status::Ok();
+  });
+  // The placements go into the snapshot; then each allocation but a2 is
+  // written again.
+  auto folded = CompactJournal(*store_, RetentionPolicy{1, 0});
+  ASSERT_TRUE(folded.ok()) << folded.status().ToString();
+  ASSERT_EQ(folded->base_index, placed);
+  MustApply([&](WriteTxn& txn) {
+    put_alloc(txn, "a1", v1, kAllocClientRunning);
+    put_alloc(txn, "b1", v2, kAllocClientComplete);
+    return Status::Ok();
+  });
+  auto state = ReplayJournal(*store_);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  ASSERT_EQ(state->allocs.size(), 3u);
+  for (const auto& [id, marker, status] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"a1", "v1", kAllocClientRunning},
+           {"a2", "v1", kAllocClientPending},
+           {"b1", "v2", kAllocClientComplete}}) {
+    SCOPED_TRACE(id);
+    const Allocation& a = state->allocs.at(id);
+    EXPECT_EQ(a.ClientStatus, status);
+    EXPECT_EQ(a.JobID, "web");
+    ASSERT_TRUE(a.Job.has_value());
+    EXPECT_EQ(a.Job->Meta, (StringMap{{"marker", marker}}));
+  }
+  // The live table agrees, object for object.
+  auto live = store_->ListAllocsByIDPrefix("");
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  ASSERT_EQ(live->size(), 3u);
+  for (const Allocation& a : *live) EXPECT_EQ(state->allocs.at(a.ID), a) << a.ID;
 }
 
 // The journal is written LZ4-compressed in large blocks, which a full
