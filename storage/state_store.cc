@@ -524,7 +524,8 @@ struct StateStore::Impl {
 void WriteTxn::PutJob(const Job& job) {
   std::string json = EncodeJson(job);
   batch_->Put(store_->impl_->cf(kJobs), JobKey(job.Namespace, job.ID), json);
-  StageJobVersion(job.Namespace, job.ID, job, std::move(json));
+  Status st = StageJobVersion(job.Namespace, job.ID, job, std::move(json));
+  if (!st.ok() && error_.ok()) error_ = st;
   Touch(Table::kJobs);
   touched_keys_.push_back(JobWatchKey(job.Namespace, job.ID));
 }

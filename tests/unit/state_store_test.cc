@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "migrations/migrations.h"
+#include "storage/alloc_record.h"
 #include "storage/model.h"
+#include "tests/support/raw_db.h"
 
 namespace drover {
 namespace {
@@ -710,6 +712,36 @@ TEST_F(StateStoreTest, WatchFiresFromACommitOnAnotherThread) {
   });
   writer.join();
   EXPECT_EQ(fired.load(), 1);
+}
+
+// A job version the store cannot read back fails the change that writes
+// the job, and the change writes nothing: the job table never points at a
+// version whose stored copy is not the job.
+TEST_F(StateStoreTest, PutJobFailsTheChangeWhenItsStoredVersionIsUnreadable) {
+  Reopen();
+  Job job = MakeJob("default", "web");
+  store_.reset();
+  {
+    auto raw = testing::RawDb::Open(dir_);
+    ASSERT_NE(raw, nullptr);
+    ASSERT_NE(raw->Family("job_versions"), nullptr);
+    ASSERT_TRUE(raw->db()
+                    ->Put(rocksdb::WriteOptions(), raw->Family("job_versions"),
+                          JobVersionKey(job.Namespace, job.ID, RefOf(job)), "{not json")
+                    .ok());
+  }
+  Reopen();
+  const std::uint64_t before = store_->LatestIndex();
+  auto r = store_->Apply([&](WriteTxn& txn) {
+    txn.PutJob(job);
+    return Status::Ok();
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("invalid JSON"), std::string::npos) << r.status().ToString();
+  EXPECT_EQ(store_->LatestIndex(), before);
+  auto got = store_->GetJob(job.Namespace, job.ID);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_FALSE(got->has_value());
 }
 
 }  // namespace
