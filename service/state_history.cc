@@ -410,7 +410,7 @@ Status WriteAllocStory(const StateStore& store, const std::string& prefix, const
       }
     } else if (node && prev) {
       ASSIGN_OR_RETURN(Node n, FromJson<Node>(*obj, "Node"));
-      agent_lines.push_back({h.index, n.StatusUpdatedAt * kSecond, order,
+      agent_lines.push_back({h.index, TimeInNanos(n.StatusUpdatedAt, kSecond), order,
                              "agent started: node " + n.Name + " registered (" + n.Status + ")"});
     }
     return true;

@@ -263,7 +263,7 @@ struct DumpFilter {
   }
   bool Keep(const Node& n) const {
     return alloc.empty() && job.empty() && n.ID.starts_with(id) &&
-           Changed(n.ModifyIndex, n.StatusUpdatedAt * kSecond);
+           Changed(n.ModifyIndex, TimeInNanos(n.StatusUpdatedAt, kSecond));
   }
 };
 

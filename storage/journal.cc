@@ -51,7 +51,7 @@ std::int64_t IntField(const json::value& obj, const char* name) {
 // The change time carried by the object of an event of `topic`.
 Nanos TimeOf(const std::string& topic, const json::value& object) {
   Nanos unit = 0;
-  if (const char* field = TimeField(topic, &unit)) return IntField(object, field) * unit;
+  if (const char* field = TimeField(topic, &unit)) return TimeInNanos(IntField(object, field), unit);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "storage/journal_scan.h"
 
 #include <charconv>
+#include <limits>
 
 #include "storage/codec.h"
 
@@ -200,6 +201,12 @@ const char* TimeField(std::string_view topic, Nanos* unit) {
   return nullptr;
 }
 
+Nanos TimeInNanos(std::int64_t value, Nanos unit) {
+  Nanos out = 0;
+  if (!__builtin_mul_overflow(value, unit, &out)) return out;
+  return (value < 0) != (unit < 0) ? std::numeric_limits<Nanos>::min() : std::numeric_limits<Nanos>::max();
+}
+
 std::optional<Nanos> EntryTimeOf(const EventHead& head, std::string_view raw) {
   Nanos unit = 0;
   const char* field = TimeField(head.topic, &unit);
@@ -231,7 +238,7 @@ std::optional<Nanos> EntryTimeOf(const EventHead& head, std::string_view raw) {
     std::int64_t v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-    found = v * unit;
+    found = TimeInNanos(v, unit);
   } while (c.Eat(','));
   if (!c.Eat('}')) return std::nullopt;
   return found;

@@ -52,6 +52,10 @@ std::optional<std::string_view> MemberText(std::string_view object, std::string_
 // other topics.
 const char* TimeField(std::string_view topic, Nanos* unit);
 
+// `value` units of `unit` ns as nanoseconds, held to the int64 range (a
+// stored time is data: a corrupt one must not overflow).
+Nanos TimeInNanos(std::int64_t value, Nanos unit);
+
 // That time read from the entry's text, skipping the rest of its object
 // unparsed (EventTime without decoding); 0 when the object has none, and
 // nullopt when the entry is not in the usual shape (decode it then).

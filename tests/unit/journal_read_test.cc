@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -118,6 +119,11 @@ TEST_F(JournalReadTest, EntryTimeFromTheTextMatchesTheDecodedEntry) {
        1700000000000000001},
       {"Node", R"({"ID":"n","StatusUpdatedAt":1700000000,"Attributes":{"x":"y"}})",
        1700000000 * kSecond},
+      // A corrupt node time in seconds does not overflow: it is held to
+      // the range of nanoseconds.
+      {"Node", R"({"ID":"n","StatusUpdatedAt":9223372036854775807})",
+       std::numeric_limits<Nanos>::max()},
+      {"Node", R"({"ID":"n","StatusUpdatedAt":-9300000000})", std::numeric_limits<Nanos>::min()},
       {"Allocation", R"({"ID":"a","ModifyTime":null})", 0},
       {"Allocation", R"({"ID":"a"})", 0},
       {"Allocation", R"({})", 0},
