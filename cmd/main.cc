@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include "api/fd_limits.h"
@@ -73,6 +74,10 @@ Status LoadConfigFile(const std::string& path, AgentConfig& config, std::string&
     if (std::string(key) == "journal_max_events") {
       config.journal_max_events = static_cast<std::size_t>(v->get_int64());
     } else {
+      if (v->get_int64() > std::numeric_limits<Nanos>::max() / kSecond) {
+        return InvalidArgument("config file " + path + ": " + key + " is too large (at most " +
+                               std::to_string(std::numeric_limits<Nanos>::max() / kSecond) + ")");
+      }
       config.journal_max_age = v->get_int64() * kSecond;
     }
   }

@@ -372,5 +372,14 @@ TEST(ValidationKillTimeoutE2ETest, BadMaxKillTimeoutIsRefusedAtStart) {
   EXPECT_FALSE(launched.ok()) << "an agent started with max_kill_timeout -5s";
 }
 
+// A retention age whose nanoseconds overflow is refused, not wrapped to a
+// negative age that would fold the whole journal.
+TEST(ValidationConfigE2ETest, HugeJournalMaxAgeIsRefusedAtStart) {
+  auto launched = LaunchWithConfig(R"({"journal_max_age_seconds": 9223372036854775807})", 5s);
+  EXPECT_FALSE(launched.ok()) << "an agent started with journal_max_age_seconds 2^63-1";
+  auto fine = LaunchWithConfig(R"({"journal_max_age_seconds": 9223372036})");
+  EXPECT_TRUE(fine.ok()) << fine.status().ToString();
+}
+
 }  // namespace
 }  // namespace drover::testing
