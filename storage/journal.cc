@@ -847,58 +847,66 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   ASSIGN_OR_RETURN(std::optional<std::string> base_text, store.GetMeta("journal/base"));
   const std::uint64_t base = base_text ? std::strtoull(base_text->c_str(), nullptr, 10) : 0;
 
-  // Pass 1: entries per change and its time, from the envelopes and the
-  // time members alone (EntryTime skips the rest of each entry unparsed).
-  struct Change {
-    std::uint64_t index;
-    std::size_t events;
-    Nanos time;
-  };
-  std::vector<Change> changes;
+  // How many entries the journal holds: its count in meta (kept by every
+  // commit and fold since schema v5), else counted.
+  ASSIGN_OR_RETURN(std::optional<std::string> count_text, store.GetMeta("journal/entries"));
   std::size_t total = 0;
-  RETURN_IF_ERROR(ScanJournalHeads(store, base + 1, [&](const EventHead& h, std::string_view raw) -> Result<bool> {
-    if (changes.empty() || changes.back().index != h.index) changes.push_back({h.index, 0, 0});
-    changes.back().events++;
-    changes.back().time = std::max(changes.back().time, EntryTime(h, raw));
-    ++total;
-    return true;
-  }));
+  if (count_text) {
+    total = std::strtoull(count_text->c_str(), nullptr, 10);
+  } else {
+    RETURN_IF_ERROR(ScanJournalHeads(store, base + 1, [&](const EventHead&, std::string_view) -> Result<bool> {
+      ++total;
+      return true;
+    }));
+  }
+  const std::size_t excess =
+      policy.max_events > 0 && total > policy.max_events ? total - policy.max_events : 0;
+
+  // Pass 1: from the oldest change on, the changes the policy folds, from
+  // the envelopes and the time members alone (EntryTime skips the rest of
+  // each entry unparsed). A change is folded while the count asks for more,
+  // or while every change so far is older than max_age (times are derived
+  // from payloads and need not be monotonic, and folding must stay a prefix
+  // of the journal); the scan stops at the first change kept, so a
+  // compaction with nothing to do reads one change.
+  const Nanos cutoff = now - policy.max_age;
+  bool all_old = policy.max_age > 0;
   std::uint64_t through = base;
   std::size_t folded = 0;
-  if (policy.max_events > 0 && total > policy.max_events) {
-    const std::size_t excess = total - policy.max_events;
-    for (const Change& c : changes) {
-      if (folded >= excess) break;
-      folded += c.events;
-      through = c.index;
+  Nanos folded_time = 0;  // the latest change time among the folded
+  struct Change {
+    std::uint64_t index = 0;
+    std::size_t events = 0;
+    Nanos time = 0;
+  } change;
+  auto fold = [&](const Change& c) {
+    all_old = all_old && c.time < cutoff;
+    if (folded >= excess && !all_old) return false;
+    folded += c.events;
+    through = c.index;
+    folded_time = std::max(folded_time, c.time);
+    return true;
+  };
+  bool stopped = false;
+  RETURN_IF_ERROR(ScanJournalHeads(store, base + 1, [&](const EventHead& h, std::string_view raw) -> Result<bool> {
+    if (h.index != change.index) {
+      if (change.events > 0 && !fold(change)) {
+        stopped = true;
+        return false;
+      }
+      change = Change{h.index, 0, 0};
     }
-  }
-  if (policy.max_age > 0) {
-    const Nanos cutoff = now - policy.max_age;
-    std::size_t aged = 0;
-    std::uint64_t aged_through = base;
-    // Stop at the first change young enough to keep: times are derived
-    // from payloads and need not be monotonic, and folding must stay a
-    // prefix of the journal.
-    for (const Change& c : changes) {
-      if (c.time >= cutoff) break;
-      aged += c.events;
-      aged_through = c.index;
-    }
-    if (aged_through > through) {
-      through = aged_through;
-      folded = aged;
-    }
-  }
+    change.events++;
+    change.time = std::max(change.time, EntryTime(h, raw));
+    return true;
+  }));
+  if (!stopped && change.events > 0) fold(change);
   if (through == base) return CompactionResult{0, base};
 
   // Pass 2: the snapshot at `through`, its time the latest of the changes
   // folded (as folding each entry would give).
   ASSIGN_OR_RETURN(JournalState state, ReplayJournal(store, through));
-  for (const Change& c : changes) {
-    if (c.index > through) break;
-    state.time = std::max(state.time, c.time);
-  }
+  state.time = std::max(state.time, folded_time);
   state.index = through;
   // Encoded object by object into the fold's batch: never the whole state
   // as one JSON document.

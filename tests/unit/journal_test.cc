@@ -307,6 +307,54 @@ TEST_F(JournalTest, CompactionByAgeFoldsOnlyOlderChanges) {
   EXPECT_EQ(none->folded_events, 0u);
 }
 
+// With both limits, the journal is folded as far as either asks; the age
+// limit stops at the first change young enough to keep even when older
+// ones follow it, and the snapshot's time is the latest folded change's.
+TEST_F(JournalTest, CompactionByCountAndAgeFoldsThePrefixEitherAsksFor) {
+  // One evaluation change per time, at indexes 1..5: the third is young.
+  const Nanos times[] = {kT0, kT0 + kSecond, kT0 + 100 * kSecond, kT0 + 2 * kSecond, kT0 + 3 * kSecond};
+  for (int i = 0; i < 5; ++i) {
+    MustApply([&](WriteTxn& txn) {
+      Evaluation e;
+      e.ID = Id(i + 1);
+      e.Namespace = "default";
+      e.JobID = "web";
+      e.CreateIndex = e.ModifyIndex = txn.index();
+      e.CreateTime = e.ModifyTime = times[i];
+      txn.PutEval(e);
+      txn.AddEvent(MakeEvent("Evaluation", "EvaluationUpdated", e.ID, "default", EncodeJson(e), {"web"}));
+      return Status::Ok();
+    });
+  }
+  const Nanos now = kT0 + 50 * kSecond;  // max_age 10 s: all but the third are old
+  const JournalState head_before = *ReplayJournal(*store_);
+
+  // The age limit alone: changes 1 and 2; the old changes 4 and 5 stay
+  // behind the young third.
+  auto by_age = CompactJournal(*store_, RetentionPolicy{.max_events = 0, .max_age = 10 * kSecond}, now);
+  ASSERT_TRUE(by_age.ok()) << by_age.status().ToString();
+  EXPECT_EQ(by_age->base_index, 2u);
+  EXPECT_EQ(by_age->folded_events, 2u);
+  // Nothing more for it to fold: the oldest kept change is young.
+  auto again = CompactJournal(*store_, RetentionPolicy{.max_events = 0, .max_age = 10 * kSecond}, now);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->folded_events, 0u);
+  EXPECT_EQ(again->base_index, 2u);
+
+  // The count asks for one more (3 held, keep 1 => fold 2): through index
+  // 4, with the young change; the snapshot's time is its time.
+  auto both = CompactJournal(*store_, RetentionPolicy{.max_events = 1, .max_age = 10 * kSecond}, now);
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_EQ(both->base_index, 4u);
+  EXPECT_EQ(both->folded_events, 2u);
+  auto snapshot = LoadJournalSnapshot(*store_);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().ToString();
+  EXPECT_EQ(snapshot->index, 4u);
+  EXPECT_EQ(snapshot->time, kT0 + 100 * kSecond);
+  EXPECT_EQ(snapshot->evals.size(), 4u);
+  ExpectSameTables(*ReplayJournal(*store_), head_before);
+}
+
 TEST_F(JournalTest, FoldJournalRefusesAStaleBase) {
   Populate();
   ASSERT_TRUE(CompactJournal(*store_, RetentionPolicy{.max_events = 3}).ok());
