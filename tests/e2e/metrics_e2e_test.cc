@@ -162,6 +162,15 @@ TEST_F(MetricsE2ETest, PerTaskGaugesAndDroversOwnFigures) {
                                         std::chrono::seconds(30));
   ASSERT_FALSE(alloc.empty()) << agent_->LogTail();
 
+  // The task's gauges appear once its first stats are sampled.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        json::value first = json::parse(Get("/v1/metrics").body);
+        return FindNamed(first.at("Gauges").as_array(), "nomad.client.allocs.memory.rss") != nullptr;
+      },
+      std::chrono::seconds(10)))
+      << agent_->LogTail();
+
   // A blocking query parks while the metrics are read.
   auto index = client.Get("/v1/job/measured");
   ASSERT_TRUE(index.ok());
