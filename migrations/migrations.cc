@@ -176,6 +176,26 @@ Status SplitJournalSnapshot(MigrationTxn& txn) {
 
 }  // namespace
 
+// v10: the journal's Node events indexed too ('n' <node id> keys in
+// `journal_objects`), so `events why` finds the agent's restarts without
+// scanning the journal. Built from the journal as it stands, streaming,
+// as v8 built the rest of the index.
+constexpr const char* kNodeIndexStep = "journal entries indexed by node";
+Status IndexJournalByNode(MigrationTxn& txn) {
+  return txn.ScanCommitted("events", [&](std::string_view key, std::string_view raw) -> Status {
+    if (key.size() != 12) return Internal("journal: a key of " + std::to_string(key.size()) + " bytes");
+    std::uint64_t index = 0;
+    std::uint32_t seq = 0;
+    for (int i = 0; i < 8; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
+    for (int i = 8; i < 12; ++i) seq = (seq << 8) | static_cast<unsigned char>(key[i]);
+    ASSIGN_OR_RETURN(JournalObjectEntry entry, JournalObjectKeysOf(index, seq, raw));
+    for (const std::string& k : entry.keys) {
+      if (k.starts_with('n')) txn.Put("journal_objects", k, entry.topic);
+    }
+    return Status::Ok();
+  });
+}
+
 std::vector<Migration> All() {
   return {
       {1, "initial schema", InitialSchema},
@@ -187,6 +207,7 @@ std::vector<Migration> All() {
       {7, "deployments", AddDeployments},
       {8, kJournalIndexStep, IndexJournalByObject},
       {9, "journal snapshot stored one key per object", SplitJournalSnapshot},
+      {10, kNodeIndexStep, IndexJournalByNode},
   };
 }
 

@@ -17,14 +17,15 @@
 namespace drover::migrations {
 
 // The schema version this binary writes.
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 // Every step, in ascending version order.
 std::vector<Migration> All();
 
 // The oldest schema the read-only tools read as it is (they never
 // migrate): the journal's object index on. Later steps changed only what
-// the readers read in both layouts (the journal snapshot's).
+// the readers read in both layouts: the journal snapshot's (v9), and the
+// index of Node events (v10; found by a journal scan before).
 int OldestReadableSchema();
 
 }  // namespace drover::migrations

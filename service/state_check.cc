@@ -119,6 +119,8 @@ std::string DescribeIndexKey(std::string_view key, std::uint64_t* index) {
   std::string what;
   if (key[0] == 'a') {
     what = "allocation " + std::string(body);
+  } else if (key[0] == 'n') {
+    what = "node " + std::string(body);
   } else {
     const std::size_t sep = body.find('\0');
     what = sep == std::string_view::npos
@@ -126,6 +128,12 @@ std::string DescribeIndexKey(std::string_view key, std::uint64_t* index) {
                : "job " + JobName(std::string(body.substr(sep + 1)), std::string(body.substr(0, sep)));
   }
   return what + " -> entry " + std::to_string(*index) + "." + std::to_string(seq);
+}
+
+// Whether a journal_objects key of this kind belongs in a store of this
+// schema: Node events are indexed since v10.
+bool Indexed(const StateStore& store, std::string_view key) {
+  return store.schema_version() >= 10 || key.empty() || key[0] != 'n';
 }
 
 // The keys the journal's entries after `base` should have and the keys
@@ -140,7 +148,9 @@ Result<std::vector<CheckReport::Problem>> JournalIndexProblems(const StateStore&
     seq = h.index == change ? seq + 1 : 0;
     change = h.index;
     ASSIGN_OR_RETURN(JournalObjectEntry e, JournalObjectKeysOf(h.index, seq, raw));
-    for (std::string& k : e.keys) want.emplace_back(std::move(k), e.topic);
+    for (std::string& k : e.keys) {
+      if (Indexed(store, k)) want.emplace_back(std::move(k), e.topic);
+    }
     return true;
   }));
   RETURN_IF_ERROR(store.ScanJournalObjects([&](std::string_view key, std::string_view topic) {
@@ -259,10 +269,14 @@ Result<CheckReport> CheckState(const StateStore& store, const CheckProgress& pro
       store, std::numeric_limits<std::uint64_t>::max(),
       [&](const EventHead& h, std::uint32_t seq, std::string_view raw) -> Status {
         if (h.payload != std::string_view::npos) {
-          VisitEntryObjectKeys(h, seq, [&](std::string_view key) { expected.Add(key, h.topic); });
+          VisitEntryObjectKeys(h, seq, [&](std::string_view key) {
+            if (Indexed(store, key)) expected.Add(key, h.topic);
+          });
         } else {  // an entry in another shape (escapes): its keys as the writer made them
           ASSIGN_OR_RETURN(JournalObjectEntry e, JournalObjectKeysOf(h.index, seq, raw));
-          for (const std::string& k : e.keys) expected.Add(k, e.topic);
+          for (const std::string& k : e.keys) {
+            if (Indexed(store, k)) expected.Add(k, e.topic);
+          }
         }
         if (++entries % 100'000 == 0) phase("replaying the journal: " + std::to_string(entries) + " entries");
         return Status::Ok();

@@ -324,6 +324,43 @@ Status WriteStateDiff(const StateStore& store, const DiffOptions& o, std::ostrea
   return Status::Ok();
 }
 
+namespace {
+
+// The journal entries after `base` a story of `now` can name, from the
+// object index (schema v10), in journal order: its own, its replacement's,
+// its job's own and its evaluations' (in any namespace, as their filter
+// keys name the job), and the nodes'. Of a big job's thousands of
+// allocation entries only the keys are read.
+Result<std::vector<JournalKey>> StoryEntries(const StateStore& store, const Allocation& now,
+                                             std::uint64_t base) {
+  std::vector<JournalKey> keys;
+  auto add = [&](std::vector<JournalKey> more, bool job_and_evals_only) {
+    for (JournalKey& k : more) {
+      if (k.index <= base) continue;
+      if (job_and_evals_only && k.topic != "Job" && k.topic != "Evaluation") continue;
+      keys.push_back(std::move(k));
+    }
+  };
+  ASSIGN_OR_RETURN(std::vector<JournalKey> mine, store.ListAllocJournal(now.ID, false));
+  add(std::move(mine), false);
+  if (!now.NextAllocation.empty()) {
+    ASSIGN_OR_RETURN(std::vector<JournalKey> next, store.ListAllocJournal(now.NextAllocation, false));
+    add(std::move(next), false);
+  }
+  ASSIGN_OR_RETURN(std::vector<JournalKey> job, store.ListJobJournal(now.JobID, ""));
+  add(std::move(job), true);
+  ASSIGN_OR_RETURN(std::vector<JournalKey> nodes, store.ListNodeJournal());
+  add(std::move(nodes), false);
+  auto place = [](const JournalKey& k) { return std::tie(k.index, k.seq); };
+  std::sort(keys.begin(), keys.end(), [&](const JournalKey& a, const JournalKey& b) { return place(a) < place(b); });
+  keys.erase(std::unique(keys.begin(), keys.end(),
+                         [&](const JournalKey& a, const JournalKey& b) { return place(a) == place(b); }),
+             keys.end());
+  return keys;
+}
+
+}  // namespace
+
 Status WriteAllocStory(const StateStore& store, const std::string& prefix, const std::string& task,
                        std::ostream& out) {
   if (prefix.empty()) return InvalidArgument("an allocation ID (or a prefix of one) is needed");
@@ -358,8 +395,7 @@ Status WriteAllocStory(const StateStore& store, const std::string& prefix, const
   std::vector<StoryLine> agent_lines;
   std::set<std::string> told_evals;
 
-  RETURN_IF_ERROR(ScanJournalHeads(store, snapshot.index + 1,
-                                   [&](const EventHead& h, std::string_view raw) -> Result<bool> {
+  auto tell = [&](const EventHead& h, std::string_view raw) -> Result<bool> {
     ++order;
     const bool mine = h.topic == "Allocation" && h.key == now.ID;
     const bool replacement = h.topic == "Allocation" && !now.NextAllocation.empty() &&
@@ -414,7 +450,13 @@ Status WriteAllocStory(const StateStore& store, const std::string& prefix, const
                              "agent started: node " + n.Name + " registered (" + n.Status + ")"});
     }
     return true;
-  }));
+  };
+  if (store.schema_version() >= 10) {
+    ASSIGN_OR_RETURN(std::vector<JournalKey> keys, StoryEntries(store, now, snapshot.index));
+    RETURN_IF_ERROR(VisitJournalEntries(store, keys, tell));
+  } else {  // a read-only view of an older store: its Node events are not indexed
+    RETURN_IF_ERROR(ScanJournalHeads(store, snapshot.index + 1, tell));
+  }
   // The placing evaluation may be journaled after the placement.
   if (!story.empty() && story.front().text.starts_with("placed on node") && !now.EvalID.empty()) {
     const std::string by = "by evaluation " + Short(now.EvalID);

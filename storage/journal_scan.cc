@@ -1,5 +1,6 @@
 #include "storage/journal_scan.h"
 
+#include <algorithm>
 #include <charconv>
 #include <limits>
 
@@ -265,27 +266,52 @@ Result<JournalObjectEntry> JournalObjectKeysOf(std::uint64_t index, std::uint32_
 
 Result<Event> DecodeJournalEntry(std::string_view raw) { return DecodeJson<Event>(raw, "Event"); }
 
+namespace {
+
+// `fn` with the envelope of the raw entry stored at `index`.
+Result<bool> WithHead(std::uint64_t index, std::string_view raw,
+                      const std::function<Result<bool>(const EventHead&, std::string_view)>& fn) {
+  EventHead head;
+  head.filter_keys = "null";
+  if (ParseHead(raw, &head)) {
+    head.index = index;
+    return fn(head, raw);
+  }
+  // Escapes or another order: the slow way, for this entry only. The
+  // filter keys are re-encoded escape-free or left out (then no match).
+  ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
+  std::string keys = "[";
+  for (const std::string& k : e.FilterKeys) {
+    if (k.find_first_of("\"\\") != std::string::npos) continue;
+    keys += (keys.size() > 1 ? ",\"" : "\"") + k + "\"";
+  }
+  keys += "]";
+  head = EventHead{index, e.Topic, e.Type, e.Key, e.Namespace, keys};
+  return fn(head, raw);
+}
+
+}  // namespace
+
 Status ScanJournalHeads(const StateStore& store, std::uint64_t from_index,
                         const std::function<Result<bool>(const EventHead&, std::string_view)>& fn) {
   return store.ScanEventsRaw(from_index, [&](std::uint64_t index, std::string_view raw) -> Result<bool> {
-    EventHead head;
-    head.filter_keys = "null";
-    if (ParseHead(raw, &head)) {
-      head.index = index;
-      return fn(head, raw);
-    }
-    // Escapes or another order: the slow way, for this entry only. The
-    // filter keys are re-encoded escape-free or left out (then no match).
-    ASSIGN_OR_RETURN(Event e, DecodeJournalEntry(raw));
-    std::string keys = "[";
-    for (const std::string& k : e.FilterKeys) {
-      if (k.find_first_of("\"\\") != std::string::npos) continue;
-      keys += (keys.size() > 1 ? ",\"" : "\"") + k + "\"";
-    }
-    keys += "]";
-    head = EventHead{index, e.Topic, e.Type, e.Key, e.Namespace, keys};
-    return fn(head, raw);
+    return WithHead(index, raw, fn);
   });
+}
+
+Status VisitJournalEntries(const StateStore& store, const std::vector<JournalKey>& keys,
+                           const std::function<Result<bool>(const EventHead&, std::string_view)>& fn) {
+  constexpr std::size_t kBatch = 512;
+  for (std::size_t at = 0; at < keys.size(); at += kBatch) {
+    const std::vector<JournalKey> batch(keys.begin() + at, keys.begin() + std::min(keys.size(), at + kBatch));
+    ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> raws, store.GetJournalEntries(batch));
+    for (std::size_t i = 0; i < raws.size(); ++i) {
+      if (!raws[i]) continue;  // folded since the keys were read
+      ASSIGN_OR_RETURN(bool more, WithHead(batch[i].index, *raws[i], fn));
+      if (!more) return Status::Ok();
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace drover

@@ -73,6 +73,12 @@ void VisitEntryObjectKeys(const EventHead& head, std::uint32_t seq,
 Status ScanJournalHeads(const StateStore& store, std::uint64_t from_index,
                         const std::function<Result<bool>(const EventHead&, std::string_view raw)>& fn);
 
+// The same for the entries at `keys` (e.g. from the journal's object
+// index), in the order given, read a batch at a time; an entry folded
+// since the keys were read is left out.
+Status VisitJournalEntries(const StateStore& store, const std::vector<JournalKey>& keys,
+                           const std::function<Result<bool>(const EventHead&, std::string_view raw)>& fn);
+
 // The `journal_objects` keys (state_store.h) of the raw entry stored at
 // (index, seq), and its topic (their value).
 struct JournalObjectEntry {

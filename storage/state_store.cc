@@ -159,6 +159,7 @@ void VisitJournalObjectKeys(std::uint64_t index, std::uint32_t seq, std::string_
     fn(k);
   };
   if (topic == "Allocation") visit('a', key, false);
+  if (topic == "Node") visit('n', key, false);
   if (topic == "Job") {
     visit('j', key, true);
   } else if (topic == "Evaluation" || topic == "Allocation") {
@@ -1292,6 +1293,19 @@ Result<std::vector<JournalKey>> StateStore::ListJobJournal(const std::string& id
       return std::tie(a.index, a.seq) < std::tie(b.index, b.seq);
     });
   }
+  return out;
+}
+
+Result<std::vector<JournalKey>> StateStore::ListNodeJournal() const {
+  std::vector<JournalKey> out;
+  RETURN_IF_ERROR(impl_->Scan(kJournalObjects, "n", [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+    if (k.size() >= 1 + 13) out.push_back(ParseJournalObjectKey(k, v));
+    return true;
+  }));
+  // Each node's entries are listed on their own.
+  std::sort(out.begin(), out.end(), [](const JournalKey& a, const JournalKey& b) {
+    return std::tie(a.index, a.seq) < std::tie(b.index, b.seq);
+  });
   return out;
 }
 

@@ -47,13 +47,15 @@
 //                                            not yet)
 //   journal_objects 'a' <alloc id> \0 be64(index) be32(seq)             -> topic
 //                 'j' <job id> \0 <namespace> \0 be64(index) be32(seq) -> topic
+//                 'n' <node id> \0 be64(index) be32(seq)              -> topic
 //                                         the journal entries of each allocation
-//                                            (its Allocation events) and of each job
+//                                            (its Allocation events), of each job
 //                                            (its Job events and the Evaluation and
 //                                            Allocation events naming it in
-//                                            FilterKeys), written with the entry and
-//                                            deleted when compaction folds it
-//                                            (schema v5)
+//                                            FilterKeys) and, since schema v10, of
+//                                            each node (its Node events), written
+//                                            with the entry and deleted when
+//                                            compaction folds it (schema v5)
 //   meta          "journal/entries"       -> decimal text: how many entries the
 //                                            journal holds (schema v5)
 //   meta          "journal/base"          -> decimal text: the index the journal
@@ -108,7 +110,8 @@ std::string AllocCreateKey(std::uint64_t create_index, const std::string& alloc_
 
 // The `journal_objects` keys of one journal entry (see the key layout):
 // one for an Allocation event, one per job it belongs to for Job,
-// Evaluation and Allocation events (`filter_keys` as the event carries them).
+// Evaluation and Allocation events (`filter_keys` as the event carries them),
+// one for a Node event.
 std::vector<std::string> JournalObjectKeys(std::uint64_t index, std::uint32_t seq,
                                            std::string_view topic, std::string_view key,
                                            std::string_view ns,
@@ -364,6 +367,9 @@ class StateStore {
   Result<std::vector<JournalKey>> ListJobJournal(const std::string& id, const std::string& ns) const;
   // One journal entry's Event JSON; empty once compaction folded it.
   Result<std::optional<std::string>> GetJournalEntry(const JournalKey& key) const;
+  // The journal entries of every node (its Node events), in journal order
+  // (none before schema v10, which indexed them).
+  Result<std::vector<JournalKey>> ListNodeJournal() const;
   // Several at once, in the order asked (each empty once folded); keys in
   // journal order read each data block once.
   Result<std::vector<std::optional<std::string>>> GetJournalEntries(
