@@ -138,8 +138,7 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
       [a = agent.get()](const Job& job) { return a->namespaces_->CheckJob(job); });
   agent->deployments_->SetSchedulingNode([a = agent.get()] { return a->SchedulingNode(); });
   agent->deployments_->Start(agent->timers_);
-  // Not before serving: on a long journal a compaction takes a while.
-  agent->timers_.After(kSecond, [a = agent.get()] { a->CompactJournalPeriodically(); });
+  agent->compactor_ = std::thread([a = agent.get()] { a->RunCompactor(); });
   log::Info("agent: node " + node.ID + " (" + node.Name + ") ready: " +
             std::to_string(cap.cores) + " cores, " + std::to_string(cap.cpu_mhz) + " MHz, " +
             std::to_string(cap.memory_mb) + " MB");
@@ -147,6 +146,12 @@ Result<std::unique_ptr<Agent>> Agent::Create(AgentConfig config) {
 }
 
 void Agent::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(compactor_mu_);
+    compactor_stop_ = true;
+  }
+  compactor_wake_.notify_all();
+  if (compactor_.joinable()) compactor_.join();
   if (drainer_) drainer_->Stop();
   timers_.Stop();
   if (gc_) gc_->Stop();
@@ -429,16 +434,26 @@ Status Agent::RearmFollowups() {
   return bad;
 }
 
-void Agent::CompactJournalPeriodically() {
-  auto result = CompactJournal(*store_, RetentionPolicy{config_.journal_max_events,
-                                                        config_.journal_max_age});
-  if (result.ok() && result->folded_events > 0) {
-    log::Info("journal: folded " + std::to_string(result->folded_events) +
-              " entries into the snapshot at index " + std::to_string(result->base_index));
-  } else if (!result.ok() && result.status().code() != StatusCode::kUnavailable) {
-    log::Warn("journal: compaction: " + result.status().ToString());
+void Agent::RunCompactor() {
+  Nanos wait = kSecond;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(compactor_mu_);
+      if (compactor_wake_.wait_for(lock, std::chrono::nanoseconds(wait),
+                                   [this] { return compactor_stop_.load(); })) {
+        return;
+      }
+    }
+    auto result = CompactJournal(*store_, RetentionPolicy{config_.journal_max_events, config_.journal_max_age},
+                                 NowNanos(), &compactor_stop_);
+    if (result.ok() && result->folded_events > 0) {
+      log::Info("journal: folded " + std::to_string(result->folded_events) +
+                " entries into the snapshot at index " + std::to_string(result->base_index));
+    } else if (!result.ok() && result.status().code() != StatusCode::kUnavailable) {
+      log::Warn("journal: compaction: " + result.status().ToString());
+    }
+    wait = 5 * kMinute;
   }
-  timers_.After(5 * kMinute, [this] { CompactJournalPeriodically(); });
 }
 
 Node Agent::SchedulingNode() const {

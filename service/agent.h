@@ -4,8 +4,12 @@
 // store change; the engine is told about the allocations it touched.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -154,14 +158,21 @@ class Agent : private EngineListener {
   Status RearmFollowups();
   // The node as stored now: its SchedulingEligibility decides placements.
   Node SchedulingNode() const;
-  // Folds old journal entries into the snapshot, then again in 5 minutes.
-  void CompactJournalPeriodically();
+  // The compactor thread: folds old journal entries into the snapshot a
+  // second after start (not before serving: on a long journal it takes a
+  // while), then every 5 minutes. On its own thread so that a long fold
+  // delays no timer; Shutdown() stops it part-way, writing nothing.
+  void RunCompactor();
 
   AgentConfig config_;
   std::unique_ptr<StateStore> store_;
   Node node_;
   NodeCapacity capacity_;
   Timers timers_;
+  std::thread compactor_;
+  std::mutex compactor_mu_;
+  std::condition_variable compactor_wake_;
+  std::atomic<bool> compactor_stop_{false};
   std::unique_ptr<HostStatsCollector> host_stats_;
   std::unique_ptr<AllocGarbageCollector> gc_;
   std::unique_ptr<Engine> engine_;

@@ -843,7 +843,13 @@ static Result<JournalState> DecodeJournalStateOf(std::string_view text, const Sn
 }
 
 Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy& policy,
-                                        Nanos now) {
+                                        Nanos now, const std::atomic<bool>* stop) {
+  auto stopped_early = [stop]() -> Status {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) {
+      return Unavailable("journal compaction stopped: shutting down");
+    }
+    return Status::Ok();
+  };
   ASSIGN_OR_RETURN(std::optional<std::string> base_text, store.GetMeta("journal/base"));
   const std::uint64_t base = base_text ? std::strtoull(base_text->c_str(), nullptr, 10) : 0;
 
@@ -889,6 +895,7 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
   };
   bool stopped = false;
   RETURN_IF_ERROR(ScanJournalHeads(store, base + 1, [&](const EventHead& h, std::string_view raw) -> Result<bool> {
+    RETURN_IF_ERROR(stopped_early());
     if (h.index != change.index) {
       if (change.events > 0 && !fold(change)) {
         stopped = true;
@@ -905,15 +912,19 @@ Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy
 
   // Pass 2: the snapshot at `through`, its time the latest of the changes
   // folded (as folding each entry would give).
-  ASSIGN_OR_RETURN(JournalState state, ReplayJournal(store, through));
+  ASSIGN_OR_RETURN(JournalState state,
+                   ReplayJournal(store, through, [&](const EventHead&, std::uint32_t, std::string_view) {
+                     return stopped_early();
+                   }));
   state.time = std::max(state.time, folded_time);
   state.index = through;
   // Encoded object by object into the fold's batch: never the whole state
   // as one JSON document.
   RETURN_IF_ERROR(store.FoldJournal(base, through, EncodeSnapshotHeader(state),
                                     [&](const StateStore::SnapshotSink& put) -> Status {
+    RETURN_IF_ERROR(stopped_early());
     PutSnapshotObjects(state, put);
-    return Status::Ok();
+    return stopped_early();
   }));
   return CompactionResult{folded, through};
 }

@@ -38,6 +38,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -155,8 +156,10 @@ struct CompactionResult {
 // Folds the journal entries `policy` no longer keeps into the snapshot, in
 // one synced batch. Safe to run while the store takes writes (only entries
 // below the head are touched); concurrent compactions are refused with
-// Unavailable. `now` is for tests.
+// Unavailable. `now` is for tests. Once `*stop` is set (the agent shutting
+// down) it returns Unavailable at its next step, having written nothing.
 Result<CompactionResult> CompactJournal(StateStore& store, const RetentionPolicy& policy,
-                                        Nanos now = NowNanos());
+                                        Nanos now = NowNanos(),
+                                        const std::atomic<bool>* stop = nullptr);
 
 }  // namespace drover

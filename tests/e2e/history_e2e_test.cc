@@ -229,5 +229,68 @@ TEST_F(HistoryE2ETest, CrashRestartAndAgentKillAreListedInOrderAndBlockingWakes)
   EXPECT_NE(missing.body.find("job not found"), std::string::npos) << missing.body;
 }
 
+// The agent folds the journal past its retention on its compactor thread,
+// a second after it starts: the history then starts after the snapshot,
+// still ends at the job's latest event, and the agent stops at once.
+TEST(HistoryRetentionE2ETest, AgentFoldsTheJournalPastItsRetentionAfterStart) {
+  AgentOptions options;
+  options.config_json = R"({"journal_max_events": 2})";
+  auto launched = AgentProcess::Launch(options);
+  ASSERT_TRUE(launched.ok()) << launched.status().ToString();
+  std::unique_ptr<AgentProcess> agent = std::move(launched).value();
+  HttpClient client = agent->Client();
+  json::object task{{"Name", "t"},
+                    {"Driver", "raw_exec"},
+                    {"Config", json::object{{"command", "/bin/true"}}}};
+  json::object job{{"Job", json::object{{"ID", "quick"},
+                                        {"Name", "quick"},
+                                        {"Type", "batch"},
+                                        {"Datacenters", json::array{"dc1"}},
+                                        {"TaskGroups", json::array{json::object{
+                                            {"Name", "g"}, {"Count", 1}, {"Tasks", json::array{task}}}}}}}};
+  auto put = client.Put("/v1/jobs", json::serialize(job));
+  ASSERT_TRUE(put.ok() && put->status == 200) << (put.ok() ? put->body : put.status().ToString());
+  std::string id;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto list = client.Get("/v1/job/quick/allocations");
+        if (!list.ok() || list->status != 200) return false;
+        auto v = ParseJson(list->body);
+        if (!v.ok() || !v->is_array() || v->get_array().empty()) return false;
+        id = Str(v->get_array()[0], "/ID");
+        return Str(v->get_array()[0], "/ClientStatus") == "complete";
+      },
+      30s, 50ms))
+      << agent->LogTail();
+
+  // The fold a second after this start finds more than 2 entries.
+  ASSERT_TRUE(agent->Restart().ok()) << agent->LogTail();
+  const std::string path = "/v1/drover/allocation/" + id + "/history";
+  json::value body;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = client.Get(path);
+        if (!r.ok() || r->status != 200) return false;
+        auto v = ParseJson(r->body);
+        if (!v.ok()) return false;
+        body = *v;
+        return U64(body, "/SnapshotIndex") > 0;
+      },
+      15s, 100ms))
+      << agent->LogTail();
+  EXPECT_NE(agent->LogTail(20000).find("journal: folded"), std::string::npos) << agent->LogTail();
+  // The allocation's latest change is its history's index, whether its
+  // events were folded or not; nothing left is older than the snapshot.
+  auto alloc = client.Get("/v1/allocation/" + id);
+  ASSERT_TRUE(alloc.ok() && alloc->status == 200);
+  auto a = ParseJson(alloc->body);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(U64(body, "/Index"), U64(*a, "/ModifyIndex")) << json::serialize(body);
+  for (const json::value& e : At(body, "/Events").as_array()) {
+    EXPECT_GT(U64(e, "/Index"), U64(body, "/SnapshotIndex")) << json::serialize(e);
+  }
+  EXPECT_TRUE(agent->Stop(5s).ok()) << agent->LogTail();
+}
+
 }  // namespace
 }  // namespace drover::testing

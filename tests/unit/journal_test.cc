@@ -7,6 +7,7 @@
 #include <rocksdb/db.h>
 #include <stdlib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -353,6 +354,24 @@ TEST_F(JournalTest, CompactionByCountAndAgeFoldsThePrefixEitherAsksFor) {
   EXPECT_EQ(snapshot->time, kT0 + 100 * kSecond);
   EXPECT_EQ(snapshot->evals.size(), 4u);
   ExpectSameTables(*ReplayJournal(*store_), head_before);
+}
+
+// A compaction asked to stop (the agent shutting down) returns without
+// writing anything; the same one unasked folds as usual.
+TEST_F(JournalTest, CompactionAskedToStopWritesNothing) {
+  Populate();
+  const std::size_t total = store_->ListEvents(0, 1000)->size();
+  std::atomic<bool> stop{true};
+  auto stopped = CompactJournal(*store_, RetentionPolicy{.max_events = 2}, NowNanos(), &stop);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.status().code(), StatusCode::kUnavailable) << stopped.status().ToString();
+  EXPECT_EQ(store_->ListEvents(0, 1000)->size(), total);
+  EXPECT_FALSE(store_->GetMeta("journal/base")->has_value());
+  stop = false;
+  auto folded = CompactJournal(*store_, RetentionPolicy{.max_events = 2}, NowNanos(), &stop);
+  ASSERT_TRUE(folded.ok()) << folded.status().ToString();
+  EXPECT_GT(folded->folded_events, 0u);
+  ExpectSameTables(*ReplayJournal(*store_), Live());
 }
 
 TEST_F(JournalTest, FoldJournalRefusesAStaleBase) {
