@@ -1,6 +1,7 @@
 #include "migrations/migrations.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -129,19 +130,27 @@ Status AddDeployments(MigrationTxn& txn) {
 // "journal/entries" counts the entries, so its length is known unread. Built from the
 // journal as it stands (its snapshot needs no entry), streaming: only the
 // index keys are held, never the entries.
-constexpr const char* kJournalIndexStep = "journal entries indexed by allocation and job";
-Status IndexJournalByObject(MigrationTxn& txn) {
-  std::uint64_t entries = 0;
-  RETURN_IF_ERROR(txn.ScanCommitted("events", [&](std::string_view key, std::string_view raw) -> Status {
-    ++entries;
+// The `journal_objects` keys of every committed journal entry, streamed
+// one entry at a time (the journal is never held).
+Status ForEachEntryKeys(MigrationTxn& txn, const std::function<void(const JournalObjectEntry&)>& fn) {
+  return txn.ScanCommitted("events", [&](std::string_view key, std::string_view raw) -> Status {
     if (key.size() != 12) return Internal("journal: a key of " + std::to_string(key.size()) + " bytes");
     std::uint64_t index = 0;
     std::uint32_t seq = 0;
     for (int i = 0; i < 8; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
     for (int i = 8; i < 12; ++i) seq = (seq << 8) | static_cast<unsigned char>(key[i]);
     ASSIGN_OR_RETURN(JournalObjectEntry entry, JournalObjectKeysOf(index, seq, raw));
-    for (const std::string& k : entry.keys) txn.Put("journal_objects", k, entry.topic);
+    fn(entry);
     return Status::Ok();
+  });
+}
+
+constexpr const char* kJournalIndexStep = "journal entries indexed by allocation and job";
+Status IndexJournalByObject(MigrationTxn& txn) {
+  std::uint64_t entries = 0;
+  RETURN_IF_ERROR(ForEachEntryKeys(txn, [&](const JournalObjectEntry& entry) {
+    ++entries;
+    for (const std::string& k : entry.keys) txn.Put("journal_objects", k, entry.topic);
   }));
   // The journal's length, kept by every commit and compaction from now on.
   txn.Put("meta", "journal/entries", std::to_string(entries));
@@ -182,17 +191,10 @@ Status SplitJournalSnapshot(MigrationTxn& txn) {
 // as v8 built the rest of the index.
 constexpr const char* kNodeIndexStep = "journal entries indexed by node";
 Status IndexJournalByNode(MigrationTxn& txn) {
-  return txn.ScanCommitted("events", [&](std::string_view key, std::string_view raw) -> Status {
-    if (key.size() != 12) return Internal("journal: a key of " + std::to_string(key.size()) + " bytes");
-    std::uint64_t index = 0;
-    std::uint32_t seq = 0;
-    for (int i = 0; i < 8; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
-    for (int i = 8; i < 12; ++i) seq = (seq << 8) | static_cast<unsigned char>(key[i]);
-    ASSIGN_OR_RETURN(JournalObjectEntry entry, JournalObjectKeysOf(index, seq, raw));
+  return ForEachEntryKeys(txn, [&](const JournalObjectEntry& entry) {
     for (const std::string& k : entry.keys) {
       if (k.starts_with('n')) txn.Put("journal_objects", k, entry.topic);
     }
-    return Status::Ok();
   });
 }
 

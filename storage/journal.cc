@@ -625,13 +625,16 @@ Status ScanSnapshotKind(const StateStore& store, char kind, const char* root,
   });
 }
 
-// The snapshot of a v9 store from its header and `journal_snapshot`.
-Result<JournalState> LoadSnapshotObjects(const StateStore& store, std::string_view header,
-                                         const SnapshotFilter* keep) {
-  JournalState s;
+// A `journal_snapshot` key's rest as (namespace, ID) for a filter: the ID
+// alone, for the kinds keyed by ID.
+std::pair<std::string_view, std::string_view> IdOnly(std::string_view rest) { return {{}, rest}; }
+
+// Of a v9 snapshot: its header, the jobs and nodes `keep` (if any)
+// accepts, and the purged jobs.
+Status LoadSnapshotHead(const StateStore& store, std::string_view header, const SnapshotFilter* keep,
+                        JournalState& s) {
   ASSIGN_OR_RETURN(json::value head, ParseJson(header));
   ReadHeader(head, s);
-  auto id_only = [](std::string_view rest) { return std::make_pair(std::string_view(), rest); };
   RETURN_IF_ERROR(ScanSnapshotKind<Job>(store, kSnapJob, "Job", keep, SplitAtZero, [&](Job j) {
     auto key = std::make_pair(j.Namespace, j.ID);
     s.jobs[key] = std::move(j);
@@ -642,14 +645,21 @@ Result<JournalState> LoadSnapshotObjects(const StateStore& store, std::string_vi
     s.purged_jobs.emplace(std::string(ns), std::string(id));
     return true;
   }));
-  RETURN_IF_ERROR(ScanSnapshotKind<Node>(store, kSnapNode, "Node", keep, id_only, [&](Node n) {
+  return ScanSnapshotKind<Node>(store, kSnapNode, "Node", keep, IdOnly, [&](Node n) {
     s.nodes[n.ID] = std::move(n);
-  }));
+  });
+}
+
+// The snapshot of a v9 store from its header and `journal_snapshot`.
+Result<JournalState> LoadSnapshotObjects(const StateStore& store, std::string_view header,
+                                         const SnapshotFilter* keep) {
+  JournalState s;
+  RETURN_IF_ERROR(LoadSnapshotHead(store, header, keep, s));
   auto put_eval = [&](Evaluation e) { s.evals[e.ID] = std::move(e); };
   auto put_alloc = [&](Allocation a) { s.allocs[a.ID] = std::move(a); };
   if (keep == nullptr) {
-    RETURN_IF_ERROR(ScanSnapshotKind<Evaluation>(store, kSnapEval, "Evaluation", nullptr, id_only, put_eval));
-    RETURN_IF_ERROR(ScanSnapshotKind<Allocation>(store, kSnapAlloc, "Allocation", nullptr, id_only, put_alloc));
+    RETURN_IF_ERROR(ScanSnapshotKind<Evaluation>(store, kSnapEval, "Evaluation", nullptr, IdOnly, put_eval));
+    RETURN_IF_ERROR(ScanSnapshotKind<Allocation>(store, kSnapAlloc, "Allocation", nullptr, IdOnly, put_alloc));
     return s;
   }
   // Evaluations and allocations are chosen from the by-job index, whose
@@ -685,28 +695,16 @@ Result<JournalState> LoadSnapshotObjects(const StateStore& store, std::string_vi
 static Result<JournalState> LoadSnapshotBeneath(const StateStore& store, const Rewritten& rewritten) {
   ASSIGN_OR_RETURN(std::optional<std::string> header, store.GetMeta(kJournalHeaderKey));
   if (!header) return LoadSnapshot(store, nullptr);  // before v9: one document, read whole
-  JournalState s;
-  ASSIGN_OR_RETURN(json::value head, ParseJson(*header));
-  ReadHeader(head, s);
-  RETURN_IF_ERROR(ScanSnapshotKind<Job>(store, kSnapJob, "Job", nullptr, SplitAtZero, [&](Job j) {
-    auto key = std::make_pair(j.Namespace, j.ID);
-    s.jobs[key] = std::move(j);
-  }));
-  RETURN_IF_ERROR(store.ScanSnapshot(std::string(1, kSnapPurged),
-                                     [&](std::string_view key, std::string_view) -> Result<bool> {
-    auto [ns, id] = SplitAtZero(key.substr(1));
-    s.purged_jobs.emplace(std::string(ns), std::string(id));
+  // Every job; the nodes and evaluations no later entry writes again.
+  const SnapshotFilter kept = [&](std::string_view topic, std::string_view, std::string_view id,
+                                  std::string_view) {
+    if (topic == "Node") return !rewritten.written(Table::kNodes, id);
+    if (topic == "Evaluation") return !rewritten.written(Table::kEvals, id);
     return true;
-  }));
-  auto id_only = [](std::string_view rest) { return std::make_pair(std::string_view(), rest); };
-  const SnapshotFilter kept_eval = [&](std::string_view, std::string_view, std::string_view id,
-                                       std::string_view) { return !rewritten.written(Table::kEvals, id); };
-  const SnapshotFilter kept_node = [&](std::string_view, std::string_view, std::string_view id,
-                                       std::string_view) { return !rewritten.written(Table::kNodes, id); };
-  RETURN_IF_ERROR(ScanSnapshotKind<Node>(store, kSnapNode, "Node", &kept_node, id_only, [&](Node n) {
-    s.nodes[n.ID] = std::move(n);
-  }));
-  RETURN_IF_ERROR(ScanSnapshotKind<Evaluation>(store, kSnapEval, "Evaluation", &kept_eval, id_only,
+  };
+  JournalState s;
+  RETURN_IF_ERROR(LoadSnapshotHead(store, *header, &kept, s));
+  RETURN_IF_ERROR(ScanSnapshotKind<Evaluation>(store, kSnapEval, "Evaluation", &kept, IdOnly,
                                                [&](Evaluation e) { s.evals[e.ID] = std::move(e); }));
   // Allocations share a few jobs: each distinct Job text is decoded once.
   std::map<std::string, Job, std::less<>> jobs_by_text;

@@ -78,6 +78,12 @@ class JournalReadTest : public ::testing::Test {
     return job;
   }
 
+  // The job and its JobRegistered event, as the agent writes them.
+  static void PutJob(WriteTxn& txn, const Job& job) {
+    txn.PutJob(job);
+    txn.AddEvent(MakeEvent("Job", "JobRegistered", job.ID, job.Namespace, EncodeJson(job)));
+  }
+
   std::string dir_;
   std::unique_ptr<StateStore> store_;
 };
@@ -152,10 +158,6 @@ TEST_F(JournalReadTest, EntryTimeFromTheTextMatchesTheDecodedEntry) {
 // An allocation placed in the journal embeds the job as it was there, not
 // as it is now; one whose entry carried its own Job keeps that one.
 TEST_F(JournalReadTest, RebuiltAllocationsEmbedTheJobTheyWerePlacedWith) {
-  auto put_job = [&](WriteTxn& txn, const Job& job) {
-    txn.PutJob(job);
-    txn.AddEvent(MakeEvent("Job", "JobRegistered", job.ID, job.Namespace, EncodeJson(job)));
-  };
   auto put_alloc = [&](WriteTxn& txn, Allocation a, bool with_job) {
     txn.PutAlloc(a);
     if (!with_job) a.Job.reset();
@@ -174,7 +176,7 @@ TEST_F(JournalReadTest, RebuiltAllocationsEmbedTheJobTheyWerePlacedWith) {
   Job v1 = MakeJob("web", "v1");
   MustApply([&](WriteTxn& txn) {
     v1.CreateIndex = v1.ModifyIndex = v1.JobModifyIndex = txn.index();
-    put_job(txn, v1);
+    PutJob(txn, v1);
     put_alloc(txn, alloc_of("placed", v1, txn.index()), false);
     return Status::Ok();
   });
@@ -183,7 +185,7 @@ TEST_F(JournalReadTest, RebuiltAllocationsEmbedTheJobTheyWerePlacedWith) {
   MustApply([&](WriteTxn& txn) {
     v2.CreateIndex = v1.CreateIndex;
     v2.ModifyIndex = v2.JobModifyIndex = txn.index();
-    put_job(txn, v2);
+    PutJob(txn, v2);
     return Status::Ok();
   });
   Job carried = MakeJob("web", "carried");
@@ -244,10 +246,6 @@ TEST(MemberTextTest, ReadsTheTopLevelMemberUnparsed) {
 // its text, once per distinct job): the replay after compaction equals
 // the one before it.
 TEST_F(JournalReadTest, RewrittenSnapshotAllocationsKeepTheSnapshotsJob) {
-  auto put_job = [&](WriteTxn& txn, const Job& job) {
-    txn.PutJob(job);
-    txn.AddEvent(MakeEvent("Job", "JobRegistered", job.ID, job.Namespace, EncodeJson(job)));
-  };
   auto put_alloc = [&](WriteTxn& txn, const std::string& id, const Job& job, const std::string& status) {
     Allocation a;
     a.ID = id;
@@ -263,7 +261,7 @@ TEST_F(JournalReadTest, RewrittenSnapshotAllocationsKeepTheSnapshotsJob) {
   Job v1 = MakeJob("web", "v1");
   MustApply([&](WriteTxn& txn) {
     v1.CreateIndex = v1.ModifyIndex = v1.JobModifyIndex = txn.index();
-    put_job(txn, v1);
+    PutJob(txn, v1);
     put_alloc(txn, "a1", v1, kAllocClientPending);
     put_alloc(txn, "a2", v1, kAllocClientPending);
     return Status::Ok();
@@ -273,14 +271,14 @@ TEST_F(JournalReadTest, RewrittenSnapshotAllocationsKeepTheSnapshotsJob) {
     v2.Version = 1;
     v2.CreateIndex = v1.CreateIndex;
     v2.ModifyIndex = v2.JobModifyIndex = txn.index();
-    put_job(txn, v2);
+    PutJob(txn, v2);
     put_alloc(txn, "b1", v2, kAllocClientPending);
     return Status::Ok();
   });
   std::uint64_t placed = 0;
   MustApply([&](WriteTxn& txn) {
     placed = txn.index() - 1;
-    put_job(txn, MakeJob("other", "o"));
+    PutJob(txn, MakeJob("other", "o"));
     return Status::Ok();
   });
   // The placements go into the snapshot; then each allocation but a2 is
